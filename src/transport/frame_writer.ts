@@ -1,0 +1,294 @@
+/**
+ * Writes frames to a socket: small frames coalesced into one reused buffer per write, large
+ * payloads written without a copy, urgent control frames ahead of queued data.
+ *
+ * @module
+ */
+
+import { ConnectionClosedError, ConnectionError } from "../core/errors.ts";
+import type { Frame } from "../core/frame.ts";
+import { type FrameEncoder, MAX_HEADER_SIZE } from "../core/frame_encoder.ts";
+
+/** The byte sink a {@linkcode FrameWriter} writes to (a `Deno.Conn` fits). */
+export interface ByteSink {
+  /** Writes some of `p`; resolves with how many bytes were taken. */
+  write(p: Uint8Array): Promise<number>;
+}
+
+/** Unmasked payloads at least this large are written as they are, not copied. */
+const COPY_LIMIT = 16 * 1024;
+const FIRST_BUFFER = 4096;
+
+/** A group of frames written together; every writer of the group awaits the same promise. */
+interface Batch {
+  /** Byte ranges in order: views of the batch buffer and whole payloads. */
+  parts: Uint8Array[];
+  buf: Uint8Array;
+  /** Start of the bytes in `buf` not yet closed off into `parts`. */
+  mark: number;
+  len: number;
+  bytes: number;
+  promise: Promise<void> | null;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function newBatch(size: number): Batch {
+  return {
+    parts: [],
+    buf: new Uint8Array(size),
+    mark: 0,
+    len: 0,
+    bytes: 0,
+    promise: null,
+    resolve: () => {},
+    reject: () => {},
+  };
+}
+
+/**
+ * Writes all of `p` to `sink`, looping over partial writes.
+ *
+ * @param sink The socket.
+ * @param p The bytes.
+ */
+export async function writeAll(sink: ByteSink, p: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < p.length) off += await sink.write(off === 0 ? p : p.subarray(off));
+}
+
+/**
+ * Serialises frames onto a {@linkcode ByteSink} in order.
+ *
+ * A frame is encoded as soon as it is queued. While one write is in flight, the frames queued
+ * meanwhile gather into the next batch and go out in one write; every `write` promise of a batch
+ * resolves when the socket has taken the whole batch. Urgent control frames (pongs) go ahead of
+ * every frame that is queued and not yet in flight.
+ */
+export class FrameWriter {
+  readonly #sink: ByteSink;
+  readonly #encoder: FrameEncoder;
+  /** Frames queued behind the write in flight. */
+  #next: Batch = newBatch(FIRST_BUFFER);
+  /** A second buffer, swapped in while `#next` is being written. */
+  #spare: Batch = newBatch(FIRST_BUFFER);
+  #urgent: Uint8Array[] = [];
+  #writing = false;
+  #closed = false;
+  #error: unknown = null;
+  #queued = 0;
+  #idle: PromiseWithResolvers<void> | null = null;
+
+  /**
+   * Creates a writer.
+   *
+   * @param sink The socket.
+   * @param encoder The connection's encoder (its `mask` setting decides masking).
+   */
+  constructor(sink: ByteSink, encoder: FrameEncoder) {
+    this.#sink = sink;
+    this.#encoder = encoder;
+  }
+
+  /** The number of bytes queued and not yet taken by the socket. */
+  get bufferedAmount(): number {
+    return this.#queued;
+  }
+
+  /** Whether a close frame was queued (no data frame may follow). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The error that broke the writer, if any. */
+  get error(): unknown {
+    return this.#error;
+  }
+
+  /** The encoder. */
+  get encoder(): FrameEncoder {
+    return this.#encoder;
+  }
+
+  /**
+   * Queues a frame. Resolves when the socket has taken it.
+   *
+   * @param frame The frame.
+   * @returns A promise for the write.
+   * @throws {ConnectionClosedError} (rejects) When a close frame was already queued.
+   */
+  write(frame: Frame): Promise<void> {
+    if (this.#error !== null) return Promise.reject(this.#error);
+    if (this.#closed) {
+      return Promise.reject(
+        new ConnectionClosedError("SESSION_CLOSED", "Cannot send: a close frame was already sent"),
+      );
+    }
+    let batch: Batch;
+    try {
+      batch = this.#append(frame);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (frame.type === "close") this.#closed = true;
+    if (batch.promise === null) {
+      const { promise, resolve, reject } = Promise.withResolvers<void>();
+      batch.promise = promise;
+      batch.resolve = resolve;
+      batch.reject = reject;
+    }
+    if (!this.#writing) this.#pump();
+    return batch.promise;
+  }
+
+  /**
+   * Queues a control frame ahead of every queued data frame (a pong must not wait behind
+   * megabytes of data). Resolves when the socket has taken it.
+   *
+   * @param frame A ping or pong frame.
+   * @returns A promise for the write.
+   */
+  writeUrgent(frame: Frame): Promise<void> {
+    if (!this.#writing || this.#next.bytes === 0) return this.write(frame);
+    if (this.#error !== null) return Promise.reject(this.#error);
+    if (this.#closed) {
+      return Promise.reject(
+        new ConnectionClosedError("SESSION_CLOSED", "Cannot send: a close frame was already sent"),
+      );
+    }
+    const bytes = this.#encoder.encode(frame);
+    this.#urgent.push(bytes);
+    this.#queued += bytes.length;
+    // Urgent bytes go out with the next batch, in front of it.
+    const batch = this.#next;
+    if (batch.promise === null) {
+      const { promise, resolve, reject } = Promise.withResolvers<void>();
+      batch.promise = promise;
+      batch.resolve = resolve;
+      batch.reject = reject;
+    }
+    return batch.promise;
+  }
+
+  /**
+   * Resolves when every frame queued so far has been taken by the socket.
+   *
+   * @returns A promise that rejects if the writer broke.
+   */
+  flush(): Promise<void> {
+    if (this.#error !== null) return Promise.reject(this.#error);
+    if (!this.#writing) return Promise.resolve();
+    this.#idle ??= Promise.withResolvers<void>();
+    return this.#idle.promise;
+  }
+
+  /**
+   * Fails every queued write with `err` and refuses further writes.
+   *
+   * @param err The reason.
+   */
+  fail(err: unknown): void {
+    if (this.#error !== null) return;
+    this.#error = err;
+    this.#closed = true;
+    const batch = this.#next;
+    if (batch.promise !== null) {
+      batch.promise.catch(() => {});
+      batch.reject(err);
+    }
+    this.#next = newBatch(FIRST_BUFFER);
+    this.#urgent = [];
+    this.#queued = 0;
+    if (this.#idle) {
+      this.#idle.promise.catch(() => {});
+      this.#idle.reject(err);
+      this.#idle = null;
+    }
+  }
+
+  /** Encodes `frame` into the pending batch. */
+  #append(frame: Frame): Batch {
+    const encoder = this.#encoder;
+    const batch = this.#next;
+    const length = frame.data.length;
+    if (!encoder.mask && length >= COPY_LIMIT) {
+      // Header into the buffer, payload as its own part.
+      this.#reserve(batch, MAX_HEADER_SIZE);
+      batch.len = encoder.encodeHeaderInto(frame, batch.buf, batch.len);
+      batch.parts.push(batch.buf.subarray(batch.mark, batch.len), frame.data);
+      batch.mark = batch.len;
+    } else {
+      const size = encoder.encodedSize(frame);
+      if (size >= COPY_LIMIT) {
+        const own = new Uint8Array(size);
+        encoder.encodeInto(frame, own, 0);
+        if (batch.len > batch.mark) batch.parts.push(batch.buf.subarray(batch.mark, batch.len));
+        batch.parts.push(own);
+        batch.mark = batch.len;
+      } else {
+        this.#reserve(batch, size);
+        batch.len = encoder.encodeInto(frame, batch.buf, batch.len);
+      }
+    }
+    const added = MAX_HEADER_SIZE + length;
+    batch.bytes += added;
+    this.#queued += added;
+    return batch;
+  }
+
+  /** Makes room for `size` more bytes in the batch buffer. */
+  #reserve(batch: Batch, size: number): void {
+    if (batch.len + size <= batch.buf.length) return;
+    let capacity = batch.buf.length * 2;
+    while (capacity < batch.len + size) capacity *= 2;
+    const grown = new Uint8Array(capacity);
+    // Earlier parts keep viewing the old buffer; copy only what is not closed off yet.
+    grown.set(batch.buf.subarray(batch.mark, batch.len), 0);
+    batch.len -= batch.mark;
+    batch.mark = 0;
+    batch.buf = grown;
+  }
+
+  async #pump(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#next.bytes > 0 || this.#urgent.length > 0) {
+        const batch = this.#next;
+        this.#next = this.#spare;
+        const urgent = this.#urgent;
+        if (urgent.length > 0) this.#urgent = [];
+        if (batch.len > batch.mark) batch.parts.push(batch.buf.subarray(batch.mark, batch.len));
+        try {
+          for (const part of urgent) await writeAll(this.#sink, part);
+          for (const part of batch.parts) await writeAll(this.#sink, part);
+        } catch (err) {
+          const wrapped = err instanceof ConnectionClosedError || err instanceof ConnectionError
+            ? err
+            : new ConnectionError("CONNECTION_RESET", "Failed to write to the socket", {
+              cause: err,
+            });
+          if (batch.promise !== null) batch.reject(wrapped);
+          this.fail(wrapped);
+          return;
+        }
+        this.#queued -= batch.bytes + urgent.reduce((n, p) => n + p.length, 0);
+        if (this.#queued < 0) this.#queued = 0;
+        const resolve = batch.promise !== null ? batch.resolve : null;
+        // Reset and keep the buffer for reuse.
+        batch.parts = [];
+        batch.mark = 0;
+        batch.len = 0;
+        batch.bytes = 0;
+        batch.promise = null;
+        this.#spare = batch;
+        resolve?.();
+      }
+    } finally {
+      this.#writing = false;
+      if (this.#idle && this.#error === null) {
+        this.#idle.resolve();
+        this.#idle = null;
+      }
+    }
+  }
+}
