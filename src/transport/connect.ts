@@ -107,7 +107,7 @@ export function deadline(
 ): { promise: Promise<never>; cleanup: () => void } {
   const { promise, reject } = Promise.withResolvers<never>();
   promise.catch(() => {});
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   if (ms > 0) {
     timer = setTimeout(
       () => reject(new TimeoutError(code, `${what} timed out after ${ms} ms`)),

@@ -541,6 +541,22 @@ Deno.test("utf8: views over other buffers (SharedArrayBuffer, odd lengths)", () 
   assert.ok(v.update(hex("82 ac")) && v.finish());
 });
 
+Deno.test("utf8: a resizable buffer that grows between calls is read in full", () => {
+  const buffer = new ArrayBuffer(256, { maxByteLength: 4096 });
+  const bytes = new Uint8Array(buffer); // length-tracking
+  bytes.fill(0x41);
+  assert.ok(isValidUtf8(bytes));
+  const v = new Utf8Validator();
+  assert.ok(v.update(bytes));
+  buffer.resize(4096);
+  bytes.fill(0x41);
+  bytes[3000] = 0xff;
+  assert.equal(isValidUtf8(bytes), false);
+  assert.equal(v.update(bytes, 256), false);
+  buffer.resize(1024);
+  assert.ok(isValidUtf8(bytes));
+});
+
 Deno.test("utf8: the fail-fast oracle (byte-by-byte streaming TextDecoder) is the prefix definition", () => {
   for (const [name, bytesHex] of AUTOBAHN) {
     const bytes = hex(bytesHex);

@@ -1,0 +1,7 @@
+/**
+ * The managed WebSocket client (work in progress: see raw.ts for the raw client).
+ *
+ * @module
+ */
+
+export * from "./raw.ts";

@@ -1,0 +1,137 @@
+/**
+ * The raw WebSocket client and the sans-I/O protocol core.
+ *
+ * A raw session surfaces every frame as it arrives (fragments, ping, pong, close) and does
+ * nothing automatically: no pong, no close echo, no ping, no reassembly. It is Ktor's CIO
+ * `webSocketRaw` in TypeScript, over Web streams and Deno sockets.
+ *
+ * The protocol core (frames, close codes, the frame codec, masking, UTF-8 validation, the
+ * HTTP/1.1 handshake) is exported too; it does no I/O and can be driven from any byte source.
+ *
+ * ```ts ignore
+ * import { Frame, webSocketRaw } from "@wirestream/ws/raw";
+ *
+ * await webSocketRaw("ws://127.0.0.1:9001/", async (session) => {
+ *   await session.send("hello");
+ *   for await (const frame of session.incoming) {
+ *     console.log(String(frame));
+ *     if (frame.type === "ping") await session.send(Frame.pong(frame.data));
+ *     if (frame.type === "close") break;
+ *   }
+ * });
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type RawClientOptions,
+  type RawRequestOptions,
+  webSocketRaw,
+  webSocketRawSession,
+  wsRaw,
+  wssRaw,
+} from "./src/session/raw_client.ts";
+export {
+  RawWebSocketSession,
+  type Sendable,
+  type UpgradeCall,
+  type UpgradeRequest,
+  type UpgradeResponse,
+} from "./src/session/raw_session.ts";
+export type { TlsOptions } from "./src/transport/connect.ts";
+export {
+  Frame,
+  type FrameOptions,
+  type FrameType,
+  MAX_CONTROL_PAYLOAD,
+  Opcode,
+  readReason,
+  readText,
+  RSV1,
+  RSV2,
+  RSV3,
+} from "./src/core/frame.ts";
+export {
+  CloseCode,
+  type CloseCodeName,
+  CloseReason,
+  encodeClosePayload,
+  isValidCloseCode,
+  MAX_CLOSE_REASON_BYTES,
+  parseClosePayload,
+  truncateUtf8,
+} from "./src/core/close.ts";
+export {
+  encodeFrame,
+  FrameEncoder,
+  type FrameEncoderOptions,
+  frameHeaderSize,
+  MAX_HEADER_SIZE,
+  writeFrameHeader,
+} from "./src/core/frame_encoder.ts";
+export { FrameDecoder, type FrameDecoderOptions } from "./src/core/frame_decoder.ts";
+export { applyMask, maskInto, writeMaskKey } from "./src/core/mask.ts";
+export { isValidUtf8, Utf8Validator } from "./src/core/utf8.ts";
+export {
+  ConnectionClosedError,
+  type ConnectionClosedErrorOptions,
+  ConnectionError,
+  HandshakeError,
+  type HandshakeErrorOptions,
+  ProtocolError,
+  TimeoutError,
+  WebSocketError,
+  type WebSocketErrorCode,
+  type WebSocketErrorOptions,
+} from "./src/core/errors.ts";
+export {
+  type AcceptedClientRequest,
+  type AcceptedServerResponse,
+  buildClientRequest,
+  buildRejectResponse,
+  buildServerResponse,
+  type ClientRequest,
+  type ClientRequestCheck,
+  type ClientRequestOptions,
+  type ClientRequestValidationOptions,
+  computeAccept,
+  generateKey,
+  isValidKey,
+  type RejectedClientRequest,
+  type ServerResponseExpectation,
+  type ServerResponseOptions,
+  validateClientRequest,
+  validateServerResponse,
+  WEBSOCKET_GUID,
+  WEBSOCKET_VERSION,
+} from "./src/core/handshake.ts";
+export {
+  DEFAULT_MAX_HEAD_SIZE,
+  findHeadEnd,
+  type HeaderFields,
+  type HeadParseOptions,
+  type ParsedRequestHead,
+  type ParsedResponseHead,
+  parseRequestHead,
+  parseResponseHead,
+  serializeRequestHead,
+  serializeResponseHead,
+} from "./src/core/http1.ts";
+export {
+  type ExtensionOffer,
+  formatExtensionHeader,
+  parseExtensionHeader,
+} from "./src/core/extension_header.ts";
+export { type Endpoint, type EndpointParts, resolveEndpoint } from "./src/core/url.ts";
+export {
+  checkExtensionFactories,
+  clientExtensionOffers,
+  type ExtensionAgreement,
+  extensionRsv,
+  negotiateClientExtensions,
+  negotiateServerExtensions,
+  type OutgoingHints,
+  type WebSocketExtension,
+  type WebSocketExtensionFactory,
+} from "./src/core/extension.ts";

@@ -1,0 +1,145 @@
+/**
+ * Resolving what a caller passes (a URL string, a `URL`, or `{ host, port, path }`) into a
+ * WebSocket endpoint, with Ktor's rules minus its traps.
+ *
+ * @module
+ */
+
+/** A request given by parts, as Ktor's `webSocket(method, host, port, path)`. */
+export interface EndpointParts {
+  /**
+   * The host name or address (IPv6 with or without brackets).
+   * @default {"localhost"}
+   */
+  host?: string;
+  /**
+   * The port; the scheme's default (80 or 443) when absent.
+   * @default {undefined}
+   */
+  port?: number;
+  /**
+   * The path, with or without a query string.
+   * @default {"/"}
+   */
+  path?: string;
+  /**
+   * The HTTP method of the upgrade request.
+   * @default {"GET"}
+   */
+  method?: string;
+}
+
+/** A resolved endpoint. */
+export interface Endpoint {
+  /** The WebSocket URL (`ws:` or `wss:`). */
+  url: URL;
+  /** Whether TLS is used. */
+  secure: boolean;
+  /** The host name without IPv6 brackets. */
+  hostname: string;
+  /** The port (explicit or the scheme's default). */
+  port: number;
+  /** The `Host` header value (the port only when it is not the default). */
+  hostHeader: string;
+  /** The request target: path and query, `/` when empty. */
+  target: string;
+  /** The HTTP method. */
+  method: string;
+}
+
+const SCHEMES: Record<string, boolean> = {
+  "ws:": false,
+  "wss:": true,
+  "http:": false,
+  "https:": true,
+};
+
+function checkPort(port: number): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`Port must be an integer 1-65535, got ${port}`);
+  }
+}
+
+/**
+ * Resolves a URL or request parts into an endpoint.
+ *
+ * - A URL's own scheme wins (`ws:`/`http:` plain, `wss:`/`https:` TLS), as in Ktor; any other
+ *   scheme is a `TypeError`.
+ * - Parts use `secure` (from `ws` vs `wss`) and its default port: never port 80 for TLS.
+ * - `params` are appended to the query.
+ *
+ * @example
+ * ```ts
+ * import { resolveEndpoint } from "@wirestream/ws/raw";
+ *
+ * const a = resolveEndpoint("wss://example.com/chat?room=1");
+ * console.log(a.port, a.target, a.hostHeader); // 443 /chat?room=1 example.com
+ * const b = resolveEndpoint({ host: "::1", port: 8080, path: "/x" }, { secure: false });
+ * console.log(b.url.href); // ws://[::1]:8080/x
+ * ```
+ *
+ * @param input A URL (string or `URL`) or request parts.
+ * @param options `secure` for parts (default false) and query `params` to add.
+ * @returns The endpoint.
+ * @throws {TypeError} On an unparsable URL, a scheme other than ws/wss/http/https, a fragment.
+ * @throws {RangeError} On a port out of range.
+ */
+export function resolveEndpoint(
+  input: string | URL | EndpointParts,
+  options?: { secure?: boolean; params?: Record<string, string> | URLSearchParams },
+): Endpoint {
+  let url: URL;
+  let method = "GET";
+  if (typeof input === "string" || input instanceof URL) {
+    try {
+      url = new URL(input);
+    } catch {
+      throw new TypeError(`Invalid WebSocket URL: ${String(input)}`);
+    }
+    const secure = SCHEMES[url.protocol];
+    if (secure === undefined) {
+      throw new TypeError(
+        `Unsupported URL scheme "${url.protocol}" in ${url.href}: use ws:, wss:, http: or https:`,
+      );
+    }
+    url.protocol = secure ? "wss:" : "ws:";
+  } else if (input !== null && typeof input === "object") {
+    const secure = options?.secure ?? false;
+    let host = input.host ?? "localhost";
+    if (host.includes(":") && !host.startsWith("[")) host = `[${host}]`;
+    if (input.port !== undefined) checkPort(input.port);
+    const path = input.path ?? "/";
+    const base = `${secure ? "wss" : "ws"}://${host}${
+      input.port !== undefined ? `:${input.port}` : ""
+    }`;
+    try {
+      url = new URL(path.startsWith("/") ? path : `/${path}`, base);
+    } catch {
+      throw new TypeError(`Invalid WebSocket host or path: ${base} ${path}`);
+    }
+    method = input.method ?? "GET";
+  } else {
+    throw new TypeError("Expected a URL string, a URL or { host, port, path }");
+  }
+  if (url.hash !== "") throw new TypeError(`A WebSocket URL must not have a fragment: ${url.href}`);
+  if (url.username !== "" || url.password !== "") {
+    throw new TypeError("Credentials in a WebSocket URL are not supported: use headers");
+  }
+  const params = options?.params;
+  if (params) {
+    const entries = params instanceof URLSearchParams ? params : Object.entries(params);
+    for (const [k, v] of entries) url.searchParams.append(k, v);
+  }
+  const secure = url.protocol === "wss:";
+  const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);
+  const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  return {
+    url,
+    secure,
+    hostname,
+    port,
+    hostHeader: url.host,
+    target: `${url.pathname || "/"}${url.search}`,
+    method,
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * The socket under a session: frame reader, frame writer, and one way to let go of the socket.
+ * Both session kinds (raw and managed) are built on it.
+ *
+ * @module
+ */
+
+import { FrameDecoder, type FrameDecoderOptions } from "../core/frame_decoder.ts";
+import { FrameEncoder } from "../core/frame_encoder.ts";
+import type { Frame } from "../core/frame.ts";
+import { ConnectionClosedError } from "../core/errors.ts";
+import { FrameReader } from "../transport/frame_reader.ts";
+import { FrameWriter } from "../transport/frame_writer.ts";
+
+/** The parts of a `Deno.Conn` a session uses. */
+export interface SessionConn {
+  /** Reads into `p`. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes some of `p`. */
+  write(p: Uint8Array): Promise<number>;
+  /** Closes the socket. */
+  close(): void;
+  /** Closes the write side (optional). */
+  closeWrite?(): Promise<void>;
+  /** The peer's address. */
+  readonly remoteAddr?: Deno.Addr;
+  /** Our address. */
+  readonly localAddr?: Deno.Addr;
+}
+
+/** Options of {@linkcode Link}. */
+export interface LinkOptions extends FrameDecoderOptions {
+  /** Bytes read past the handshake head. */
+  leftover?: Uint8Array;
+  /** Whether to mask outgoing frames. */
+  masking: boolean;
+}
+
+/** A socket with a frame reader and writer, released exactly once. */
+export class Link {
+  /** The socket. */
+  readonly conn: SessionConn;
+  /** Which end we are. */
+  readonly role: "client" | "server";
+  /** The frame reader. */
+  readonly reader: FrameReader;
+  /** The frame writer. */
+  readonly writer: FrameWriter;
+  readonly #controller = new AbortController();
+  readonly #released = Promise.withResolvers<void>();
+  #done = false;
+  #reading = false;
+
+  /**
+   * Wraps a connected, upgraded socket.
+   *
+   * @param conn The socket.
+   * @param options Role, limits, masking and leftover bytes.
+   */
+  constructor(conn: SessionConn, options: LinkOptions) {
+    this.conn = conn;
+    this.role = options.role;
+    this.reader = new FrameReader(conn, new FrameDecoder(options), options.leftover);
+    this.writer = new FrameWriter(conn, new FrameEncoder({ mask: options.masking }));
+  }
+
+  /** The decoder. */
+  get decoder(): FrameDecoder {
+    return this.reader.decoder;
+  }
+
+  /** Aborted once the socket is released. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Resolves once the socket is released. */
+  get released(): Promise<void> {
+    return this.#released.promise;
+  }
+
+  /** Whether the socket was released. */
+  get isReleased(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * Reads the next frames (see {@linkcode FrameReader.read}); only one read may run at a time.
+   *
+   * @param out Where frames are pushed.
+   * @returns `false` at end of stream.
+   */
+  async read(out: Frame[]): Promise<boolean> {
+    this.#reading = true;
+    try {
+      return await this.reader.read(out);
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /** Whether a read is in progress. */
+  get reading(): boolean {
+    return this.#reading;
+  }
+
+  /**
+   * Closes the socket now (idempotent). Queued writes fail with `reason`.
+   *
+   * @param reason Why; queued writes reject with it.
+   */
+  release(reason?: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.writer.fail(
+      reason ?? new ConnectionClosedError("SESSION_CLOSED", "The connection is closed"),
+    );
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed.
+    }
+    this.#controller.abort(reason);
+    this.#released.resolve();
+  }
+
+  /**
+   * Ends the connection after the close handshake: a server closes the TCP connection at once;
+   * a client first waits (discarding what arrives) for the server to close it, at most
+   * `timeoutMs`, as RFC 6455 §7.1.1 asks.
+   *
+   * @param timeoutMs How long a client waits for the server's end of stream.
+   */
+  async finish(timeoutMs: number): Promise<void> {
+    if (this.#done) return;
+    try {
+      await this.writer.flush();
+    } catch {
+      // The writer broke; release anyway.
+    }
+    if (this.role === "server" || this.#reading || timeoutMs <= 0) {
+      this.release();
+      return;
+    }
+    const timer = setTimeout(() => this.release(), timeoutMs);
+    try {
+      const scratch = new Uint8Array(1024);
+      while (!this.#done && (await this.conn.read(scratch)) !== null) {
+        // Discard: nothing may follow the close frame.
+      }
+    } catch {
+      // Reset or released by the timer.
+    } finally {
+      clearTimeout(timer);
+      this.release();
+    }
+  }
+}

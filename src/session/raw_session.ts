@@ -1,0 +1,384 @@
+/**
+ * The raw session: every frame surfaced, nothing automatic.
+ *
+ * @module
+ */
+
+import { CloseReason, truncateUtf8 } from "../core/close.ts";
+import {
+  ConnectionClosedError,
+  ConnectionError,
+  ProtocolError,
+  WebSocketError,
+} from "../core/errors.ts";
+import { Frame } from "../core/frame.ts";
+import { Link, type SessionConn } from "./_link.ts";
+
+/** The request side of the upgrade, as sent or received. */
+export interface UpgradeRequest {
+  /** The WebSocket URL. */
+  readonly url: URL;
+  /** The HTTP method (GET). */
+  readonly method: string;
+  /** The request headers. */
+  readonly headers: Headers;
+}
+
+/** The response side of the upgrade. */
+export interface UpgradeResponse {
+  /** 101. */
+  readonly status: number;
+  /** The reason phrase. */
+  readonly statusText: string;
+  /** The response headers. */
+  readonly headers: Headers;
+}
+
+/** The HTTP exchange that opened a session. */
+export interface UpgradeCall {
+  /** The request. */
+  readonly request: UpgradeRequest;
+  /** The 101 response. */
+  readonly response: UpgradeResponse;
+}
+
+/** Something a session can send: a frame, text (a text frame) or bytes (a binary frame). */
+export type Sendable = Frame | string | Uint8Array;
+
+/** @internal What a session is built from. */
+export interface SessionInit {
+  conn: SessionConn;
+  role: "client" | "server";
+  call: UpgradeCall;
+  protocol: string;
+  leftover?: Uint8Array;
+  maxFrameSize: number;
+  masking: boolean;
+  closeTimeout: number;
+  /** RSV bits negotiated extensions use (raw routes with `negotiateExtensions`). */
+  allowedRsv?: number;
+  /** Names of negotiated extensions, for raw sessions that surface compressed frames. */
+  extensions?: readonly unknown[];
+}
+
+/** @internal Turns a string, bytes or frame into a frame. */
+export function toFrame(data: Sendable): Frame {
+  if (typeof data === "string") return Frame.text(data);
+  if (data instanceof Frame) return data;
+  if (data instanceof Uint8Array) return Frame.binary(data);
+  throw new TypeError("Can only send a Frame, a string or a Uint8Array");
+}
+
+/** @internal The close frame a protocol error is answered with. */
+export function closeFrameFor(err: ProtocolError): Frame {
+  return Frame.close(new CloseReason(err.closeCode, truncateUtf8(err.message, 123)));
+}
+
+/**
+ * A raw WebSocket session (Ktor's `ClientWebSocketSession` over the CIO engine, and the
+ * server's `webSocketRaw` route): every frame is surfaced as it arrives (fragments, with
+ * continuation frames typed as their message; ping; pong; close) and nothing is automatic: no
+ * pong, no close echo, no ping, no reassembly.
+ *
+ * - `incoming` reads the socket only as it is pulled, so TCP backpressure reaches the peer.
+ * - `outgoing` writes resolve when the socket has taken the bytes; after a close frame is
+ *   written, `outgoing` is closed.
+ * - The socket is closed once both sides have sent a close frame (a client waits up to
+ *   `closeTimeout` for the server to end the TCP connection first), when the peer's TCP
+ *   connection ends, on a protocol error (after sending the matching close frame), or on
+ *   {@linkcode RawWebSocketSession.abort}.
+ *
+ * `incoming` ends normally after the peer's close frame and the end of the connection; it fails
+ * with a {@linkcode ProtocolError} on a protocol error, and with a `ConnectionClosedError`
+ * (`CLOSED_ABNORMALLY`) when the connection ends without a close frame.
+ *
+ * @example Echo one frame, then close (needs a server)
+ * ```ts ignore
+ * import { CloseReason, Frame, webSocketRawSession } from "@wirestream/ws/raw";
+ *
+ * const session = await webSocketRawSession("ws://127.0.0.1:9001/");
+ * await session.send("hello");
+ * for await (const frame of session.incoming) {
+ *   if (frame.type === "text") await session.close(new CloseReason(1000, "bye"));
+ *   if (frame.type === "close") break;
+ * }
+ * ```
+ */
+export class RawWebSocketSession implements AsyncDisposable {
+  /** Frames from the peer, as they arrive. */
+  readonly incoming: ReadableStream<Frame>;
+  /** Frames to the peer. */
+  readonly outgoing: WritableStream<Frame>;
+  /** The HTTP upgrade exchange. */
+  readonly call: UpgradeCall;
+  /** The negotiated subprotocol, or `""`. */
+  readonly protocol: string;
+  /** Negotiated extensions (empty unless a raw route asked for them). */
+  readonly extensions: readonly unknown[];
+  readonly #link: Link;
+  readonly #closeTimeout: number;
+  #closeSent = false;
+  #closeReceived = false;
+  #ended = false;
+  #inController!: ReadableStreamDefaultController<Frame>;
+  #outController!: WritableStreamDefaultController;
+  readonly #batch: Frame[] = [];
+
+  /**
+   * Creates a session over an upgraded socket. Use `webSocketRawSession` (client) or a
+   * server route rather than this constructor.
+   *
+   * @param init The socket and what the handshake settled.
+   */
+  constructor(init: SessionInit) {
+    this.call = init.call;
+    this.protocol = init.protocol;
+    this.extensions = init.extensions ?? [];
+    this.#closeTimeout = init.closeTimeout;
+    this.#link = new Link(init.conn, {
+      role: init.role,
+      leftover: init.leftover,
+      maxFrameSize: init.maxFrameSize,
+      masking: init.masking,
+      allowedRsv: init.allowedRsv ?? 0,
+      compressedRsv: init.allowedRsv ?? 0,
+    });
+    this.incoming = new ReadableStream<Frame>({
+      start: (controller) => {
+        this.#inController = controller;
+      },
+      pull: (controller) => this.#pull(controller),
+      cancel: (reason) => this.abort(reason),
+    }, { highWaterMark: 0 });
+    this.outgoing = new WritableStream<Frame>({
+      start: (controller) => {
+        this.#outController = controller;
+      },
+      write: (frame) => this.#write(frame),
+      close: () => this.flush(),
+      abort: (reason) => this.abort(reason),
+    });
+  }
+
+  /** Whether outgoing frames are masked (clients: true, servers: false). */
+  get masking(): boolean {
+    return this.#link.writer.encoder.mask;
+  }
+  set masking(value: boolean) {
+    this.#link.writer.encoder.mask = value;
+  }
+
+  /** The largest incoming frame payload; a larger one fails the session with 1009. */
+  get maxFrameSize(): number {
+    return this.#link.decoder.maxFrameSize;
+  }
+  set maxFrameSize(value: number) {
+    if (!(value > 0)) throw new RangeError(`maxFrameSize must be positive, got ${value}`);
+    this.#link.decoder.maxFrameSize = value;
+  }
+
+  /** The peer's address. */
+  get remoteAddr(): Deno.Addr | undefined {
+    return this.#link.conn.remoteAddr;
+  }
+
+  /** Aborted once the socket is released. */
+  get signal(): AbortSignal {
+    return this.#link.signal;
+  }
+
+  /** Resolves once the socket is released. */
+  get closed(): Promise<void> {
+    return this.#link.released;
+  }
+
+  /** Bytes queued for the socket and not yet taken by it. */
+  get bufferedAmount(): number {
+    return this.#link.writer.bufferedAmount;
+  }
+
+  /**
+   * Sends a frame; a string goes as one text frame and bytes as one binary frame. Resolves when
+   * the socket has taken the bytes.
+   *
+   * @param data What to send.
+   * @returns A promise for the write.
+   */
+  send(data: Sendable): Promise<void> {
+    let frame: Frame;
+    try {
+      frame = toFrame(data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#write(frame);
+  }
+
+  /**
+   * Resolves when everything sent so far has been taken by the socket.
+   *
+   * @returns A promise that rejects if the connection broke.
+   */
+  flush(): Promise<void> {
+    return this.#link.writer.flush();
+  }
+
+  /**
+   * Sends a close frame (and nothing else: in a raw session the peer's close frame arrives on
+   * `incoming`). Keep reading `incoming` until it ends, or call
+   * {@linkcode RawWebSocketSession.abort}, so that the socket is released.
+   *
+   * @param reason The close code and message; none gives an empty close payload.
+   * @returns A promise for the write.
+   */
+  close(reason?: CloseReason | null): Promise<void> {
+    let frame: Frame;
+    try {
+      frame = Frame.close(reason ?? null);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#write(frame);
+  }
+
+  /**
+   * Closes the socket at once, without a close handshake. `incoming` and `outgoing` fail.
+   *
+   * @param reason Why; becomes the streams' error.
+   */
+  abort(reason?: unknown): void {
+    if (this.#link.isReleased) return;
+    const err = reason instanceof WebSocketError
+      ? reason
+      : new WebSocketError("ABORTED", "The session was aborted", { cause: reason });
+    this.#end(err);
+    this.#link.release(err);
+  }
+
+  /** Closes the session when an `await using` block ends: sends a close frame if none was
+   * sent, waits up to `closeTimeout` for the peer's, then releases the socket. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.closeAndRelease();
+  }
+
+  /**
+   * @internal Used by the block form and `asyncDispose`: send a close frame if none was sent,
+   * discard frames until the peer's close frame or `closeTimeout`, release the socket.
+   */
+  async closeAndRelease(reason?: CloseReason): Promise<void> {
+    if (this.#link.isReleased) return;
+    if (!this.#closeSent) {
+      await this.close(reason ?? new CloseReason(1000, "")).catch(() => {});
+    }
+    if (!this.#closeReceived && !this.#link.isReleased) {
+      const timer = setTimeout(() => this.abort(), this.#closeTimeout);
+      try {
+        if (!this.incoming.locked) {
+          for await (const frame of this.incoming) if (frame.type === "close") break;
+        } else {
+          await this.#link.released;
+        }
+      } catch {
+        // Already failed: release below.
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    await this.#link.finish(this.#closeTimeout);
+  }
+
+  async #write(frame: Frame): Promise<void> {
+    const isClose = frame.type === "close";
+    if (isClose) this.#closeSent = true;
+    await this.#link.writer.write(frame);
+    if (isClose) {
+      try {
+        this.#outController.error(
+          new ConnectionClosedError(
+            "SESSION_CLOSED",
+            "Cannot send: a close frame was already sent",
+          ),
+        );
+      } catch {
+        // Already errored.
+      }
+      if (this.#closeReceived) this.#afterHandshake();
+    }
+  }
+
+  #afterHandshake(): void {
+    this.#end(null);
+    this.#link.finish(this.#closeTimeout);
+  }
+
+  /** Ends `incoming`: normally with `null`, or with an error. */
+  #end(err: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    try {
+      if (err === null) this.#inController.close();
+      else this.#inController.error(err);
+    } catch {
+      // The stream already ended.
+    }
+  }
+
+  async #pull(controller: ReadableStreamDefaultController<Frame>): Promise<void> {
+    if (this.#ended) return;
+    const frames = this.#batch;
+    frames.length = 0;
+    let more: boolean;
+    try {
+      more = await this.#link.read(frames);
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i]!;
+      controller.enqueue(frame);
+      if (frame.type === "close") this.#closeReceived = true;
+    }
+    frames.length = 0;
+    if (!more) {
+      if (this.#closeReceived) {
+        this.#end(null);
+      } else {
+        this.#end(
+          new ConnectionClosedError(
+            "CLOSED_ABNORMALLY",
+            "The connection was closed without a close frame",
+            { closeReason: new CloseReason(1006, "") },
+          ),
+        );
+      }
+      this.#link.release();
+      return;
+    }
+    if (this.#closeReceived && this.#closeSent) this.#afterHandshake();
+  }
+
+  #fail(err: unknown): void {
+    if (this.#link.isReleased) {
+      // Our own abort or a finished handshake broke the read.
+      if (this.#closeReceived && this.#closeSent) this.#end(null);
+      else this.#end(this.#link.signal.reason ?? err);
+      return;
+    }
+    if (err instanceof ProtocolError) {
+      this.#end(err);
+      this.#closeSent = true;
+      this.#link.writer.write(closeFrameFor(err)).catch(() => {}).finally(() =>
+        this.#link.release(err)
+      );
+      return;
+    }
+    const wrapped = err instanceof WebSocketError
+      ? err
+      : new ConnectionError("CONNECTION_RESET", "The connection broke while reading", {
+        cause: err,
+      });
+    this.#end(wrapped);
+    this.#link.release(wrapped);
+  }
+}
