@@ -44,12 +44,15 @@ export function applyMask(buf: Uint8Array, key: Uint8Array, phase = 0): void {
     const count = (len - i) >>> 2;
     const words = new Int32Array(buf.buffer, buf.byteOffset + i, count);
     let w = 0;
-    const unrolled = count & ~3;
-    for (; w < unrolled; w += 4) {
+    for (; w + 8 <= count; w += 8) {
       words[w]! ^= word;
       words[w + 1]! ^= word;
       words[w + 2]! ^= word;
       words[w + 3]! ^= word;
+      words[w + 4]! ^= word;
+      words[w + 5]! ^= word;
+      words[w + 6]! ^= word;
+      words[w + 7]! ^= word;
     }
     for (; w < count; w++) words[w]! ^= word;
     i += count << 2;
