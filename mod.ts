@@ -1,7 +1,110 @@
 /**
- * The managed WebSocket client (work in progress: see raw.ts for the raw client).
+ * The managed WebSocket client: Ktor's client `WebSockets` plugin and
+ * `DefaultClientWebSocketSession` in TypeScript, over Deno sockets and Web streams.
+ *
+ * A managed session delivers complete text and binary messages on `incoming` (fragments
+ * reassembled, UTF-8 checked), answers pings at once, runs an optional pinger with a pong
+ * timeout, runs the close handshake with a timeout, reports `closeReason`, bounds its queues
+ * (backpressure by awaiting), and serializes values with a converter. For frame-level control
+ * (every ping, pong, fragment and close frame) use `@wirestream/ws/raw`.
+ *
+ * ## Quick start
+ *
+ * ```ts ignore
+ * import { readText, webSocket } from "@wirestream/ws";
+ *
+ * // The block form: the session is closed (1000) when the handler returns.
+ * const echo = await webSocket("ws://127.0.0.1:8080/echo", async (session) => {
+ *   await session.send("hello");
+ *   for await (const message of session.incoming) return readText(message);
+ *   return null;
+ * });
+ * ```
+ *
+ * ```ts ignore
+ * import { createClient, jsonConverter, webSocketSession } from "@wirestream/ws";
+ *
+ * // A client holds the connection defaults; `await using` closes every session it opened.
+ * await using client = createClient({ pingInterval: 20_000, converter: jsonConverter() });
+ * await using session = await client.webSocketSession("wss://example.com/chat", {
+ *   headers: { authorization: "Bearer t0ken" },
+ *   protocols: ["chat.v1"],
+ * });
+ * await session.sendSerialized({ type: "join", room: "lobby" });
+ * const event = await session.receiveDeserialized();
+ * console.log(event, session.protocol);
+ * ```
+ *
+ * Errors are typed, with stable codes: `HandshakeError` (status, headers, body of a refused
+ * upgrade), `ConnectionError`, `TimeoutError` (`CONNECT_TIMEOUT`, `HANDSHAKE_TIMEOUT`,
+ * `PING_TIMEOUT`), `ProtocolError` (with the close code sent), `ConnectionClosedError`,
+ * `SerializationError`.
  *
  * @module
  */
 
-export * from "./raw.ts";
+export {
+  createClient,
+  type DefaultClientWebSocketSession,
+  webSocket,
+  type WebSocketCallOptions,
+  type WebSocketClient,
+  type WebSocketClientOptions,
+  type WebSocketHandler,
+  type WebSocketRequest,
+  webSocketSession,
+  ws,
+  wss,
+} from "./src/session/client.ts";
+export {
+  type DefaultWebSocketSession,
+  type IncomingQueueOptions,
+  type OutgoingQueueOptions,
+  type PingOptions,
+  SESSION_DEFAULTS,
+  type SessionState,
+  type Validator,
+} from "./src/session/managed_session.ts";
+export {
+  jsonConverter,
+  type JsonConverterOptions,
+  type WebSocketContentConverter,
+} from "./src/session/converter.ts";
+export type {
+  Sendable,
+  UpgradeCall,
+  UpgradeRequest,
+  UpgradeResponse,
+} from "./src/session/raw_session.ts";
+export type { TlsOptions } from "./src/transport/connect.ts";
+export type { EndpointParts } from "./src/core/url.ts";
+export type {
+  ExtensionAgreement,
+  ExtensionContext,
+  OutgoingHints,
+  WebSocketExtension,
+  WebSocketExtensionFactory,
+} from "./src/core/extension.ts";
+export type { ExtensionOffer } from "./src/core/extension_header.ts";
+export {
+  Frame,
+  type FrameOptions,
+  type FrameType,
+  readReason,
+  readText,
+} from "./src/core/frame.ts";
+export { CloseCode, type CloseCodeName, CloseReason } from "./src/core/close.ts";
+export {
+  ConnectionClosedError,
+  type ConnectionClosedErrorOptions,
+  ConnectionError,
+  HandshakeError,
+  type HandshakeErrorOptions,
+  ProtocolError,
+  SerializationError,
+  type SerializationErrorOptions,
+  TimeoutError,
+  WebSocketError,
+  type WebSocketErrorCode,
+  type WebSocketErrorOptions,
+} from "./src/core/errors.ts";

@@ -41,7 +41,9 @@ for (const [label, size] of SIZES) {
     for (let i = 0; i < count; i++) stream.set(encoder.encode(frame), i * one.length);
     const copy = new Uint8Array(stream.length);
     Deno.bench({
-      name: `decode ${label} ${masked ? "masked" : "unmasked"} (${count} frame${count > 1 ? "s" : ""}/iter)`,
+      name: `decode ${label} ${masked ? "masked" : "unmasked"} (${count} frame${
+        count > 1 ? "s" : ""
+      }/iter)`,
       group: `decode ${label}`,
       n: 300,
       fn(b) {

@@ -54,6 +54,18 @@ const SCHEMES: Record<string, boolean> = {
   "https:": true,
 };
 
+/** Parses a URL; a port out of range is a `RangeError`, anything else unparsable a `TypeError`. */
+function parseUrl(text: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    const port = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?(?:\[[^\]]*\]|[^/?#:]*):(\d+)(?:[/?#]|$)/i
+      .exec(text)?.[1];
+    if (port !== undefined && Number(port) > 65535) checkPort(Number(port));
+    throw new TypeError(`Invalid WebSocket URL: ${text}`);
+  }
+}
+
 function checkPort(port: number): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new RangeError(`Port must be an integer 1-65535, got ${port}`);
@@ -81,8 +93,9 @@ function checkPort(port: number): void {
  * @param input A URL (string or `URL`) or request parts.
  * @param options `secure` for parts (default false) and query `params` to add.
  * @returns The endpoint.
- * @throws {TypeError} On an unparsable URL, a scheme other than ws/wss/http/https, a fragment.
- * @throws {RangeError} On a port out of range.
+ * @throws {TypeError} On an unparsable URL or host, a scheme other than ws/wss/http/https, a
+ *   fragment (even an empty one), credentials in the URL.
+ * @throws {RangeError} On a port out of range (0, or above 65535).
  */
 export function resolveEndpoint(
   input: string | URL | EndpointParts,
@@ -91,11 +104,7 @@ export function resolveEndpoint(
   let url: URL;
   let method = "GET";
   if (typeof input === "string" || input instanceof URL) {
-    try {
-      url = new URL(input);
-    } catch {
-      throw new TypeError(`Invalid WebSocket URL: ${String(input)}`);
-    }
+    url = parseUrl(String(input));
     const secure = SCHEMES[url.protocol];
     if (secure === undefined) {
       throw new TypeError(
@@ -103,25 +112,33 @@ export function resolveEndpoint(
       );
     }
     url.protocol = secure ? "wss:" : "ws:";
+    if (url.port !== "") checkPort(Number(url.port));
   } else if (input !== null && typeof input === "object") {
     const secure = options?.secure ?? false;
     let host = input.host ?? "localhost";
+    if (typeof host !== "string" || host === "" || /[\s/?#@\\]/.test(host)) {
+      throw new TypeError(`Invalid WebSocket host: ${JSON.stringify(host)}`);
+    }
     if (host.includes(":") && !host.startsWith("[")) host = `[${host}]`;
     if (input.port !== undefined) checkPort(input.port);
     const path = input.path ?? "/";
-    const base = `${secure ? "wss" : "ws"}://${host}${
-      input.port !== undefined ? `:${input.port}` : ""
-    }`;
-    try {
-      url = new URL(path.startsWith("/") ? path : `/${path}`, base);
-    } catch {
-      throw new TypeError(`Invalid WebSocket host or path: ${base} ${path}`);
-    }
+    if (typeof path !== "string") throw new TypeError("The path must be a string");
+    // Concatenated, not resolved against a base: a path such as "//other.host/x" must stay a
+    // path and never name another host.
+    url = parseUrl(
+      `${secure ? "wss" : "ws"}://${host}${input.port !== undefined ? `:${input.port}` : ""}${
+        path.startsWith("/") ? path : `/${path}`
+      }`,
+    );
     method = input.method ?? "GET";
   } else {
     throw new TypeError("Expected a URL string, a URL or { host, port, path }");
   }
-  if (url.hash !== "") throw new TypeError(`A WebSocket URL must not have a fragment: ${url.href}`);
+  // `hash` is "" for an empty fragment too; a `#` left in the serialized URL is the fragment
+  // delimiter (a `#` in the path or query would be percent-encoded).
+  if (url.href.includes("#")) {
+    throw new TypeError(`A WebSocket URL must not have a fragment: ${url.href}`);
+  }
   if (url.username !== "" || url.password !== "") {
     throw new TypeError("Credentials in a WebSocket URL are not supported: use headers");
   }

@@ -50,6 +50,7 @@ export class Link {
   readonly #released = Promise.withResolvers<void>();
   #done = false;
   #reading = false;
+  #finishing: Promise<void> | null = null;
 
   /**
    * Wraps a connected, upgraded socket.
@@ -131,8 +132,14 @@ export class Link {
    *
    * @param timeoutMs How long a client waits for the server's end of stream.
    */
-  async finish(timeoutMs: number): Promise<void> {
-    if (this.#done) return;
+  finish(timeoutMs: number): Promise<void> {
+    if (this.#done) return Promise.resolve();
+    // A second call (the handshake completed while the block form was closing) shares the first.
+    this.#finishing ??= this.#finish(timeoutMs);
+    return this.#finishing;
+  }
+
+  async #finish(timeoutMs: number): Promise<void> {
     try {
       await this.writer.flush();
     } catch {

@@ -117,6 +117,12 @@ async function open(
   checkMs("handshakeTimeout", opts.handshakeTimeout);
   checkMs("closeTimeout", opts.closeTimeout);
   checkSize("maxFrameSize", opts.maxFrameSize);
+  if (
+    opts.maxHeadSize !== undefined &&
+    !(Number.isSafeInteger(opts.maxHeadSize) && opts.maxHeadSize > 0)
+  ) {
+    throw new RangeError(`maxHeadSize must be a positive integer, got ${opts.maxHeadSize}`);
+  }
   const endpoint = resolveEndpoint(parts ?? (input as string | URL), {
     secure,
     params: opts.params,
@@ -149,7 +155,10 @@ async function open(
     },
   });
   const signal = opts.signal;
-  if (signal) {
+  if (signal?.aborted) {
+    // Aborted between the end of the handshake and now.
+    session.abort(signal.reason);
+  } else if (signal) {
     const onAbort = () => session.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     session.closed.then(() => signal.removeEventListener("abort", onAbort));

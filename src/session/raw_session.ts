@@ -9,6 +9,7 @@ import {
   ConnectionClosedError,
   ConnectionError,
   ProtocolError,
+  TimeoutError,
   WebSocketError,
 } from "../core/errors.ts";
 import { Frame } from "../core/frame.ts";
@@ -69,6 +70,15 @@ export function toFrame(data: Sendable): Frame {
   throw new TypeError("Can only send a Frame, a string or a Uint8Array");
 }
 
+/**
+ * @internal Marks a write's promise as handled: whoever awaits it still gets the error, but an
+ * unawaited send on a broken connection is no unhandled rejection (`incoming` reports the fault).
+ */
+export function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
 /** @internal The close frame a protocol error is answered with. */
 export function closeFrameFor(err: ProtocolError): Frame {
   return Frame.close(new CloseReason(err.closeCode, truncateUtf8(err.message, 123)));
@@ -123,6 +133,8 @@ export class RawWebSocketSession implements AsyncDisposable {
   #inController!: ReadableStreamDefaultController<Frame>;
   #outController!: WritableStreamDefaultController;
   readonly #batch: Frame[] = [];
+  /** The socket read in flight (a pull, or closeAndRelease discarding), if any. */
+  #inFlight: Promise<void> | null = null;
 
   /**
    * Creates a session over an upgraded socket. Use `webSocketRawSession` (client) or a
@@ -199,7 +211,8 @@ export class RawWebSocketSession implements AsyncDisposable {
 
   /**
    * Sends a frame; a string goes as one text frame and bytes as one binary frame. Resolves when
-   * the socket has taken the bytes.
+   * the socket has taken the bytes. Sends may be left unawaited (they go out in order); one on a
+   * broken connection then fails quietly, and `incoming` reports the fault.
    *
    * @param data What to send.
    * @returns A promise for the write.
@@ -211,7 +224,7 @@ export class RawWebSocketSession implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#write(frame);
+    return handled(this.#write(frame));
   }
 
   /**
@@ -238,7 +251,7 @@ export class RawWebSocketSession implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#write(frame);
+    return handled(this.#write(frame));
   }
 
   /**
@@ -263,23 +276,31 @@ export class RawWebSocketSession implements AsyncDisposable {
 
   /**
    * @internal Used by the block form and `asyncDispose`: send a close frame if none was sent,
-   * discard frames until the peer's close frame or `closeTimeout`, release the socket.
+   * discard frames until the peer's close frame or `closeTimeout`, release the socket. Works
+   * whether or not `incoming` is locked by a reader: a read already in flight delivers its frames
+   * to that reader; later frames are read and discarded here.
    */
   async closeAndRelease(reason?: CloseReason): Promise<void> {
     if (this.#link.isReleased) return;
     if (!this.#closeSent) {
       await this.close(reason ?? new CloseReason(1000, "")).catch(() => {});
     }
-    if (!this.#closeReceived && !this.#link.isReleased) {
-      const timer = setTimeout(() => this.abort(), this.#closeTimeout);
+    if (!this.#closeReceived && !this.#ended && !this.#link.isReleased) {
+      const timer = setTimeout(
+        () =>
+          this.abort(
+            new TimeoutError(
+              "CLOSE_TIMEOUT",
+              `No close frame from the peer within ${this.#closeTimeout} ms`,
+            ),
+          ),
+        this.#closeTimeout,
+      );
       try {
-        if (!this.incoming.locked) {
-          for await (const frame of this.incoming) if (frame.type === "close") break;
-        } else {
-          await this.#link.released;
+        while (!this.#closeReceived && !this.#ended && !this.#link.isReleased) {
+          if (this.#inFlight !== null) await this.#inFlight;
+          else await this.#track(this.#readOnce(null));
         }
-      } catch {
-        // Already failed: release below.
       } finally {
         clearTimeout(timer);
       }
@@ -324,6 +345,26 @@ export class RawWebSocketSession implements AsyncDisposable {
   }
 
   async #pull(controller: ReadableStreamDefaultController<Frame>): Promise<void> {
+    // closeAndRelease may be reading: one socket read at a time.
+    while (this.#inFlight !== null) await this.#inFlight;
+    await this.#track(this.#readOnce(controller));
+  }
+
+  /** Records `read` as the read in flight until it settles (it never rejects). */
+  async #track(read: Promise<void>): Promise<void> {
+    this.#inFlight = read;
+    try {
+      await read;
+    } finally {
+      if (this.#inFlight === read) this.#inFlight = null;
+    }
+  }
+
+  /**
+   * Reads the next frames; enqueues them on `incoming` (or, with no controller, discards them
+   * but still notes a close frame) and ends the session's reading side as they require.
+   */
+  async #readOnce(controller: ReadableStreamDefaultController<Frame> | null): Promise<void> {
     if (this.#ended) return;
     const frames = this.#batch;
     frames.length = 0;
@@ -336,7 +377,7 @@ export class RawWebSocketSession implements AsyncDisposable {
     }
     for (let i = 0; i < frames.length; i++) {
       const frame = frames[i]!;
-      controller.enqueue(frame);
+      controller?.enqueue(frame);
       if (frame.type === "close") this.#closeReceived = true;
     }
     frames.length = 0;

@@ -186,7 +186,10 @@ export async function openConnection(
       c.close();
       throw new Error("gave up");
     }
-    if (c.remoteAddr.transport === "tcp") (c as Deno.TcpConn).setNoDelay(true);
+    // A TlsConn reports transport "tcp" too, but has no setNoDelay.
+    if (c.remoteAddr.transport === "tcp" && "setNoDelay" in c) {
+      (c as Deno.TcpConn).setNoDelay(true);
+    }
     return c;
   })();
   try {

@@ -47,6 +47,29 @@ function newBatch(size: number): Batch {
 }
 
 /**
+ * The promise every writer of `batch` gets. A failure is reported to whoever awaits it, but an
+ * unawaited write (fire and forget) never becomes an unhandled rejection: the session surfaces
+ * the broken connection on its own.
+ */
+function settle(batch: Batch): Promise<void> {
+  if (batch.promise === null) {
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    promise.catch(() => {});
+    batch.promise = promise;
+    batch.resolve = resolve;
+    batch.reject = reject;
+  }
+  return batch.promise;
+}
+
+/** A rejected promise that is no unhandled rejection when nobody awaits it. */
+function rejected(err: unknown): Promise<never> {
+  const promise = Promise.reject(err);
+  promise.catch(() => {});
+  return promise;
+}
+
+/**
  * Writes all of `p` to `sink`, looping over partial writes.
  *
  * @param sink The socket.
@@ -118,9 +141,9 @@ export class FrameWriter {
    * @throws {ConnectionClosedError} (rejects) When a close frame was already queued.
    */
   write(frame: Frame): Promise<void> {
-    if (this.#error !== null) return Promise.reject(this.#error);
+    if (this.#error !== null) return rejected(this.#error);
     if (this.#closed) {
-      return Promise.reject(
+      return rejected(
         new ConnectionClosedError("SESSION_CLOSED", "Cannot send: a close frame was already sent"),
       );
     }
@@ -128,31 +151,31 @@ export class FrameWriter {
     try {
       batch = this.#append(frame);
     } catch (err) {
-      return Promise.reject(err);
+      return rejected(err);
     }
     if (frame.type === "close") this.#closed = true;
-    if (batch.promise === null) {
-      const { promise, resolve, reject } = Promise.withResolvers<void>();
-      batch.promise = promise;
-      batch.resolve = resolve;
-      batch.reject = reject;
-    }
+    const promise = settle(batch);
     if (!this.#writing) this.#pump();
-    return batch.promise;
+    return promise;
   }
 
   /**
    * Queues a control frame ahead of every queued data frame (a pong must not wait behind
    * megabytes of data). Resolves when the socket has taken it.
    *
-   * @param frame A ping or pong frame.
-   * @returns A promise for the write.
+   * @param frame A ping or pong frame (a close frame is queued as by `write`, in order).
+   * @returns A promise for the write; rejects with a `TypeError` for a data frame.
    */
   writeUrgent(frame: Frame): Promise<void> {
-    if (!this.#writing || this.#next.bytes === 0) return this.write(frame);
-    if (this.#error !== null) return Promise.reject(this.#error);
+    if (!frame.isControl) {
+      return rejected(new TypeError(`Only control frames can jump the queue, got ${frame.type}`));
+    }
+    if (frame.type === "close" || !this.#writing || this.#next.bytes === 0) {
+      return this.write(frame);
+    }
+    if (this.#error !== null) return rejected(this.#error);
     if (this.#closed) {
-      return Promise.reject(
+      return rejected(
         new ConnectionClosedError("SESSION_CLOSED", "Cannot send: a close frame was already sent"),
       );
     }
@@ -160,14 +183,7 @@ export class FrameWriter {
     this.#urgent.push(bytes);
     this.#queued += bytes.length;
     // Urgent bytes go out with the next batch, in front of it.
-    const batch = this.#next;
-    if (batch.promise === null) {
-      const { promise, resolve, reject } = Promise.withResolvers<void>();
-      batch.promise = promise;
-      batch.resolve = resolve;
-      batch.reject = reject;
-    }
-    return batch.promise;
+    return settle(this.#next);
   }
 
   /**
@@ -176,7 +192,7 @@ export class FrameWriter {
    * @returns A promise that rejects if the writer broke.
    */
   flush(): Promise<void> {
-    if (this.#error !== null) return Promise.reject(this.#error);
+    if (this.#error !== null) return rejected(this.#error);
     if (!this.#writing) return Promise.resolve();
     this.#idle ??= Promise.withResolvers<void>();
     return this.#idle.promise;
@@ -192,10 +208,7 @@ export class FrameWriter {
     this.#error = err;
     this.#closed = true;
     const batch = this.#next;
-    if (batch.promise !== null) {
-      batch.promise.catch(() => {});
-      batch.reject(err);
-    }
+    if (batch.promise !== null) batch.reject(err);
     this.#next = newBatch(FIRST_BUFFER);
     this.#urgent = [];
     this.#queued = 0;

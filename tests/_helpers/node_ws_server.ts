@@ -7,7 +7,7 @@
 
 import type { IncomingMessage } from "node:http";
 // @ts-types="npm:@types/ws@8.18.2"
-import { WebSocket as NodeWebSocket, type ServerOptions, WebSocketServer } from "ws";
+import { type ServerOptions, WebSocket as NodeWebSocket, WebSocketServer } from "ws";
 
 export { NodeWebSocket };
 
@@ -42,7 +42,12 @@ export interface WsServer extends AsyncDisposable {
 export async function startWsServer(
   options?: Omit<ServerOptions, "port" | "host" | "server" | "noServer">,
 ): Promise<WsServer> {
-  const wss = new WebSocketServer({ perMessageDeflate: false, ...options, port: 0, host: "127.0.0.1" });
+  const wss = new WebSocketServer({
+    perMessageDeflate: false,
+    ...options,
+    port: 0,
+    host: "127.0.0.1",
+  });
   const listening = Promise.withResolvers<void>();
   wss.once("listening", () => listening.resolve());
   wss.once("error", (err) => listening.reject(err));

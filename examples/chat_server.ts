@@ -1,0 +1,148 @@
+/**
+ * A chat server: the page comes from the fallback handler, messages go through a managed route
+ * and are broadcast to everyone in the room.
+ *
+ * ```sh
+ * deno run -A examples/chat_server.ts [--port 8080] [--hostname 127.0.0.1]
+ * ```
+ *
+ * Open http://127.0.0.1:8080/ in a few browser tabs. The WebSocket route is
+ * `/chat/:room?name=NAME`; each message is JSON: `{ "from", "text", "at" }`, and the server
+ * announces joins and leaves. The upgrade hook checks the origin against the page's own and
+ * refuses empty names with 400.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { createServer, type DefaultWebSocketServerSession, jsonConverter } from "../server.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    port: { type: "string", default: "8080" },
+    hostname: { type: "string", default: "127.0.0.1" },
+  },
+});
+
+interface Member {
+  name: string;
+}
+
+type ChatSession = DefaultWebSocketServerSession<Member>;
+
+const rooms = new Map<string, Set<ChatSession>>();
+
+function broadcast(room: string, event: Record<string, unknown>): void {
+  for (const member of rooms.get(room) ?? []) {
+    // A slow or gone member must not hold up the others.
+    member.sendSerialized({ ...event, at: new Date().toISOString() }).catch(() => {});
+  }
+}
+
+const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>wirestream chat</title>
+<style>
+  body { font: 15px system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; }
+  #log { border: 1px solid #ccc; height: 20rem; overflow-y: auto; padding: .5rem; }
+  .sys { color: #777; font-style: italic; }
+</style>
+<h1>Room <span id="room"></span></h1>
+<div id="log"></div>
+<form id="form"><input id="text" autocomplete="off" size="50" autofocus> <button>Send</button></form>
+<script>
+  const room = location.hash.slice(1) || "lobby";
+  const name = prompt("Your name?", "guest") || "guest";
+  document.getElementById("room").textContent = room;
+  const log = document.getElementById("log");
+  const show = (text, cls) => {
+    const line = document.createElement("div");
+    line.textContent = text;
+    if (cls) line.className = cls;
+    log.append(line);
+    log.scrollTop = log.scrollHeight;
+  };
+  const url = new URL("/chat/" + encodeURIComponent(room), location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set("name", name);
+  const ws = new WebSocket(url);
+  ws.onopen = () => show("connected as " + name, "sys");
+  ws.onclose = (e) => show("disconnected (" + e.code + " " + e.reason + ")", "sys");
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    if (m.type === "message") show(m.from + ": " + m.text);
+    else show(m.from + " " + m.type + (m.count ? " (" + m.count + " here)" : ""), "sys");
+  };
+  document.getElementById("form").onsubmit = (e) => {
+    e.preventDefault();
+    const input = document.getElementById("text");
+    if (input.value) ws.send(JSON.stringify({ text: input.value }));
+    input.value = "";
+  };
+</script>
+`;
+
+const server = createServer({
+  converter: jsonConverter(),
+  pingPeriod: 30_000,
+  timeout: 10_000,
+  maxMessageSize: 64 * 1024,
+  fallback: (request) => {
+    const url = new URL(request.url);
+    if (url.pathname === "/" && (request.method === "GET" || request.method === "HEAD")) {
+      return new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
+    }
+    return new Response("Not Found", { status: 404 });
+  },
+  // Only pages served by this server may open chat sessions.
+  upgrade: (request, context) => {
+    const host = request.headers.get("host");
+    if (context.origin !== null && new URL(context.origin).host !== host) {
+      return new Response("Cross-origin chat is not allowed", { status: 403 });
+    }
+    return undefined;
+  },
+});
+
+server.webSocket<Member>("/chat/:room", async (session: ChatSession) => {
+  const room = session.params.room!;
+  const { name } = session.data;
+  let members = rooms.get(room);
+  if (!members) rooms.set(room, members = new Set());
+  members.add(session);
+  broadcast(room, { type: "joined", from: name, count: members.size });
+  try {
+    while (true) {
+      const message = await session.receiveDeserialized((v): v is { text: string } =>
+        typeof v === "object" && v !== null && typeof (v as { text: unknown }).text === "string"
+      );
+      broadcast(room, { type: "message", from: name, text: message.text.slice(0, 1000) });
+    }
+  } catch {
+    // The session ended (or sent something that is not a chat message): leave the room.
+  } finally {
+    members.delete(session);
+    if (members.size === 0) rooms.delete(room);
+    else broadcast(room, { type: "left", from: name, count: members.size });
+  }
+}, {
+  upgrade: (request) => {
+    const name = new URL(request.url).searchParams.get("name")?.trim() ?? "";
+    if (name === "" || name.length > 40) {
+      return new Response("A name of 1 to 40 characters is required", { status: 400 });
+    }
+    return { data: { name } };
+  },
+});
+
+const listener = server.listen({ port: Number(values.port), hostname: values.hostname });
+console.log(`chat on http://${listener.addr.hostname}:${listener.addr.port}/`);
+
+const stop = () => listener.shutdown();
+Deno.addSignalListener("SIGINT", stop);
+Deno.addSignalListener("SIGTERM", stop);
+await listener.finished;
+Deno.removeSignalListener("SIGINT", stop);
+Deno.removeSignalListener("SIGTERM", stop);
+console.log("stopped");

@@ -1,0 +1,327 @@
+/**
+ * One accepted connection before the upgrade: reading request heads with `conn.read` into one
+ * buffer (bounded by the head size limit), request bodies of a known length, and writing plain
+ * HTTP/1.1 responses (refusals and the fallback handler's responses), with keep-alive.
+ *
+ * @module
+ */
+
+import { HandshakeError } from "../core/errors.ts";
+import { type ParsedRequestHead, parseRequestHead, serializeResponseHead } from "../core/http1.ts";
+import { writeAll } from "../transport/frame_writer.ts";
+import { hasToken } from "./upgrade.ts";
+
+const FIRST_BUFFER = 2048;
+const BODY_CHUNK = 16 * 1024;
+
+const STATUS_TEXT: Record<number, string> = {
+  100: "Continue",
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  206: "Partial Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  409: "Conflict",
+  410: "Gone",
+  411: "Length Required",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  426: "Upgrade Required",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+  505: "HTTP Version Not Supported",
+};
+
+/** The reason phrase of a status, or `""`. */
+export function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? "";
+}
+
+/** Headers the response writer sets itself. */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
+
+const encoder = new TextEncoder();
+const CRLF = encoder.encode("\r\n");
+const LAST_CHUNK = encoder.encode("0\r\n\r\n");
+
+/** @internal An accepted connection, read and written before any upgrade. */
+export class HttpConnection {
+  /** The socket. */
+  readonly conn: Deno.Conn;
+  readonly #maxHeadSize: number;
+  #buf: Uint8Array = new Uint8Array(0);
+  /** Start of the unconsumed bytes in `#buf`. */
+  #start = 0;
+  /** End of the received bytes in `#buf`. */
+  #end = 0;
+  #eof = false;
+  /** Body bytes of the current request not read yet (-1: unknown, the connection must close). */
+  #bodyLeft = 0;
+
+  /**
+   * @param conn The accepted socket.
+   * @param maxHeadSize The largest request head.
+   */
+  constructor(conn: Deno.Conn, maxHeadSize: number) {
+    this.conn = conn;
+    this.#maxHeadSize = maxHeadSize;
+  }
+
+  /** Whether bytes of a next request (or frames) were already received. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Whether the body of the last request was read to its end. */
+  get bodyDone(): boolean {
+    return this.#bodyLeft === 0;
+  }
+
+  /**
+   * Reads the next request head.
+   *
+   * @returns The head, or `null` when the client closed the connection before sending a byte.
+   * @throws {HandshakeError} `HANDSHAKE_INVALID` (answer 400), `HANDSHAKE_HEAD_TOO_LARGE`
+   * (answer 431), `HANDSHAKE_EOF` (the connection ended inside the head).
+   */
+  async readHead(): Promise<ParsedRequestHead | null> {
+    const max = this.#maxHeadSize;
+    while (true) {
+      if (this.#end > this.#start) {
+        const head = parseRequestHead(this.#buf.subarray(this.#start, this.#end), {
+          maxHeadSize: max,
+        });
+        if (head !== null) {
+          this.#start += head.headLength;
+          return head;
+        }
+      }
+      if (this.#eof) {
+        if (this.#end === this.#start) return null;
+        throw new HandshakeError("HANDSHAKE_EOF", "The connection ended inside the request head");
+      }
+      this.#makeRoom(max);
+      const n = await this.conn.read(this.#buf.subarray(this.#end));
+      if (n === null) this.#eof = true;
+      else this.#end += n;
+    }
+  }
+
+  /** Makes room to read more of a head: compacts, then grows the buffer up to `max` bytes. */
+  #makeRoom(max: number): void {
+    const pending = this.#end - this.#start;
+    if (this.#start > 0 && (this.#end === this.#buf.length || pending === 0)) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#start = 0;
+      this.#end = pending;
+    }
+    if (this.#end < this.#buf.length) return;
+    const size = Math.min(Math.max(FIRST_BUFFER, this.#buf.length * 2), Math.max(max, pending + 1));
+    const grown = new Uint8Array(size);
+    grown.set(this.#buf.subarray(0, this.#end));
+    this.#buf = grown;
+  }
+
+  /**
+   * Hands over the bytes received after the head (the first WebSocket frames) as a fresh copy,
+   * and drops the head buffer.
+   *
+   * @returns The bytes, or `undefined` when there are none.
+   */
+  takeLeftover(): Uint8Array | undefined {
+    const rest = this.#end > this.#start ? this.#buf.slice(this.#start, this.#end) : undefined;
+    this.#buf = new Uint8Array(0);
+    this.#start = 0;
+    this.#end = 0;
+    return rest;
+  }
+
+  /**
+   * The body of the current request, `length` bytes, as a stream (buffered bytes first).
+   *
+   * @param length The `Content-Length`.
+   * @returns The stream, or `null` for an empty body.
+   */
+  body(length: number): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+    this.#bodyLeft = length;
+    if (length === 0) return null;
+    return new ReadableStream<Uint8Array<ArrayBuffer>>({
+      pull: async (controller) => {
+        if (this.#bodyLeft === 0) {
+          controller.close();
+          return;
+        }
+        let chunk: Uint8Array<ArrayBuffer>;
+        if (this.#end > this.#start) {
+          const n = Math.min(this.#bodyLeft, this.#end - this.#start);
+          chunk = this.#buf.slice(this.#start, this.#start + n);
+          this.#start += n;
+        } else {
+          const buf = new Uint8Array(Math.min(this.#bodyLeft, BODY_CHUNK));
+          const n = await this.conn.read(buf);
+          if (n === null) {
+            this.#bodyLeft = -1;
+            controller.error(new HandshakeError("HANDSHAKE_EOF", "The request body was cut short"));
+            return;
+          }
+          chunk = buf.subarray(0, n);
+        }
+        this.#bodyLeft -= chunk.length;
+        controller.enqueue(chunk);
+        if (this.#bodyLeft === 0) controller.close();
+      },
+      cancel: () => {
+        if (this.#bodyLeft > 0) this.#bodyLeft = -1;
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  /**
+   * Reads and drops what is left of the current request's body, when it is at most `limit`
+   * bytes (a handler that ignored a small body should not cost the connection).
+   *
+   * @param limit The most bytes to drop.
+   * @returns Whether the body is now fully read.
+   */
+  async discardBody(limit: number): Promise<boolean> {
+    if (this.#bodyLeft === 0) return true;
+    if (this.#bodyLeft < 0 || this.#bodyLeft > limit) return false;
+    const buffered = Math.min(this.#bodyLeft, this.#end - this.#start);
+    this.#start += buffered;
+    this.#bodyLeft -= buffered;
+    const scratch = this.#bodyLeft > 0
+      ? new Uint8Array(Math.min(this.#bodyLeft, BODY_CHUNK))
+      : null;
+    while (this.#bodyLeft > 0) {
+      const n = await this.conn.read(
+        scratch!.subarray(0, Math.min(this.#bodyLeft, scratch!.length)),
+      );
+      if (n === null) {
+        this.#bodyLeft = -1;
+        return false;
+      }
+      this.#bodyLeft -= n;
+    }
+    return true;
+  }
+
+  /**
+   * Writes bytes.
+   *
+   * @param bytes The bytes.
+   */
+  write(bytes: Uint8Array): Promise<void> {
+    return writeAll(this.conn, bytes);
+  }
+
+  /**
+   * Writes a response. The body is framed with the response's own `Content-Length`, else
+   * chunked (HTTP/1.1) or by closing the connection (HTTP/1.0).
+   *
+   * @param response The response.
+   * @param options The request method and version, and whether to keep the connection open.
+   * @returns Whether the connection may serve another request.
+   */
+  async writeResponse(
+    response: Response,
+    options: { method: string; http11: boolean; keepAlive: boolean; buffer?: boolean },
+  ): Promise<boolean> {
+    if (options.buffer && response.body !== null && !response.headers.has("content-length")) {
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const headers = new Headers(response.headers);
+      headers.set("content-length", String(bytes.length));
+      response = new Response(bytes.length > 0 ? bytes : null, {
+        status: response.status,
+        statusText: response.statusText,
+        headers,
+      });
+    }
+    const status = response.status;
+    let keepAlive = options.keepAlive && options.http11;
+    if (hasToken(response.headers.get("connection"), "close")) keepAlive = false;
+    const noBody = options.method === "HEAD" || status < 200 || status === 204 || status === 304;
+    const declared = response.headers.get("content-length");
+    const length = declared !== null && /^\d+$/.test(declared.trim())
+      ? Number(declared.trim())
+      : null;
+    const fields: [string, string][] = [];
+    for (const [name, value] of response.headers) {
+      if (!HOP_BY_HOP.has(name)) fields.push([name, value]);
+    }
+    const body = noBody ? null : response.body;
+    let chunked = false;
+    if (noBody) {
+      if (length !== null && status !== 204 && status !== 304) {
+        fields.push(["content-length", String(length)]);
+      }
+    } else if (body === null) {
+      fields.push(["content-length", "0"]);
+    } else if (length !== null) {
+      fields.push(["content-length", String(length)]);
+    } else if (options.http11) {
+      fields.push(["transfer-encoding", "chunked"]);
+      chunked = true;
+    } else {
+      keepAlive = false;
+    }
+    fields.push(["connection", keepAlive ? "keep-alive" : "close"]);
+    const head = serializeResponseHead(status, response.statusText || statusText(status), fields);
+    if (body === null) {
+      await response.body?.cancel().catch(() => {});
+      await this.write(head);
+      return keepAlive;
+    }
+    const reader = body.getReader();
+    let sent = 0;
+    try {
+      await this.write(head);
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (!(value instanceof Uint8Array)) {
+          throw new TypeError("A response body must be a stream of Uint8Array chunks");
+        }
+        if (value.length === 0) continue;
+        sent += value.length;
+        if (length !== null && sent > length) {
+          throw new RangeError(`The response body is longer than its Content-Length ${length}`);
+        }
+        if (chunked) {
+          const size = encoder.encode(value.length.toString(16) + "\r\n");
+          const out = new Uint8Array(size.length + value.length + 2);
+          out.set(size);
+          out.set(value, size.length);
+          out.set(CRLF, size.length + value.length);
+          await this.write(out);
+        } else {
+          await this.write(value);
+        }
+      }
+      if (chunked) await this.write(LAST_CHUNK);
+    } catch (err) {
+      reader.cancel(err).catch(() => {});
+      throw err;
+    } finally {
+      reader.releaseLock();
+    }
+    if (length !== null && sent !== length) return false;
+    return keepAlive;
+  }
+}

@@ -1,0 +1,645 @@
+/**
+ * The managed session of the `Deno.serve` adapter: the {@linkcode DefaultWebSocketServerSession}
+ * interface on top of the `WebSocket` that `Deno.upgradeWebSocket` returns.
+ *
+ * @module
+ */
+
+import { CloseReason, isValidCloseCode } from "../core/close.ts";
+import {
+  ConnectionClosedError,
+  ConnectionError,
+  ProtocolError,
+  SerializationError,
+  WebSocketError,
+} from "../core/errors.ts";
+import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
+import { Frame, readReason, readText } from "../core/frame.ts";
+import type { WebSocketContentConverter } from "../session/converter.ts";
+import type { SessionState, Validator } from "../session/managed_session.ts";
+import type { Sendable, UpgradeCall, UpgradeRequest } from "../session/raw_session.ts";
+import type { DefaultWebSocketServerSession } from "./managed_server_session.ts";
+
+/** Deno's own limit on a message (fastwebsockets' default); it cannot be changed. */
+const NATIVE_MAX_FRAME = 64 * 1024 * 1024;
+/** How often `flush()` and an over-bound `send()` look at `bufferedAmount` again. */
+const DRAIN_POLL = 10;
+
+const NOOP = (): void => {};
+
+function unsupported(what: string): TypeError {
+  return new TypeError(
+    `${what} is not supported by sessions served through server.fetch (Deno.serve): ` +
+      "Deno's WebSocket exposes messages, not frames. Use server.listen() for frame-level control",
+  );
+}
+
+function rejected<T>(err: unknown): Promise<T> {
+  const p = Promise.reject(err);
+  p.catch(NOOP);
+  return p;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** @internal What the adapter knows when it creates a session. */
+export interface NativeSessionInit<D> {
+  socket: WebSocket;
+  call: UpgradeCall;
+  protocol: string;
+  remoteAddr: Deno.Addr | undefined;
+  params: Record<string, string>;
+  data: D;
+  closeTimeout: number;
+  /** Deno's `idleTimeout`, in milliseconds (0 = off). */
+  idleTimeout: number;
+  maxMessageSize: number;
+  converter: WebSocketContentConverter | undefined;
+  incomingMessages: number;
+  incomingBytes: number;
+  outgoingBytes: number;
+}
+
+const OPEN = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+const STATES: SessionState[] = ["open", "closing", "closed"];
+
+/**
+ * A managed session backed by Deno's `WebSocket` (`server.fetch` mode). It keeps the
+ * {@linkcode DefaultWebSocketServerSession} contract where Deno lets it:
+ *
+ * - `incoming` carries complete messages; Deno answers pings and echoes the close frame itself.
+ * - There is no read backpressure: messages queue up to the incoming bounds; one more closes
+ *   the session with 1008 "Incoming queue overflow" (`incoming` then fails with
+ *   `QUEUE_OVERFLOW` after the queued messages). A message over `maxMessageSize` closes it
+ *   with 1009 (checked once Deno has received it whole; Deno itself drops connections past
+ *   64 MiB).
+ * - `send` hands the message to Deno; it waits only while `bufferedAmount` is over the
+ *   outgoing bound. Fragments, pings and pongs cannot be sent (they reject with a `TypeError`).
+ * - `pingInterval`/`timeout` report Deno's `idleTimeout`; setting them, `maxFrameSize`, and
+ *   `ping()` throw a `TypeError`.
+ * - `abort()` cannot drop the TCP connection: it ends the session at once (1006) and asks Deno
+ *   to close.
+ */
+export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSocketServerSession<D> {
+  /** Complete text and binary messages from the client. */
+  readonly incoming: ReadableStream<Frame>;
+  /** Complete messages to the client. */
+  readonly outgoing: WritableStream<Frame>;
+  /** The upgrade exchange. */
+  readonly call: UpgradeCall;
+  /** The subprotocol, or `""`. */
+  readonly protocol: string;
+  /** Always empty: Deno negotiates no extension. */
+  readonly extensions: readonly WebSocketExtension[] = [];
+  /** The converter, if one is configured. */
+  readonly converter: WebSocketContentConverter | undefined;
+  /** The upgrade request. */
+  readonly request: UpgradeRequest;
+  /** The route parameters. */
+  readonly params: Readonly<Record<string, string>>;
+  /** The data an upgrade hook attached. */
+  readonly data: D;
+  /** The client's address. */
+  readonly remoteAddr: Deno.Addr | undefined;
+
+  readonly #socket: WebSocket;
+  readonly #closeTimeout: number;
+  readonly #idleTimeout: number;
+  readonly #outgoingBytes: number;
+  readonly #highWaterMark: number;
+  #maxMessageSize: number;
+  #state = OPEN;
+  #opened = false;
+  readonly #open = Promise.withResolvers<boolean>();
+  #localReason: CloseReason | null = null;
+  #reason: CloseReason | null = null;
+  #endError: unknown = null;
+  #socketError: unknown = null;
+  readonly #closeReason = Promise.withResolvers<CloseReason | null>();
+  readonly #closed = Promise.withResolvers<void>();
+  readonly #abort = new AbortController();
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #inController!: ReadableStreamDefaultController<Frame>;
+  #cancelled = false;
+  #pendingError: unknown = null;
+  #receiving: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Wraps the socket of `Deno.upgradeWebSocket` (before it opens).
+   *
+   * @param init The socket and what the adapter knows.
+   */
+  constructor(init: NativeSessionInit<D>) {
+    const socket = init.socket;
+    this.#socket = socket;
+    socket.binaryType = "arraybuffer";
+    this.call = init.call;
+    this.request = init.call.request;
+    this.protocol = init.protocol;
+    this.remoteAddr = init.remoteAddr;
+    this.params = init.params;
+    this.data = init.data;
+    this.converter = init.converter;
+    this.#closeTimeout = init.closeTimeout;
+    this.#idleTimeout = init.idleTimeout;
+    this.#maxMessageSize = init.maxMessageSize;
+    this.#outgoingBytes = init.outgoingBytes;
+    const messages = init.incomingMessages;
+    const bytes = init.incomingBytes;
+    let strategy: QueuingStrategy<Frame>;
+    if (bytes === Infinity) strategy = { highWaterMark: messages, size: () => 1 };
+    else if (messages === Infinity) {
+      strategy = { highWaterMark: bytes, size: (f) => f.data.length || 1 };
+    } else {
+      const unit = Math.max(1, Math.ceil(bytes / messages));
+      strategy = {
+        highWaterMark: unit * messages,
+        size: (f) => (f.data.length > unit ? f.data.length : unit),
+      };
+    }
+    this.#highWaterMark = strategy.highWaterMark!;
+    const incoming = new ReadableStream<Frame>({
+      start: (controller) => {
+        this.#inController = controller;
+      },
+      pull: (controller) => {
+        if (this.#pendingError !== null && controller.desiredSize === this.#highWaterMark) {
+          const err = this.#pendingError;
+          this.#pendingError = null;
+          try {
+            controller.error(err);
+          } catch {
+            // Already ended.
+          }
+        }
+      },
+      cancel: () => {
+        this.#cancelled = true;
+      },
+    }, strategy);
+    Object.defineProperty(incoming, Symbol.asyncIterator, {
+      value: () => incoming.values({ preventCancel: true }),
+      configurable: true,
+      writable: true,
+    });
+    this.incoming = incoming;
+    this.outgoing = new WritableStream<Frame>({
+      write: (frame) => this.send(frame),
+      close: () => this.flush(),
+      abort: () => this.close(new CloseReason(1011, "")),
+    });
+    socket.onopen = () => {
+      this.#opened = true;
+      this.#open.resolve(true);
+    };
+    socket.onmessage = (event) => this.#onMessage(event.data);
+    socket.onerror = (event) => {
+      const message = (event as ErrorEvent).message;
+      this.#socketError = new ConnectionError(
+        "CONNECTION_RESET",
+        message ? `The WebSocket failed: ${message}` : "The WebSocket failed",
+      );
+    };
+    socket.onclose = (event) => this.#onClose(event.code, event.reason, event.wasClean);
+  }
+
+  /** @internal Resolves `true` once the socket is open, `false` if it closed first. */
+  get opened(): Promise<boolean> {
+    return this.#open.promise;
+  }
+
+  /** Why the session ended; resolves once, never rejects. */
+  get closeReason(): Promise<CloseReason | null> {
+    return this.#closeReason.promise;
+  }
+
+  /** Aborted when the session ends. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Open, closing or closed. */
+  get state(): SessionState {
+    return STATES[this.#state]!;
+  }
+
+  /** Resolves once the socket is closed (or `closeTimeout` after our close frame). */
+  get closed(): Promise<void> {
+    return this.#closed.promise;
+  }
+
+  /** Bytes Deno has not sent yet. */
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  /** Deno's `idleTimeout` in milliseconds (the ping period); 0 = off. Cannot be set. */
+  get pingInterval(): number {
+    return this.#idleTimeout;
+  }
+  set pingInterval(_value: number) {
+    throw unsupported("Changing pingInterval");
+  }
+
+  /** Deno's `idleTimeout` in milliseconds. Cannot be set. */
+  get timeout(): number {
+    return this.#idleTimeout;
+  }
+  set timeout(_value: number) {
+    throw unsupported("Changing timeout");
+  }
+
+  /** Deno's fixed limit, 64 MiB. Cannot be set. */
+  get maxFrameSize(): number {
+    return NATIVE_MAX_FRAME;
+  }
+  set maxFrameSize(_value: number) {
+    throw unsupported("Changing maxFrameSize");
+  }
+
+  /** The largest message; a larger one closes the session with 1009 once received. */
+  get maxMessageSize(): number {
+    return this.#maxMessageSize;
+  }
+  set maxMessageSize(value: number) {
+    if (typeof value !== "number" || !(value > 0)) {
+      throw new RangeError(`maxMessageSize must be a positive number of bytes, got ${value}`);
+    }
+    this.#maxMessageSize = value;
+  }
+
+  /**
+   * Sends a complete message: a string, bytes, or a final text/binary frame (a close frame
+   * closes the session). Resolves once Deno has it, after waiting while `bufferedAmount` is over
+   * the outgoing bound.
+   *
+   * @param data What to send.
+   * @param _options Ignored: no extension runs here.
+   * @returns A promise for the hand-over.
+   */
+  send(data: Sendable, _options?: OutgoingHints): Promise<void> {
+    if (this.#state !== OPEN) return rejected(this.#sendError());
+    let payload: string | Uint8Array;
+    if (typeof data === "string" || data instanceof Uint8Array) {
+      payload = data;
+    } else if (data instanceof Frame) {
+      if (data.type === "close") {
+        let reason: CloseReason;
+        try {
+          reason = readReason(data) ?? new CloseReason(1000, "");
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        return this.close(reason);
+      }
+      if (data.type === "ping" || data.type === "pong") {
+        return Promise.reject(unsupported(`Sending a ${data.type} frame`));
+      }
+      if (!data.fin) return Promise.reject(unsupported("Sending a fragment"));
+      payload = data.type === "text" ? readText(data) : data.data;
+    } else {
+      return Promise.reject(new TypeError("Can only send a Frame, a string or a Uint8Array"));
+    }
+    try {
+      this.#socket.send(payload);
+    } catch (cause) {
+      return rejected(
+        new ConnectionClosedError("SESSION_CLOSED", "Cannot send: the WebSocket is closed", {
+          cause,
+        }),
+      );
+    }
+    if (this.#socket.bufferedAmount > this.#outgoingBytes) {
+      return this.#drain(this.#outgoingBytes);
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Resolves once Deno has sent everything (`bufferedAmount` is 0) or the session ended.
+   *
+   * @returns A promise that rejects only when the session failed.
+   */
+  async flush(): Promise<void> {
+    await this.#drain(0);
+    if (this.#endError !== null) throw this.#endError;
+  }
+
+  /**
+   * Closes the session: Deno sends the close frame after the messages already handed over and
+   * waits for the client's. Resolves once the socket is closed, or `closeTimeout` later.
+   *
+   * @param reason The close code and message.
+   * @returns Resolves once the session ended.
+   */
+  close(reason?: CloseReason): Promise<void> {
+    if (reason !== undefined && !(reason instanceof CloseReason)) {
+      return Promise.reject(new TypeError("close() takes a CloseReason"));
+    }
+    const chosen = reason ?? new CloseReason(1000, "");
+    if (!isValidCloseCode(chosen.code)) {
+      return Promise.reject(
+        new RangeError(`Close code ${chosen.code} cannot be sent in a close frame`),
+      );
+    }
+    if (this.#state === OPEN) {
+      this.#state = CLOSING;
+      this.#localReason = chosen;
+      this.#closeTimer = setTimeout(() => {
+        this.#closeTimer = undefined;
+        this.#finish(chosen, null);
+        this.#closed.resolve();
+      }, this.#closeTimeout);
+      if (this.#opened) this.#closeSocket(chosen);
+      else this.#open.promise.then((open) => open && this.#closeSocket(chosen));
+    }
+    return this.#closed.promise;
+  }
+
+  /** @internal Same as `close`. */
+  closeAndRelease(reason?: CloseReason): Promise<void> {
+    return this.close(reason);
+  }
+
+  /**
+   * Ends the session at once (1006); Deno is asked to close the socket.
+   *
+   * @param reason Why; `incoming` fails with it.
+   */
+  abort(reason?: unknown): void {
+    if (this.#state === CLOSED) return;
+    const err = reason instanceof WebSocketError
+      ? reason
+      : new WebSocketError("ABORTED", "The session was aborted", { cause: reason });
+    if (this.#localReason !== null) this.#finish(this.#localReason, null);
+    else this.#finish(new CloseReason(1006, ""), err);
+    this.#closeSocket(null);
+    this.#releaseLater();
+  }
+
+  /** Closes the session when an `await using` block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Not supported: Deno's `WebSocket` cannot send pings.
+   *
+   * @returns A promise that rejects with a `TypeError`.
+   */
+  ping(): Promise<number> {
+    return Promise.reject(unsupported("ping()"));
+  }
+
+  /**
+   * Serializes `value` with the converter and sends it.
+   *
+   * @param value The value.
+   * @returns Resolves once Deno has the message.
+   */
+  async sendSerialized(value: unknown): Promise<void> {
+    const converter = this.#requireConverter();
+    let frame: unknown;
+    try {
+      frame = await converter.serialize(value);
+    } catch (cause) {
+      if (cause instanceof SerializationError) throw cause;
+      throw new SerializationError(
+        "SERIALIZATION_FAILED",
+        `Can't serialize value: ${errorText(cause)}`,
+        { cause },
+      );
+    }
+    if (!(frame instanceof Frame) || frame.isControl || !frame.fin) {
+      throw new SerializationError(
+        "SERIALIZATION_FAILED",
+        "The converter must return a complete text or binary Frame",
+      );
+    }
+    return this.send(frame);
+  }
+
+  /**
+   * Reads the next message and deserializes it with the converter, then runs `validate`.
+   *
+   * @param validate A type guard or an assertion function.
+   * @returns The value.
+   */
+  async receiveDeserialized<T = unknown>(validate?: Validator<T>): Promise<T> {
+    const converter = this.#requireConverter();
+    if (validate !== undefined && typeof validate !== "function") {
+      throw new TypeError("receiveDeserialized: validate must be a function");
+    }
+    const next = this.#receiving.then(async () => {
+      const reader = this.incoming.getReader();
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          throw new ConnectionClosedError(
+            "SESSION_CLOSED",
+            "Cannot receive: the session is closed",
+            {
+              closeReason: this.#reason,
+            },
+          );
+        }
+        return value;
+      } finally {
+        reader.releaseLock();
+      }
+    });
+    this.#receiving = next.catch(NOOP);
+    const frame = await next;
+    if (!converter.isApplicable(frame)) {
+      throw new SerializationError(
+        "DESERIALIZATION_FAILED",
+        `Converter doesn't support frame type ${frame.type.toUpperCase()}`,
+        { frame },
+      );
+    }
+    let value: unknown;
+    try {
+      value = await converter.deserialize(frame);
+    } catch (cause) {
+      if (cause instanceof SerializationError && cause.frame !== undefined) throw cause;
+      throw new SerializationError(
+        "DESERIALIZATION_FAILED",
+        `Can't deserialize the message: ${errorText(cause)}`,
+        { frame, cause },
+      );
+    }
+    if (validate !== undefined) {
+      let ok: unknown;
+      try {
+        ok = validate(value);
+      } catch (cause) {
+        throw new SerializationError(
+          "DESERIALIZATION_FAILED",
+          `The message failed validation: ${errorText(cause)}`,
+          { frame, cause },
+        );
+      }
+      if (ok === false) {
+        throw new SerializationError("DESERIALIZATION_FAILED", "The message failed validation", {
+          frame,
+        });
+      }
+    }
+    return value as T;
+  }
+
+  #requireConverter(): WebSocketContentConverter {
+    if (this.converter === undefined) {
+      throw new SerializationError(
+        "CONVERTER_NOT_FOUND",
+        "No converter was found for websocket: pass the converter option (e.g. jsonConverter())",
+      );
+    }
+    return this.converter;
+  }
+
+  #sendError(): unknown {
+    return this.#endError ??
+      new ConnectionClosedError(
+        "SESSION_CLOSED",
+        this.#state === CLOSING
+          ? "Cannot send: a close frame was already sent"
+          : "Cannot send: the session is closed",
+        { closeReason: this.#reason },
+      );
+  }
+
+  #closeSocket(reason: CloseReason | null): void {
+    try {
+      if (reason === null) this.#socket.close();
+      else this.#socket.close(reason.code, reason.message);
+    } catch {
+      // Already closing or closed.
+    }
+  }
+
+  async #drain(limit: number): Promise<void> {
+    while (this.#state !== CLOSED && this.#socket.bufferedAmount > limit) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, DRAIN_POLL);
+        const signal = this.#abort.signal;
+        function done(): void {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          resolve();
+        }
+        signal.addEventListener("abort", done);
+      });
+    }
+  }
+
+  #onMessage(data: unknown): void {
+    if (this.#state === CLOSED || this.#cancelled) return;
+    let frame: Frame;
+    if (typeof data === "string") frame = Frame.text(data);
+    else if (data instanceof ArrayBuffer) frame = Frame.binary(new Uint8Array(data));
+    else return;
+    if (frame.data.length > this.#maxMessageSize) {
+      this.#fail(
+        new ProtocolError(
+          "MESSAGE_TOO_BIG",
+          1009,
+          `Message is too big: ${frame.data.length}. Max size is ${this.#maxMessageSize}`,
+        ),
+        new CloseReason(1009, "Message too big"),
+      );
+      return;
+    }
+    if (this.#state === CLOSING) {
+      // Closing: keep what fits, drop the rest.
+      if ((this.#inController.desiredSize ?? 0) > 0) this.#inController.enqueue(frame);
+      return;
+    }
+    const full = (this.#inController.desiredSize ?? 0) <= 0;
+    this.#inController.enqueue(frame);
+    if (full) {
+      this.#fail(
+        new WebSocketError(
+          "QUEUE_OVERFLOW",
+          "Incoming queue overflow: messages arrived faster than they were read",
+        ),
+        new CloseReason(1008, "Incoming queue overflow"),
+      );
+    }
+  }
+
+  #fail(err: unknown, reason: CloseReason): void {
+    if (this.#state === CLOSED) return;
+    this.#localReason = reason;
+    this.#closeSocket(reason);
+    this.#finish(reason, err);
+    this.#releaseLater();
+  }
+
+  /** The session ended before the socket closed: count it released at the close event, or
+   * `closeTimeout` later at the latest. */
+  #releaseLater(): void {
+    if (this.#closeTimer !== undefined) return;
+    this.#closeTimer = setTimeout(() => {
+      this.#closeTimer = undefined;
+      this.#closed.resolve();
+    }, this.#closeTimeout);
+  }
+
+  #onClose(code: number, message: string, wasClean: boolean): void {
+    clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
+    this.#open.resolve(false);
+    if (this.#state !== CLOSED) {
+      if (this.#localReason !== null) {
+        this.#finish(this.#localReason, null);
+      } else if (!wasClean || code === 1006) {
+        this.#finish(
+          new CloseReason(1006, ""),
+          this.#socketError ??
+            new ConnectionClosedError(
+              "CLOSED_ABNORMALLY",
+              "The connection was closed without a close frame",
+              { closeReason: new CloseReason(1006, "") },
+            ),
+        );
+      } else {
+        let reason: CloseReason;
+        try {
+          reason = new CloseReason(code, message);
+        } catch {
+          reason = new CloseReason(code, "");
+        }
+        this.#finish(reason, null);
+      }
+    }
+    this.#closed.resolve();
+  }
+
+  #finish(reason: CloseReason, err: unknown): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
+    this.#reason = reason;
+    this.#endError = err;
+    clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
+    const closedError = new ConnectionClosedError("SESSION_CLOSED", "The session is closed", {
+      closeReason: reason,
+    });
+    const controller = this.#inController;
+    try {
+      if (err === null) controller.close();
+      else if (this.#cancelled || controller.desiredSize === this.#highWaterMark) {
+        controller.error(err);
+      } else this.#pendingError = err;
+    } catch {
+      // Already ended.
+    }
+    this.#closeReason.resolve(reason);
+    this.#abort.abort(err ?? closedError);
+  }
+}

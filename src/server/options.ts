@@ -1,0 +1,284 @@
+/**
+ * The options of a WebSocket server (Ktor's `WebSockets` plugin options and more), their
+ * defaults and their validation.
+ *
+ * @module
+ */
+
+import { checkExtensionFactories, type WebSocketExtensionFactory } from "../core/extension.ts";
+import type { WebSocketContentConverter } from "../session/converter.ts";
+import {
+  checkSessionOptions,
+  type IncomingQueueOptions,
+  type ManagedSessionOptions,
+  type OutgoingQueueOptions,
+  SESSION_DEFAULTS,
+} from "../session/managed_session.ts";
+import type { UpgradeRequest } from "../session/raw_session.ts";
+import { compileOrigins, type OriginPattern } from "./origins.ts";
+import type { UpgradeHook } from "./upgrade.ts";
+
+/** Where a reported error happened. */
+export type ServerErrorPhase =
+  | "handler"
+  | "upgrade"
+  | "extensions"
+  | "fallback"
+  | "accept"
+  | "connection";
+
+/** What {@linkcode ServerOptions.onError} learns with an error. */
+export interface ServerErrorContext {
+  /**
+   * Where it happened: a route `handler` that threw, an `upgrade` hook, extension negotiation,
+   * the `fallback` handler, the `accept` loop, or a `connection` before the upgrade.
+   */
+  readonly phase: ServerErrorPhase;
+  /** The route path, when a route was involved. */
+  readonly route?: string;
+  /** The upgrade (or fallback) request, when one was read. */
+  readonly request?: UpgradeRequest;
+  /** The client's address, when known. */
+  readonly remoteAddr?: Deno.Addr;
+}
+
+/**
+ * A fetch-style handler for requests that are not WebSocket upgrades (the same shape as a
+ * `Deno.serve` handler).
+ */
+export type FallbackHandler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
+
+/** Options of `createServer`. All durations are in milliseconds. */
+export interface ServerOptions {
+  /**
+   * How often managed sessions ping the client, in milliseconds; 0 turns the pinger off.
+   * @default {0}
+   */
+  pingPeriod?: number;
+  /**
+   * How long a managed session waits for the pong of its ping before closing with 1011
+   * "Ping timeout", in milliseconds.
+   * @default {15000}
+   */
+  timeout?: number;
+  /**
+   * The largest incoming frame payload, checked from the frame header before anything is
+   * buffered; a larger frame closes the session with 1009.
+   * @default {16777216}
+   */
+  maxFrameSize?: number;
+  /**
+   * The largest incoming message (the sum of its fragments) a managed session accepts; a larger
+   * one closes the session with 1009.
+   * @default {16777216}
+   */
+  maxMessageSize?: number;
+  /**
+   * Whether the server masks the frames it sends (RFC 6455 says servers must not).
+   * @default {false}
+   */
+  masking?: boolean;
+  /**
+   * The converter of `sendSerialized` / `receiveDeserialized` in managed sessions (for example
+   * `jsonConverter()`).
+   * @default {undefined}
+   */
+  converter?: WebSocketContentConverter;
+  /**
+   * Bounds of each managed session's incoming message queue: past them the session stops
+   * reading the socket (TCP backpressure). Sessions served through `fetch` cannot stop Deno's
+   * `WebSocket`: they close with 1008 when the queue overflows.
+   * @default {{ messages: 16, bytes: 1048576 }}
+   */
+  incomingQueue?: IncomingQueueOptions;
+  /**
+   * Bound of each managed session's outgoing queue: past it, `send()` waits for the socket.
+   * @default {{ bytes: 1048576 }}
+   */
+  outgoingQueue?: OutgoingQueueOptions;
+  /**
+   * Extension factories (permessage-deflate, …) offered to managed routes, and to raw routes
+   * with `negotiateExtensions`.
+   * @default {[]}
+   */
+  extensions?: readonly WebSocketExtensionFactory[];
+  /**
+   * Allowed `Origin` values: exact origins (case-insensitive), `RegExp`s or `URLPattern`s.
+   * When set, other origins, and requests without `Origin`, get 403. Unset allows every
+   * origin.
+   * @default {undefined}
+   */
+  origins?: readonly OriginPattern[];
+  /**
+   * How long a client has, from the moment its connection is accepted, to send its request
+   * head (and the upgrade hooks to decide); slower clients are disconnected.
+   * @default {10000}
+   */
+  handshakeTimeout?: number;
+  /**
+   * How long a session waits for the client's close frame after sending its own (when a
+   * handler returns, and on shutdown) before the socket is closed anyway.
+   * @default {5000}
+   */
+  closeTimeout?: number;
+  /**
+   * The most connections served at once (handshakes, sessions and fallback requests); past it,
+   * new connections get 503 before any upgrade.
+   * @default {Infinity}
+   */
+  maxConnections?: number;
+  /**
+   * The largest request head, in bytes; a larger one gets 431.
+   * @default {16384}
+   */
+  maxHeaderSize?: number;
+  /**
+   * A hook run before every 101 (before the route's own hook): refuse with a `Response`, add
+   * headers, attach data.
+   * @default {undefined}
+   */
+  upgrade?: UpgradeHook;
+  /**
+   * The handler for requests that are not WebSocket upgrades. Without it they get 426 (on a
+   * WebSocket route's path) or 404.
+   * @default {undefined}
+   */
+  fallback?: FallbackHandler;
+  /**
+   * Receives errors of route handlers (which also close their session with 1011), upgrade
+   * hooks, the fallback handler and the accept loop.
+   * @default {logs with console.error}
+   */
+  onError?: (error: unknown, context: ServerErrorContext) => void;
+}
+
+/** @internal Options with defaults applied. */
+export interface ResolvedServerOptions {
+  readonly pingPeriod: number;
+  readonly timeout: number;
+  readonly maxFrameSize: number;
+  readonly maxMessageSize: number;
+  readonly masking: boolean;
+  /** What each managed session is given. */
+  readonly session: Readonly<ManagedSessionOptions>;
+  readonly incomingMessages: number;
+  readonly incomingBytes: number;
+  readonly extensions: readonly WebSocketExtensionFactory[];
+  readonly origins: ((origin: string | null) => boolean) | undefined;
+  readonly handshakeTimeout: number;
+  readonly closeTimeout: number;
+  readonly maxConnections: number;
+  readonly maxHeaderSize: number;
+  readonly upgrade: UpgradeHook | undefined;
+  readonly fallback: FallbackHandler | undefined;
+  readonly onError: (error: unknown, context: ServerErrorContext) => void;
+}
+
+/** The defaults. */
+export const SERVER_DEFAULTS = {
+  pingPeriod: 0,
+  timeout: 15_000,
+  maxFrameSize: 16 * 1024 * 1024,
+  maxMessageSize: SESSION_DEFAULTS.maxMessageSize,
+  handshakeTimeout: 10_000,
+  closeTimeout: 5_000,
+  maxHeaderSize: 16_384,
+} as const;
+
+/** @internal The default `onError`: one line on stderr with the route. */
+export function logServerError(error: unknown, context: ServerErrorContext): void {
+  const where = context.route === undefined ? context.phase : `${context.phase} ${context.route}`;
+  console.error(`wirestream server: ${where} failed:`, error);
+}
+
+function ms(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
+    throw new RangeError(`${name} must be a finite number of milliseconds >= 0, got ${value}`);
+  }
+  return value;
+}
+
+function size(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value > 0)) {
+    throw new RangeError(`${name} must be a positive number of bytes, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * @internal Validates options and applies defaults.
+ *
+ * @param options What the caller gave.
+ * @returns The resolved options.
+ * @throws {TypeError} When an option has the wrong type.
+ * @throws {RangeError} When a number is out of range.
+ */
+export function resolveServerOptions(options: ServerOptions | undefined): ResolvedServerOptions {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new TypeError("createServer options must be an object");
+  }
+  const o = options ?? {};
+  const maxConnections = o.maxConnections ?? Infinity;
+  if (
+    typeof maxConnections !== "number" || !(maxConnections >= 1) ||
+    (Number.isFinite(maxConnections) && !Number.isInteger(maxConnections))
+  ) {
+    throw new RangeError(`maxConnections must be an integer >= 1, got ${maxConnections}`);
+  }
+  const maxHeaderSize = size("maxHeaderSize", o.maxHeaderSize, SERVER_DEFAULTS.maxHeaderSize);
+  if (!Number.isInteger(maxHeaderSize) || maxHeaderSize < 64) {
+    throw new RangeError(`maxHeaderSize must be an integer >= 64, got ${maxHeaderSize}`);
+  }
+  if (o.masking !== undefined && typeof o.masking !== "boolean") {
+    throw new TypeError("masking must be a boolean");
+  }
+  const extensions = o.extensions ?? [];
+  if (!Array.isArray(extensions)) throw new TypeError("extensions must be an array");
+  checkExtensionFactories(extensions);
+  for (
+    const [name, fn] of [["upgrade", o.upgrade], ["fallback", o.fallback], [
+      "onError",
+      o.onError,
+    ]] as const
+  ) {
+    if (fn !== undefined && typeof fn !== "function") {
+      throw new TypeError(`${name} must be a function`);
+    }
+  }
+  const pingPeriod = ms("pingPeriod", o.pingPeriod, SERVER_DEFAULTS.pingPeriod);
+  const timeout = ms("timeout", o.timeout, SERVER_DEFAULTS.timeout);
+  const maxMessageSize = size("maxMessageSize", o.maxMessageSize, SERVER_DEFAULTS.maxMessageSize);
+  const session: ManagedSessionOptions = {
+    pingInterval: pingPeriod,
+    timeout,
+    maxMessageSize,
+    converter: o.converter,
+    incomingQueue: o.incomingQueue,
+    outgoingQueue: o.outgoingQueue,
+  };
+  checkSessionOptions(session);
+  return {
+    pingPeriod,
+    timeout,
+    maxFrameSize: size("maxFrameSize", o.maxFrameSize, SERVER_DEFAULTS.maxFrameSize),
+    maxMessageSize,
+    masking: o.masking ?? false,
+    session,
+    incomingMessages: o.incomingQueue?.messages ?? SESSION_DEFAULTS.incomingMessages,
+    incomingBytes: o.incomingQueue?.bytes ?? SESSION_DEFAULTS.incomingBytes,
+    extensions: [...extensions],
+    origins: compileOrigins(o.origins),
+    handshakeTimeout: ms("handshakeTimeout", o.handshakeTimeout, SERVER_DEFAULTS.handshakeTimeout),
+    closeTimeout: ms("closeTimeout", o.closeTimeout, SERVER_DEFAULTS.closeTimeout),
+    maxConnections,
+    maxHeaderSize,
+    upgrade: o.upgrade,
+    fallback: o.fallback,
+    onError: o.onError ?? logServerError,
+  };
+}

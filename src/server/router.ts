@@ -1,0 +1,162 @@
+/**
+ * Routes of a WebSocket server: `URLPattern` paths, the kind of session each one opens, its
+ * subprotocol and its upgrade hook, and the lookup that picks one for a request.
+ *
+ * @module
+ */
+
+import { isToken } from "../core/http1.ts";
+import type { UpgradeHook } from "./upgrade.ts";
+
+/** Which session a route opens. */
+export type RouteKind = "managed" | "raw";
+
+/** Options shared by both route kinds. */
+export interface RouteOptions<D = unknown> {
+  /**
+   * The subprotocol this route speaks. When set, the client must offer it in
+   * `Sec-WebSocket-Protocol` (otherwise the request gets 400, unless another route on the same
+   * path matches) and the 101 reply names it. When unset, the reply names no subprotocol, even
+   * if the client offered some (Ktor's behaviour); an upgrade hook may still choose one.
+   * @default {undefined}
+   */
+  protocol?: string;
+  /**
+   * A hook run before the 101 reply, after the server's own hook: it can refuse the upgrade with
+   * any `Response`, add headers to the 101 reply, choose a subprotocol and attach data to the
+   * session.
+   * @default {undefined}
+   */
+  upgrade?: UpgradeHook<D>;
+}
+
+/** Options of a raw route. */
+export interface RawRouteOptions<D = unknown> extends RouteOptions<D> {
+  /**
+   * Whether to negotiate the server's extensions (Ktor's `negotiateExtensions`). A raw session
+   * does not run them: it surfaces frames as they are on the wire (RSV bits set), and the
+   * handler sees the agreed extensions in `session.extensions`.
+   * @default {false}
+   */
+  negotiateExtensions?: boolean;
+}
+
+/** @internal One registered route. */
+export interface Route {
+  readonly kind: RouteKind;
+  /** The path as given (for logs and error contexts). */
+  readonly path: string;
+  readonly pattern: URLPattern;
+  // deno-lint-ignore no-explicit-any
+  readonly handler: (session: any) => unknown;
+  readonly protocol: string | undefined;
+  readonly negotiateExtensions: boolean;
+  // deno-lint-ignore no-explicit-any
+  readonly upgrade: UpgradeHook<any> | undefined;
+}
+
+/** @internal A route that matched a URL, with its parameters. */
+export interface RouteMatch {
+  readonly route: Route;
+  readonly params: Record<string, string>;
+}
+
+/**
+ * @internal Makes the `URLPattern` of a route path.
+ *
+ * @param path A pathname pattern (`"/chat/:room"`) or a `URLPattern`.
+ * @returns The pattern and the text used in logs.
+ */
+export function routePattern(path: string | URLPattern): { pattern: URLPattern; text: string } {
+  if (path instanceof URLPattern) return { pattern: path, text: path.pathname };
+  if (typeof path !== "string") {
+    throw new TypeError("A route path must be a string or a URLPattern");
+  }
+  if (!path.startsWith("/") && !path.startsWith("*")) {
+    throw new TypeError(`A route path must start with "/", got ${JSON.stringify(path)}`);
+  }
+  try {
+    return { pattern: new URLPattern({ pathname: path }), text: path };
+  } catch (cause) {
+    throw new TypeError(`Invalid route path ${JSON.stringify(path)}`, { cause });
+  }
+}
+
+/**
+ * @internal Checks a route's subprotocol option.
+ *
+ * @param protocol The option.
+ * @returns The subprotocol, or `undefined`.
+ */
+export function routeProtocol(protocol: string | undefined): string | undefined {
+  if (protocol === undefined) return undefined;
+  if (typeof protocol !== "string" || !isToken(protocol)) {
+    throw new TypeError(
+      `Invalid route protocol ${JSON.stringify(protocol)}: must be an RFC 7230 token`,
+    );
+  }
+  return protocol;
+}
+
+function groupsOf(result: URLPatternResult): Record<string, string> {
+  const params: Record<string, string> = {};
+  // Named groups of every component; numbered ones (wildcards) of the pathname only, since the
+  // other components default to a `*` that would show up as an empty "0".
+  const parts = [
+    result.protocol,
+    result.username,
+    result.password,
+    result.hostname,
+    result.port,
+    result.search,
+    result.hash,
+  ];
+  for (const part of parts) {
+    for (const [name, value] of Object.entries(part.groups)) {
+      if (value !== undefined && !/^\d+$/.test(name)) params[name] = value;
+    }
+  }
+  for (const [name, value] of Object.entries(result.pathname.groups)) {
+    if (value !== undefined) params[name] = value;
+  }
+  return params;
+}
+
+/** @internal The routes of a server, in registration order. */
+export class Router {
+  readonly #routes: Route[] = [];
+
+  /** The routes, in order. */
+  get routes(): readonly Route[] {
+    return this.#routes;
+  }
+
+  /**
+   * Adds a route.
+   *
+   * @param route The route.
+   */
+  add(route: Route): void {
+    this.#routes.push(route);
+  }
+
+  /**
+   * Every route whose pattern matches `url`, in registration order.
+   *
+   * @param url The request URL.
+   * @returns The matches (empty when none).
+   */
+  match(url: URL): RouteMatch[] {
+    const out: RouteMatch[] = [];
+    for (const route of this.#routes) {
+      let result: URLPatternResult | null;
+      try {
+        result = route.pattern.exec(url);
+      } catch {
+        result = null;
+      }
+      if (result !== null) out.push({ route, params: groupsOf(result) });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * `createServer`: Ktor's `WebSockets` server plugin and its `webSocket` / `webSocketRaw` routes,
+ * served by a standalone listener (`listen`) or through `Deno.serve` (`fetch`).
+ *
+ * @module
+ */
+
+import { Listener, type ServerCore, type ServerListener } from "./listener.ts";
+import type { RawWebSocketServerSession } from "./raw_server_session.ts";
+import {
+  type FallbackHandler,
+  type ResolvedServerOptions,
+  resolveServerOptions,
+  type ServerOptions,
+} from "./options.ts";
+import {
+  type RawRouteOptions,
+  type Route,
+  type RouteOptions,
+  routePattern,
+  routeProtocol,
+  Router,
+} from "./router.ts";
+import { handleFetch } from "./serve_adapter.ts";
+import type { DefaultWebSocketServerSession } from "./managed_server_session.ts";
+import { SessionTracker } from "./session_tracker.ts";
+
+/** Options of {@linkcode WebSocketServer.listen}. */
+export interface ListenOptions {
+  /**
+   * The TCP port; 0 picks a free one (read it from the returned `addr`).
+   * @default {8000}
+   */
+  port?: number;
+  /**
+   * The address to bind.
+   * @default {"0.0.0.0"}
+   */
+  hostname?: string;
+  /**
+   * A PEM certificate chain: with `key`, the listener speaks TLS (`wss:`).
+   * @default {undefined}
+   */
+  cert?: string;
+  /**
+   * The PEM private key of `cert`.
+   * @default {undefined}
+   */
+  key?: string;
+  /**
+   * Shuts the listener down when aborted (as `shutdown()`).
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+}
+
+/** A route handler: gets the session, and the session closes when it settles. */
+export type RouteHandler<S> = (session: S) => unknown;
+
+/**
+ * A WebSocket server: routes, served by {@linkcode WebSocketServer.listen} (a standalone
+ * listener with frame-level control) or {@linkcode WebSocketServer.fetch} (a handler for
+ * `Deno.serve` and Deno Deploy). Make one with {@linkcode createServer}.
+ *
+ * @example An echo server
+ * ```ts ignore
+ * import { createServer } from "@wirestream/ws/server";
+ *
+ * const server = createServer({ pingPeriod: 20_000 });
+ * server.webSocket("/echo", async (session) => {
+ *   for await (const frame of session.incoming) await session.send(frame);
+ * });
+ * const listener = server.listen({ port: 9001, hostname: "127.0.0.1" });
+ * Deno.addSignalListener("SIGINT", () => listener.shutdown());
+ * await listener.finished;
+ * ```
+ */
+export class WebSocketServer {
+  readonly #options: ResolvedServerOptions;
+  readonly #router = new Router();
+  readonly #reported = new Set<Route>();
+  readonly #listeners = new Set<Listener>();
+  readonly #tracker = new SessionTracker();
+  #connections = 0;
+  readonly #core: ServerCore;
+  readonly #handler: (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
+
+  /**
+   * Use {@linkcode createServer}.
+   *
+   * @param options The server options.
+   */
+  constructor(options?: ServerOptions) {
+    this.#options = resolveServerOptions(options);
+    this.#core = {
+      options: this.#options,
+      router: this.#router,
+      reported: this.#reported,
+      acquire: () => {
+        if (this.#connections >= this.#options.maxConnections) return false;
+        this.#connections++;
+        return true;
+      },
+      release: () => {
+        this.#connections--;
+      },
+    };
+    this.#handler = (request, info) => this.fetch(request, info);
+  }
+
+  /** The connections served now: handshakes, sessions and fallback requests. */
+  get connections(): number {
+    return this.#connections;
+  }
+
+  /**
+   * Adds a managed route (Ktor's `webSocket`): the handler gets a
+   * {@linkcode DefaultWebSocketServerSession} with automatic pongs, the pinger, reassembled
+   * messages, the close handshake, `closeReason` and serialization. When the handler returns,
+   * the session sends 1000 and waits up to `closeTimeout` for the client's close; when it throws,
+   * it sends 1011 and the error goes to `onError`.
+   *
+   * @example
+   * ```ts ignore
+   * import { createServer } from "@wirestream/ws/server";
+   *
+   * createServer().webSocket("/chat/:room", async (session) => {
+   *   await session.send(`welcome to ${session.params.room}`);
+   *   for await (const frame of session.incoming) await session.send(frame);
+   * }, { protocol: "chat.v1" });
+   * ```
+   *
+   * @param path A `URLPattern` pathname (`"/chat/:room"`) or a `URLPattern`.
+   * @param handler The session handler.
+   * @param options The subprotocol and an upgrade hook.
+   * @returns The server, for chaining.
+   * @throws {TypeError} On a bad path, handler or option.
+   */
+  webSocket<D = unknown>(
+    path: string | URLPattern,
+    handler: RouteHandler<DefaultWebSocketServerSession<D>>,
+    options?: RouteOptions<D>,
+  ): this {
+    this.#addRoute("managed", path, handler, options, false);
+    return this;
+  }
+
+  /**
+   * Adds a raw route (Ktor's `webSocketRaw`): the handler gets a
+   * {@linkcode RawWebSocketServerSession} that surfaces every frame and does nothing
+   * automatically. Only the standalone listener serves raw routes; through `fetch` they answer
+   * 501 (and are reported to `onError` once).
+   *
+   * @example
+   * ```ts ignore
+   * import { createServer } from "@wirestream/ws/server";
+   *
+   * createServer().webSocketRaw("/frames", async (session) => {
+   *   for await (const frame of session.incoming) {
+   *     if (frame.type === "close") break;
+   *     await session.send(frame); // fragments, pings and all
+   *   }
+   * });
+   * ```
+   *
+   * @param path A `URLPattern` pathname or a `URLPattern`.
+   * @param handler The session handler.
+   * @param options The subprotocol, an upgrade hook, and whether to negotiate extensions.
+   * @returns The server, for chaining.
+   * @throws {TypeError} On a bad path, handler or option.
+   */
+  webSocketRaw<D = unknown>(
+    path: string | URLPattern,
+    handler: RouteHandler<RawWebSocketServerSession<D>>,
+    options?: RawRouteOptions<D>,
+  ): this {
+    const negotiate = options?.negotiateExtensions ?? false;
+    if (typeof negotiate !== "boolean") {
+      throw new TypeError("negotiateExtensions must be a boolean");
+    }
+    this.#addRoute("raw", path, handler, options, negotiate);
+    return this;
+  }
+
+  #addRoute(
+    kind: "managed" | "raw",
+    path: string | URLPattern,
+    handler: unknown,
+    // deno-lint-ignore no-explicit-any
+    options: RouteOptions<any> | undefined,
+    negotiateExtensions: boolean,
+  ): void {
+    if (typeof handler !== "function") throw new TypeError("A route needs a handler function");
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      throw new TypeError("Route options must be an object");
+    }
+    if (options?.upgrade !== undefined && typeof options.upgrade !== "function") {
+      throw new TypeError("upgrade must be a function");
+    }
+    const { pattern, text } = routePattern(path);
+    this.#router.add({
+      kind,
+      path: text,
+      pattern,
+      handler: handler as (session: unknown) => unknown,
+      protocol: routeProtocol(options?.protocol),
+      negotiateExtensions,
+      upgrade: options?.upgrade,
+    });
+  }
+
+  /**
+   * Starts a standalone listener (`Deno.listen`, or `Deno.listenTls` with `cert` and `key`) with
+   * its own HTTP/1.1 parsing and every handshake check. Plain requests go to the `fallback`
+   * handler (else 426 on a WebSocket route's path, 404 elsewhere). Several listeners may run at
+   * once; they share `maxConnections`.
+   *
+   * @example
+   * ```ts ignore
+   * import { createServer } from "@wirestream/ws/server";
+   *
+   * const server = createServer();
+   * server.webSocket("/", (session) => session.send("hi"));
+   * const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
+   * console.log(`ws://127.0.0.1:${listener.addr.port}/`);
+   * await listener.shutdown();
+   * ```
+   *
+   * @param options Port, address, TLS certificate and key, abort signal.
+   * @returns The running listener.
+   * @throws {TypeError} When only one of `cert` and `key` is given.
+   * @throws {Deno.errors.AddrInUse} When the port is taken.
+   */
+  listen(options?: ListenOptions): ServerListener {
+    const port = options?.port ?? 8000;
+    const hostname = options?.hostname ?? "0.0.0.0";
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(`port must be an integer 0-65535, got ${port}`);
+    }
+    const cert = options?.cert;
+    const key = options?.key;
+    if ((cert === undefined) !== (key === undefined)) {
+      throw new TypeError("A TLS listener needs both cert and key");
+    }
+    const secure = cert !== undefined && key !== undefined;
+    const listener = secure
+      ? Deno.listenTls({ port, hostname, cert, key, alpnProtocols: ["http/1.1"] })
+      : Deno.listen({ port, hostname });
+    const running = new Listener(this.#core, listener, secure, options?.signal);
+    this.#listeners.add(running);
+    running.finished.then(() => this.#listeners.delete(running));
+    return running;
+  }
+
+  /**
+   * Serves one request, for `Deno.serve` and Deno Deploy: upgrades through
+   * `Deno.upgradeWebSocket` and runs the route's handler with a managed session backed by
+   * Deno's `WebSocket`. Plain requests go to the `fallback` handler.
+   *
+   * What this mode cannot do, because Deno's `WebSocket` gives messages and not frames: raw
+   * routes (they answer 501 and are reported to `onError`), permessage-deflate and other
+   * extensions (never negotiated), pings of your own (`pingPeriod` maps to Deno's `idleTimeout`,
+   * rounded up to whole seconds; sessions throw on `ping`/`pingInterval` changes),
+   * `maxFrameSize` (messages are checked against `maxMessageSize` once received),
+   * `masking`, and read backpressure (messages queue up to the incoming bound, then the session
+   * closes with 1008).
+   *
+   * @example
+   * ```ts ignore
+   * import { createServer } from "@wirestream/ws/server";
+   *
+   * const server = createServer();
+   * server.webSocket("/echo", async (session) => {
+   *   for await (const frame of session.incoming) await session.send(frame);
+   * });
+   * Deno.serve({ port: 8000 }, server.handler);
+   * ```
+   *
+   * @param request The request.
+   * @param info The connection info `Deno.serve` passes (for the remote address).
+   * @returns The response: a 101 for an upgrade.
+   */
+  fetch(request: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
+    return handleFetch(this.#core, this.#tracker, request, info);
+  }
+
+  /** {@linkcode WebSocketServer.fetch}, bound: pass it to `Deno.serve`. */
+  get handler(): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
+    return this.#handler;
+  }
+
+  /**
+   * Shuts down every listener this server started and closes every session opened through
+   * `fetch` (1001 "Server is going down", up to `closeTimeout` for the close handshakes, then
+   * abort), and waits for the handlers.
+   *
+   * @returns A promise that resolves when everything is released.
+   */
+  async shutdown(): Promise<void> {
+    await Promise.all([
+      ...[...this.#listeners].map((l) => l.shutdown()),
+      this.#tracker.closeAll(this.#options.closeTimeout),
+    ]);
+  }
+}
+
+/**
+ * Creates a WebSocket server (Ktor's `install(WebSockets)`): add routes with
+ * {@linkcode WebSocketServer.webSocket} and {@linkcode WebSocketServer.webSocketRaw}, then serve
+ * them with {@linkcode WebSocketServer.listen} or {@linkcode WebSocketServer.fetch}.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "@wirestream/ws/server";
+ *
+ * const server = createServer({ origins: ["https://example.com"], maxConnections: 1000 });
+ * server.webSocket("/echo", async (session) => {
+ *   for await (const frame of session.incoming) await session.send(frame);
+ * });
+ * const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
+ * console.log(listener.addr.port > 0); // true
+ * await listener.shutdown();
+ * ```
+ *
+ * @param options Limits, timeouts, extensions, origins, hooks.
+ * @returns The server.
+ * @throws {TypeError} When an option has the wrong type.
+ * @throws {RangeError} When a number is out of range.
+ */
+export function createServer(options?: ServerOptions): WebSocketServer {
+  return new WebSocketServer(options);
+}
+
+export type { FallbackHandler };

@@ -1,0 +1,81 @@
+/**
+ * Keeps the open sessions of a listener (or of the `Deno.serve` adapter) and their handler tasks,
+ * so that shutdown can close every one of them with 1001, wait, abort the rest and wait for the
+ * handlers.
+ *
+ * @module
+ */
+
+import { CloseReason } from "../core/close.ts";
+
+/** @internal What the tracker needs of a session. */
+export interface TrackedSession {
+  /** Starts the close handshake with `reason` (a no-op when a close was already sent). */
+  goAway(reason: CloseReason): void;
+  /** Closes the socket at once. */
+  abort(reason?: unknown): void;
+  /** Resolves once the socket is released. */
+  readonly closed: Promise<void>;
+}
+
+/** The close reason sent on shutdown. */
+export const GOING_AWAY: CloseReason = new CloseReason(1001, "Server is going down");
+
+/** @internal Open sessions and their handler tasks. */
+export class SessionTracker {
+  readonly #sessions = new Set<TrackedSession>();
+  readonly #tasks = new Set<Promise<void>>();
+  #closing = false;
+
+  /** How many sessions are open. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Whether shutdown began. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /**
+   * Tracks a session until its socket is released, and its task until it settles. A session
+   * added after shutdown began is sent the going-away close at once.
+   *
+   * @param session The session.
+   * @param task The handler's lifecycle (never rejects).
+   */
+  add(session: TrackedSession, task: Promise<void>): void {
+    this.#sessions.add(session);
+    this.#tasks.add(task);
+    session.closed.then(() => this.#sessions.delete(session));
+    task.then(() => this.#tasks.delete(task));
+    if (this.#closing) session.goAway(GOING_AWAY);
+  }
+
+  /**
+   * Closes every session with 1001, waits up to `timeout` ms for their sockets to be released,
+   * aborts the rest, then waits for every handler task.
+   *
+   * @param timeout The close handshake allowance.
+   */
+  async closeAll(timeout: number): Promise<void> {
+    this.#closing = true;
+    for (const session of this.#sessions) session.goAway(GOING_AWAY);
+    if (this.#sessions.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeout);
+      });
+      try {
+        await Promise.race([
+          Promise.all([...this.#sessions].map((s) => s.closed)),
+          expired,
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+      for (const session of this.#sessions) session.abort();
+    }
+    while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
+  }
+}

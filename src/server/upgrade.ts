@@ -1,0 +1,396 @@
+/**
+ * The upgrade decision shared by the standalone listener and the `Deno.serve` adapter: route
+ * lookup, handshake validation, subprotocol choice, origin check, upgrade hooks and extension
+ * negotiation, ending in a refusal, a hand-over to the fallback handler, or a plan for the 101.
+ *
+ * @module
+ */
+
+import type { ExtensionAgreement } from "../core/extension.ts";
+import { negotiateServerExtensions } from "../core/extension.ts";
+import { formatExtensionHeader } from "../core/extension_header.ts";
+import { HandshakeError } from "../core/errors.ts";
+import { validateClientRequest } from "../core/handshake.ts";
+import type { ParsedRequestHead } from "../core/http1.ts";
+import type { UpgradeRequest } from "../session/raw_session.ts";
+import type { ResolvedServerOptions, ServerErrorContext } from "./options.ts";
+import type { Route, Router } from "./router.ts";
+
+/** What an upgrade hook learns about the request, besides the `Request` itself. */
+export interface UpgradeContext<D = unknown> {
+  /** The route's path pattern, as registered. */
+  readonly route: string;
+  /** Which session the route opens. */
+  readonly kind: "managed" | "raw";
+  /** The parameters the route pattern captured (`/chat/:room` → `{ room }`). */
+  readonly params: Readonly<Record<string, string>>;
+  /** The client's address, when known. */
+  readonly remoteAddr: Deno.NetAddr | undefined;
+  /** The subprotocols the client offered, in its order of preference. */
+  readonly protocols: readonly string[];
+  /** The subprotocol chosen so far (the route's, or an earlier hook's), or `""`. */
+  readonly protocol: string;
+  /** The `Origin` header, or `null`. */
+  readonly origin: string | null;
+  /** The data attached by an earlier hook (the server's hook, for a route's hook). */
+  readonly data: D | undefined;
+  /**
+   * Aborted when the handshake is abandoned: `handshakeTimeout` passed, the client went away,
+   * or the server is shutting down.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** What an upgrade hook returns to let the upgrade go ahead. */
+export interface UpgradeAcceptance<D = unknown> {
+  /**
+   * Headers added to the 101 reply (`Set-Cookie`, for example). They cannot replace the
+   * handshake's own: `Upgrade`, `Connection`, `Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol`
+   * (use `protocol`), `Sec-WebSocket-Extensions`, `Content-Length`, `Transfer-Encoding`.
+   * @default {undefined}
+   */
+  headers?: HeadersInit;
+  /**
+   * Data attached to the session (`session.data`): the authenticated user, for example.
+   * @default {undefined}
+   */
+  data?: D;
+  /**
+   * The subprotocol to answer with: one the client offered. Overrides the route's.
+   * @default {undefined}
+   */
+  protocol?: string;
+}
+
+/**
+ * A hook run before the 101 reply. Return (or throw) a `Response` to refuse the upgrade with it
+ * (a 401 with `WWW-Authenticate`, a redirect, …); return an {@linkcode UpgradeAcceptance} or
+ * nothing to accept. Any other exception refuses the upgrade with 500 and is reported to
+ * `onError`.
+ *
+ * @example Require a bearer token
+ * ```ts ignore
+ * import { createServer } from "@wirestream/ws/server";
+ *
+ * const server = createServer({
+ *   upgrade(request) {
+ *     const token = request.headers.get("authorization");
+ *     if (token !== "Bearer s3cret") {
+ *       return new Response("Unauthorized", {
+ *         status: 401,
+ *         headers: { "WWW-Authenticate": 'Bearer realm="chat"' },
+ *       });
+ *     }
+ *     return { data: { user: "alice" }, headers: { "Set-Cookie": "seen=1" } };
+ *   },
+ * });
+ * ```
+ */
+export type UpgradeHook<D = unknown> = (
+  request: Request,
+  context: UpgradeContext<D>,
+) =>
+  | UpgradeAcceptance<D>
+  | Response
+  | void
+  | undefined
+  | Promise<UpgradeAcceptance<D> | Response | void | undefined>;
+
+/** @internal A request to decide on, from either front end. */
+export interface IncomingRequest {
+  /** The head, for the handshake checks (the adapter builds one from the `Request`). */
+  readonly head: ParsedRequestHead;
+  readonly url: URL;
+  readonly remoteAddr: Deno.NetAddr | undefined;
+  readonly signal: AbortSignal;
+  /** The request for hooks (built once, on first use). */
+  request(): Request;
+  /** Which front end: the adapter cannot serve raw routes nor run extensions. */
+  readonly mode: "listen" | "fetch";
+}
+
+/** @internal Everything needed to write the 101 and start the session. */
+export interface UpgradePlan {
+  readonly route: Route;
+  readonly params: Record<string, string>;
+  readonly key: string;
+  readonly protocol: string;
+  readonly agreements: ExtensionAgreement[];
+  /** The `Sec-WebSocket-Extensions` value, or `""`. */
+  readonly extensionHeader: string;
+  /** Extra 101 headers from the hooks. */
+  readonly headers: Headers;
+  readonly data: unknown;
+  readonly request: UpgradeRequest;
+}
+
+/** @internal The decision. */
+export type UpgradeOutcome =
+  | { kind: "fallback" }
+  | { kind: "reject"; status: number; body: string; headers?: Headers }
+  | { kind: "response"; response: Response }
+  | { kind: "accept"; plan: UpgradePlan };
+
+/** The headers the hooks cannot set on the 101 reply. */
+const RESERVED_101 = [
+  "upgrade",
+  "connection",
+  "sec-websocket-accept",
+  "sec-websocket-protocol",
+  "sec-websocket-extensions",
+  "content-length",
+  "transfer-encoding",
+];
+
+/** Whether a comma-separated header value holds `token`, case-insensitively. */
+export function hasToken(value: string | null, token: string): boolean {
+  if (value === null) return false;
+  for (const part of value.split(",")) {
+    if (part.trim().toLowerCase() === token) return true;
+  }
+  return false;
+}
+
+/** @internal The error reported when a raw route is reached through `server.fetch`. */
+export class UnsupportedRouteError extends TypeError {
+  /**
+   * @param route The route path.
+   */
+  constructor(route: string) {
+    super(
+      `The raw WebSocket route ${route} cannot be served through server.fetch (Deno.serve): ` +
+        "Deno's WebSocket exposes messages, not frames. Serve it with server.listen()",
+    );
+  }
+
+  override get name(): string {
+    return "UnsupportedRouteError";
+  }
+}
+
+/**
+ * @internal Settles like `value`, or rejects with the signal's reason once it aborts, so that a
+ * hook or handler that never settles cannot hold a connection (and shutdown) for ever.
+ *
+ * @param value A value or promise.
+ * @param signal The signal.
+ * @returns The value.
+ */
+export function untilAborted<T>(value: T | Promise<T>, signal: AbortSignal): Promise<T> {
+  const promise = Promise.resolve(value);
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function reject(status: number, body: string, headers?: Headers): UpgradeOutcome {
+  return headers === undefined
+    ? { kind: "reject", status, body }
+    : { kind: "reject", status, body, headers };
+}
+
+/** @internal Reports an error to `onError`, never throwing. */
+export function report(
+  options: ResolvedServerOptions,
+  error: unknown,
+  context: ServerErrorContext,
+): void {
+  try {
+    options.onError(error, context);
+  } catch {
+    // An onError that throws must not take the server down.
+  }
+}
+
+function checkAcceptance(
+  value: unknown,
+  offered: readonly string[],
+): { headers?: Headers; data?: unknown; protocol?: string; hasData: boolean } {
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(
+      "An upgrade hook must return a Response, an object with headers/data/protocol, or nothing",
+    );
+  }
+  const acceptance = value as UpgradeAcceptance;
+  const out: { headers?: Headers; data?: unknown; protocol?: string; hasData: boolean } = {
+    hasData: "data" in acceptance,
+  };
+  if (acceptance.headers !== undefined) {
+    const headers = new Headers(acceptance.headers);
+    for (const name of RESERVED_101) {
+      if (headers.has(name)) {
+        throw new TypeError(`An upgrade hook cannot set the ${name} header of the 101 reply`);
+      }
+    }
+    out.headers = headers;
+  }
+  if (out.hasData) out.data = acceptance.data;
+  if (acceptance.protocol !== undefined) {
+    if (typeof acceptance.protocol !== "string" || !offered.includes(acceptance.protocol)) {
+      throw new TypeError(
+        `An upgrade hook chose subprotocol ${
+          JSON.stringify(acceptance.protocol)
+        }, which the client did not offer`,
+      );
+    }
+    out.protocol = acceptance.protocol;
+  }
+  return out;
+}
+
+/**
+ * @internal Decides what to do with a request.
+ *
+ * @param router The routes.
+ * @param options The server options.
+ * @param incoming The request.
+ * @param reported Routes already reported as unsupported (each is reported once).
+ * @returns The outcome.
+ */
+export async function decideUpgrade(
+  router: Router,
+  options: ResolvedServerOptions,
+  incoming: IncomingRequest,
+  reported: Set<Route>,
+): Promise<UpgradeOutcome> {
+  const { head, url } = incoming;
+  const headers = head.headers;
+  const upgrade = headers.get("upgrade");
+  const wantsWebSocket = hasToken(upgrade, "websocket");
+  const matches = router.match(url);
+  const hasFallback = options.fallback !== undefined;
+  if (matches.length === 0) {
+    if (hasFallback && !wantsWebSocket) return { kind: "fallback" };
+    return reject(404, `No WebSocket route for ${url.pathname}`);
+  }
+  if (hasFallback && !wantsWebSocket) return { kind: "fallback" };
+
+  const check = validateClientRequest(head);
+  if (!check.ok) return reject(check.status, check.reason, check.headers);
+
+  const match = matches.find((m) =>
+    m.route.protocol === undefined || check.protocols.includes(m.route.protocol)
+  );
+  if (match === undefined) {
+    const wanted = [...new Set(matches.map((m) => m.route.protocol!))].join(", ");
+    return reject(
+      400,
+      check.protocols.length === 0
+        ? `This route needs the subprotocol ${wanted} (Sec-WebSocket-Protocol)`
+        : `None of the offered subprotocols (${check.protocols.join(", ")}) is served here; ` +
+          `expected ${wanted}`,
+    );
+  }
+  if (options.origins !== undefined && !options.origins(check.origin)) {
+    return reject(
+      403,
+      check.origin === null
+        ? "Missing Origin header"
+        : `Origin ${JSON.stringify(check.origin)} not allowed`,
+    );
+  }
+  const route = match.route;
+  const request: UpgradeRequest = { url, method: head.method, headers };
+  const errorContext = (): ServerErrorContext => ({
+    phase: "upgrade",
+    route: route.path,
+    request,
+    remoteAddr: incoming.remoteAddr,
+  });
+  if (incoming.mode === "fetch" && route.kind === "raw") {
+    if (!reported.has(route)) {
+      reported.add(route);
+      report(options, new UnsupportedRouteError(route.path), errorContext());
+    }
+    return reject(
+      501,
+      `The raw WebSocket route ${route.path} needs the standalone listener (server.listen)`,
+    );
+  }
+
+  let protocol = route.protocol ?? "";
+  let data: unknown = undefined;
+  let extra: Headers | undefined;
+  const hooks = [options.upgrade, route.upgrade];
+  for (const hook of hooks) {
+    if (hook === undefined) continue;
+    let result: unknown;
+    const signal = incoming.signal;
+    try {
+      result = await untilAborted(hook(incoming.request(), {
+        route: route.path,
+        kind: route.kind,
+        params: match.params,
+        remoteAddr: incoming.remoteAddr,
+        protocols: check.protocols,
+        protocol,
+        origin: check.origin,
+        data,
+        signal,
+      }), signal);
+      if (result instanceof Response) {
+        if (result.status === 101) {
+          throw new TypeError("An upgrade hook must not return a 101 Response");
+        }
+        return { kind: "response", response: result };
+      }
+      if (result === undefined || result === null) continue;
+      const accepted = checkAcceptance(result, check.protocols);
+      if (accepted.headers) {
+        extra ??= new Headers();
+        for (const [name, value] of accepted.headers) extra.append(name, value);
+      }
+      if (accepted.hasData) data = accepted.data;
+      if (accepted.protocol !== undefined) protocol = accepted.protocol;
+    } catch (err) {
+      if (err instanceof Response && err.status !== 101) return { kind: "response", response: err };
+      // Abandoned (timeout, shutdown): the caller drops the connection; nothing to report.
+      if (signal.aborted) return reject(503, "The handshake was abandoned");
+      report(options, err, errorContext());
+      return reject(500, "Internal Server Error");
+    }
+  }
+
+  let agreements: ExtensionAgreement[] = [];
+  let extensionHeader = "";
+  const negotiate = incoming.mode === "listen" &&
+    (route.kind === "managed" || route.negotiateExtensions) &&
+    options.extensions.length > 0 && check.extensions.length > 0;
+  if (negotiate) {
+    try {
+      agreements = negotiateServerExtensions(options.extensions, check.extensions, {
+        maxMessageSize: route.kind === "managed" ? options.maxMessageSize : undefined,
+      });
+      extensionHeader = formatExtensionHeader(agreements.map((a) => a.response));
+    } catch (err) {
+      // negotiateServerExtensions disposes what it made when it throws; formatting may not.
+      for (const agreement of agreements) agreement.extension.dispose();
+      if (err instanceof HandshakeError) return reject(400, err.message);
+      report(options, err, { ...errorContext(), phase: "extensions" });
+      return reject(500, "Internal Server Error");
+    }
+  }
+  return {
+    kind: "accept",
+    plan: {
+      route,
+      params: match.params,
+      key: check.key,
+      protocol,
+      agreements,
+      extensionHeader,
+      headers: extra ?? new Headers(),
+      data,
+      request,
+    },
+  };
+}

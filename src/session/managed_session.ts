@@ -1,0 +1,1653 @@
+/**
+ * The managed session (Ktor's `DefaultWebSocketSession`): complete messages in, pongs and the
+ * close handshake handled, an optional pinger, bounded queues, extensions, serialization.
+ *
+ * @module
+ */
+
+import { CloseReason, truncateUtf8 } from "../core/close.ts";
+import {
+  ConnectionClosedError,
+  ConnectionError,
+  ProtocolError,
+  SerializationError,
+  TimeoutError,
+  WebSocketError,
+} from "../core/errors.ts";
+import { extensionRsv, type OutgoingHints, type WebSocketExtension } from "../core/extension.ts";
+import { Frame, makeFrame, readReason } from "../core/frame.ts";
+import { Utf8Validator } from "../core/utf8.ts";
+import { Link } from "./_link.ts";
+import type { WebSocketContentConverter } from "./converter.ts";
+import { checkMs, checkSize, runBlock } from "./raw_client.ts";
+import type { Sendable, SessionInit, UpgradeCall } from "./raw_session.ts";
+
+/**
+ * Defaults of the managed session's limits.
+ *
+ * - `maxMessageSize` 16 MiB: the same as the default `maxFrameSize`, so a message may be as
+ *   large fragmented as unfragmented; large enough for documents and images, small enough that
+ *   a hostile peer cannot make one session hold more than a few tens of MiB (Ktor's 2 GiB lets
+ *   one connection exhaust the heap). Worst case per session: one message being reassembled,
+ *   the incoming queue's budget plus the message that overflowed it, and one read buffer.
+ * - incoming queue: 16 messages and 1 MiB (python-websockets queues 16 messages).
+ * - outgoing queue: 1 MiB of frames not yet taken by the socket.
+ *
+ * @example
+ * ```ts
+ * import { SESSION_DEFAULTS } from "@wirestream/ws";
+ *
+ * console.log(SESSION_DEFAULTS.maxMessageSize); // 16777216
+ * ```
+ */
+export const SESSION_DEFAULTS: {
+  readonly maxMessageSize: number;
+  readonly incomingMessages: number;
+  readonly incomingBytes: number;
+  readonly outgoingBytes: number;
+} = {
+  maxMessageSize: 16 * 1024 * 1024,
+  incomingMessages: 16,
+  incomingBytes: 1024 * 1024,
+  outgoingBytes: 1024 * 1024,
+};
+
+/** Bounds of the incoming message queue. */
+export interface IncomingQueueOptions {
+  /**
+   * The most messages queued ahead of the consumer; `Infinity` for no count bound.
+   * @default {16}
+   */
+  messages?: number;
+  /**
+   * The most payload bytes queued ahead of the consumer (a single larger message is still
+   * delivered); `Infinity` for no byte bound.
+   * @default {1048576}
+   */
+  bytes?: number;
+}
+
+/** Bound of the outgoing queue. */
+export interface OutgoingQueueOptions {
+  /**
+   * The bytes of frames queued and not yet taken by the socket above which `send()` waits
+   * before queueing more; `Infinity` for no bound.
+   * @default {1048576}
+   */
+  bytes?: number;
+}
+
+/** Options of a managed session. */
+export interface ManagedSessionOptions {
+  /**
+   * Milliseconds between pings sent by the session; 0 turns the pinger off.
+   * @default {0}
+   */
+  pingInterval?: number;
+  /**
+   * Milliseconds to wait for the pong matching a ping; when it does not come, the session
+   * closes with 1011 "Ping timeout". 0 waits for ever (pings are still sent).
+   * @default {2 × pingInterval}
+   */
+  timeout?: number;
+  /**
+   * The largest incoming message (the sum of its fragments), checked from each frame header
+   * before its payload is buffered; a larger one fails the session with 1009.
+   * @default {16777216}
+   */
+  maxMessageSize?: number;
+  /**
+   * The converter of `sendSerialized` and `receiveDeserialized`.
+   * @default {undefined}
+   */
+  converter?: WebSocketContentConverter;
+  /**
+   * Bounds of the queue between the socket and `incoming`.
+   * @default {{ messages: 16, bytes: 1048576 }}
+   */
+  incomingQueue?: IncomingQueueOptions;
+  /**
+   * Bound of the queue between `send()` and the socket.
+   * @default {{ bytes: 1048576 }}
+   */
+  outgoingQueue?: OutgoingQueueOptions;
+}
+
+/** What a managed session is built from: an upgraded socket and the negotiated extensions. */
+export interface ManagedSessionInit extends Omit<SessionInit, "extensions"> {
+  /**
+   * The negotiated extensions, in the order of the server's `Sec-WebSocket-Extensions` header.
+   * @default {[]}
+   */
+  extensions?: readonly WebSocketExtension[];
+}
+
+/** Options of {@linkcode DefaultWebSocketSession.ping}. */
+export interface PingOptions {
+  /**
+   * Milliseconds to wait for the pong; 0 waits until the session ends.
+   * @default {the session's timeout}
+   */
+  timeout?: number;
+}
+
+/**
+ * A check run on a deserialized value: a type guard (`false` rejects the value) or an assertion
+ * function (throwing rejects it).
+ */
+export type Validator<T> =
+  | ((value: unknown) => value is T)
+  | ((value: unknown) => asserts value is T);
+
+/** Where a session is: open, closing (a close frame was sent or received), closed. */
+export type SessionState = "open" | "closing" | "closed";
+
+/**
+ * A managed WebSocket session, on the client (`webSocket`, `webSocketSession`) and on the
+ * server (`webSocket` routes).
+ *
+ * **Incoming.** `incoming` carries complete text and binary messages only: fragments are
+ * reassembled (the message keeps the first fragment's RSV bits), pings are answered at once
+ * with a pong carrying the same payload (ahead of queued data), pongs go to the pinger (pongs
+ * that match no ping are ignored), and the peer's close frame ends the stream. Breaking out of
+ * `for await (const m of session.incoming)` does not cancel it: iterate again later, or call
+ * `incoming.cancel()` to discard every further message (control frames are still handled).
+ *
+ * **Backpressure.** The socket is read ahead while the incoming queue holds fewer than
+ * `incomingQueue.messages` messages and `incomingQueue.bytes` bytes; then reading stops until
+ * the consumer catches up, so TCP backpressure reaches the peer. While reading is stopped the
+ * session does not see pings or a close frame either (they are behind the unread messages on
+ * the wire): a consumer that stops for longer than the peer's ping timeout gets disconnected.
+ * `send()` resolves when the socket has taken the frame; when more than `outgoingQueue.bytes`
+ * are queued, further sends wait (in order) until the queue has drained.
+ *
+ * **Closing and `closeReason`.** `closeReason` resolves exactly once, when the session ends,
+ * and never rejects:
+ *
+ * | How the session ends | `closeReason` | `incoming` |
+ * | --- | --- | --- |
+ * | the peer sends a close frame (echoed at once) | the peer's reason; 1005 when it had no status code | ends normally |
+ * | `close(reason)`: the peer answers, is silent for `closeTimeout`, or drops the connection | `reason` (default 1000 "") | ends normally |
+ * | the connection ends without a close frame | 1006 | fails with `ConnectionClosedError` `CLOSED_ABNORMALLY` |
+ * | the connection breaks (reset) | 1006 | fails with `ConnectionError` |
+ * | a message over `maxMessageSize` (or a frame over `maxFrameSize`) | 1009 (sent) | fails with `ProtocolError` |
+ * | a protocol error / invalid UTF-8 | 1002 / 1007 (sent) | fails with `ProtocolError` |
+ * | no pong within `timeout` | 1011 "Ping timeout" (sent) | fails with `TimeoutError` `PING_TIMEOUT` |
+ * | `abort()` | 1006 | fails with the abort error |
+ *
+ * Messages queued before a clean end stay readable; after a failure they also stay readable,
+ * then the error is raised. After the session ended, `send` rejects with the failure error, or
+ * with `ConnectionClosedError` `SESSION_CLOSED` after a clean close; `signal` is aborted at the
+ * same moment `closeReason` resolves; `closed` resolves once the socket is released.
+ */
+export interface DefaultWebSocketSession extends AsyncDisposable {
+  /** Complete text and binary messages from the peer (async iterable). */
+  readonly incoming: ReadableStream<Frame>;
+  /** Frames to the peer; a write resolves once the frame is queued within the outgoing bound. */
+  readonly outgoing: WritableStream<Frame>;
+  /** The HTTP exchange that opened the session. */
+  readonly call: UpgradeCall;
+  /** The negotiated subprotocol, or `""`. */
+  readonly protocol: string;
+  /** The negotiated extensions, in processing order. */
+  readonly extensions: readonly WebSocketExtension[];
+  /** The converter of `sendSerialized`/`receiveDeserialized`, if one is configured. */
+  readonly converter: WebSocketContentConverter | undefined;
+  /** Why the session ended; resolves once, never rejects. */
+  readonly closeReason: Promise<CloseReason | null>;
+  /** Aborted when the session ends. */
+  readonly signal: AbortSignal;
+  /** Open, closing or closed. */
+  readonly state: SessionState;
+  /** Resolves once the socket is released. */
+  readonly closed: Promise<void>;
+  /** Bytes queued for the socket and not yet taken by it. */
+  readonly bufferedAmount: number;
+  /** Milliseconds between pings; 0 = off. Setting it restarts the pinger. */
+  pingInterval: number;
+  /** Milliseconds to wait for a pong. Setting it restarts the pinger. */
+  timeout: number;
+  /** The largest incoming frame payload. */
+  maxFrameSize: number;
+  /** The largest incoming message. */
+  maxMessageSize: number;
+  /**
+   * Sends a message: a string as one text frame, bytes as one binary frame, or a frame
+   * (fragments, pings and pongs too; a close frame starts the close handshake).
+   *
+   * @param data What to send.
+   * @param options Hints for extensions (`compress: false`).
+   * @returns Resolves when the socket has taken the frame.
+   */
+  send(data: Sendable, options?: OutgoingHints): Promise<void>;
+  /**
+   * Resolves when everything sent so far has been taken by the socket.
+   *
+   * @returns A promise that rejects only when the session failed.
+   */
+  flush(): Promise<void>;
+  /**
+   * Sends a close frame, waits up to `closeTimeout` for the peer's, then releases the socket.
+   *
+   * @param reason The close code and message.
+   * @returns Resolves once the socket is released.
+   */
+  close(reason?: CloseReason): Promise<void>;
+  /**
+   * Sends a ping and waits for the matching pong.
+   *
+   * @param data At most 125 bytes of payload; a unique payload when absent.
+   * @param options The pong timeout.
+   * @returns The round-trip time in milliseconds.
+   */
+  ping(data?: Uint8Array, options?: PingOptions): Promise<number>;
+  /**
+   * Serializes `value` with the converter and sends it.
+   *
+   * @param value The value.
+   * @param options Hints for extensions.
+   * @returns Resolves when the socket has taken the frame.
+   */
+  sendSerialized(value: unknown, options?: OutgoingHints): Promise<void>;
+  /**
+   * Reads the next message and deserializes it with the converter, then runs `validate`.
+   *
+   * @param validate A type guard or an assertion function.
+   * @returns The value.
+   */
+  receiveDeserialized<T = unknown>(validate?: Validator<T>): Promise<T>;
+  /**
+   * Closes the socket at once, without a close handshake.
+   *
+   * @param reason Why; `incoming` fails with it.
+   */
+  abort(reason?: unknown): void;
+}
+
+const OPEN = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+const STATES: SessionState[] = ["open", "closing", "closed"];
+
+const NOOP = (): void => {};
+const EMPTY = new Uint8Array(0);
+const NORMAL = new CloseReason(1000, "");
+
+/** A rejected promise that does not count as an unhandled rejection when nobody awaits it. */
+function rejected<T>(err: unknown): Promise<T> {
+  const p = Promise.reject(err);
+  p.catch(NOOP);
+  return p;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+interface PendingPing {
+  payload: Uint8Array;
+  sentAt: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  resolve(rtt: number): void;
+  reject(err: unknown): void;
+}
+
+/** Sends parked between two drains of the outgoing queue share one promise. */
+interface ParkedGroup {
+  /** Frames of the group still parked. */
+  count: number;
+  promise: Promise<void>;
+  resolve(write: Promise<void>): void;
+  reject(err: unknown): void;
+}
+
+/** Strings up to this many UTF-16 units are encoded into a shared scratch buffer. */
+const SCRATCH_CHARS = 4096;
+/** Up to 3 bytes per UTF-16 unit; below the writer's 16 KiB no-copy limit, so always copied. */
+const scratch = new Uint8Array(SCRATCH_CHARS * 3);
+const scratchEncoder = new TextEncoder();
+
+/**
+ * Encodes a short string into the shared scratch buffer and returns a view of it. The view is
+ * only valid until the next call: it must be handed to the frame writer at once, which copies
+ * (and masks) frames smaller than 16 KiB into its own buffer synchronously. It avoids a
+ * `Uint8Array` allocation per message, the main cost of sending small text messages.
+ */
+function encodeToScratch(text: string): Uint8Array {
+  const n = text.length;
+  if (n <= 64) {
+    // ASCII fast path: no call into the runtime for short messages.
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) break;
+      scratch[i] = c;
+    }
+    if (i === n) return scratch.subarray(0, n);
+  }
+  return scratch.subarray(0, scratchEncoder.encodeInto(text, scratch).written);
+}
+
+function checkQueueBound(name: string, value: number | undefined): void {
+  if (value !== undefined && (typeof value !== "number" || !(value >= 1))) {
+    throw new RangeError(`${name} must be a number >= 1 (or Infinity), got ${value}`);
+  }
+}
+
+/**
+ * The queuing strategy of `incoming`: a message costs its payload size, but at least
+ * `bytes / messages`, so that the queue holds at most `messages` messages and about `bytes`
+ * bytes with one size function (sizes are integers, so an empty queue has exactly
+ * `desiredSize === highWaterMark`).
+ */
+function incomingStrategy(messages: number, bytes: number): QueuingStrategy<Frame> {
+  if (bytes === Infinity) return { highWaterMark: messages, size: () => 1 };
+  if (messages === Infinity) {
+    return { highWaterMark: bytes, size: (f) => f.data.length || 1 };
+  }
+  const unit = Math.max(1, Math.ceil(bytes / messages));
+  return {
+    highWaterMark: unit * messages,
+    size: (f) => (f.data.length > unit ? f.data.length : unit),
+  };
+}
+
+/**
+ * The managed session over an upgraded socket, for both roles: clients mask, servers do not;
+ * either side may run the pinger. Built directly on the frame reader and writer (one buffer
+ * layer, no intermediate streams).
+ *
+ * The constructor is public so that a server can wrap an accepted socket (or subclass to add
+ * request data); clients get sessions from `webSocket`/`webSocketSession`.
+ *
+ * @example Run a session over a socket upgraded by hand (needs a server)
+ * ```ts ignore
+ * import { ManagedWebSocketSession } from "./managed_session.ts";
+ *
+ * declare const conn: Deno.Conn; // after a successful HTTP upgrade
+ * declare const call: import("./raw_session.ts").UpgradeCall;
+ * const session = new ManagedWebSocketSession(
+ *   { conn, call, role: "server", protocol: "", maxFrameSize: 1 << 20, masking: false, closeTimeout: 5000 },
+ *   { pingInterval: 30_000, timeout: 15_000 },
+ * );
+ * for await (const message of session.incoming) await session.send(message);
+ * ```
+ */
+export class ManagedWebSocketSession implements DefaultWebSocketSession {
+  /** Complete text and binary messages from the peer. */
+  readonly incoming: ReadableStream<Frame>;
+  /** Frames to the peer. */
+  readonly outgoing: WritableStream<Frame>;
+  /** The HTTP upgrade exchange. */
+  readonly call: UpgradeCall;
+  /** The negotiated subprotocol, or `""`. */
+  readonly protocol: string;
+  /** The negotiated extensions, in the order of the server's response. */
+  readonly extensions: readonly WebSocketExtension[];
+  /** The converter, if one is configured. */
+  readonly converter: WebSocketContentConverter | undefined;
+
+  readonly #link: Link;
+  readonly #closeTimeout: number;
+  readonly #outBudget: number;
+  readonly #inHighWaterMark: number;
+  readonly #compressedRsv: number;
+  #state = OPEN;
+  #closeSent = false;
+  #closeReceived = false;
+  #localReason: CloseReason | null = null;
+  #reason: CloseReason | null = null;
+  #endError: unknown = null;
+  readonly #closeReasonDeferred = Promise.withResolvers<CloseReason | null>();
+  readonly #abort = new AbortController();
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #closing: Promise<void> | null = null;
+
+  // Incoming.
+  #inController!: ReadableStreamDefaultController<Frame>;
+  #cancelled = false;
+  #pendingError: unknown = null;
+  #demand: (() => void) | null = null;
+  readonly #frames: Frame[] = [];
+  readonly #loopDone: Promise<void>;
+  // The message being reassembled.
+  #msgType: "text" | "binary" | null = null;
+  #msgRsv = 0;
+  #msgBuf: Uint8Array = EMPTY;
+  #msgLen = 0;
+  // Extension processing of the incoming message: whether its text must be checked after.
+  #extInMessage = false;
+  #extCheckUtf8 = false;
+  #utf8: Utf8Validator | null = null;
+
+  // Outgoing.
+  #outController!: WritableStreamDefaultController;
+  #lastWrite: Promise<void> | null = null;
+  #outTail: Promise<void> | null = null;
+  #parked: Frame[] | null = null;
+  #parkedHead = 0;
+  readonly #groups: ParkedGroup[] = [];
+  #groupOpen = false;
+  #parkedIdle: PromiseWithResolvers<void> | null = null;
+
+  // Pinger and pings.
+  #pingInterval: number;
+  #timeout: number | undefined;
+  #pingTimer: ReturnType<typeof setTimeout> | undefined;
+  #autoPing: PendingPing | null = null;
+  readonly #pings: PendingPing[] = [];
+  readonly #pingPrefix = crypto.getRandomValues(new Uint8Array(8));
+  #pingCounter = 0;
+
+  #receiving: Promise<unknown> = Promise.resolve();
+  #disposed = false;
+
+  /**
+   * Wraps an upgraded socket. Use `webSocket`/`webSocketSession` (client) or a server route
+   * rather than calling this directly.
+   *
+   * @param init The socket, role, upgrade exchange, limits and negotiated extensions.
+   * @param options Pinger, message size limit, converter and queue bounds.
+   * @throws {RangeError} When an option is out of range.
+   * @throws {TypeError} When the converter is not a converter.
+   */
+  constructor(init: ManagedSessionInit, options?: ManagedSessionOptions) {
+    const o = options ?? {};
+    checkSessionOptions(o);
+    this.call = init.call;
+    this.protocol = init.protocol;
+    this.extensions = Object.freeze([...(init.extensions ?? [])]);
+    this.converter = o.converter;
+    this.#closeTimeout = init.closeTimeout;
+    this.#outBudget = o.outgoingQueue?.bytes ?? SESSION_DEFAULTS.outgoingBytes;
+    this.#pingInterval = o.pingInterval ?? 0;
+    this.#timeout = o.timeout;
+    const rsv = init.allowedRsv ?? extensionRsv(this.extensions);
+    this.#compressedRsv = rsv;
+    this.#link = new Link(init.conn, {
+      role: init.role,
+      leftover: init.leftover,
+      maxFrameSize: init.maxFrameSize,
+      maxMessageSize: o.maxMessageSize ?? SESSION_DEFAULTS.maxMessageSize,
+      masking: init.masking,
+      allowedRsv: rsv,
+      compressedRsv: rsv,
+    });
+    const strategy = incomingStrategy(
+      o.incomingQueue?.messages ?? SESSION_DEFAULTS.incomingMessages,
+      o.incomingQueue?.bytes ?? SESSION_DEFAULTS.incomingBytes,
+    );
+    this.#inHighWaterMark = strategy.highWaterMark!;
+    const incoming = new ReadableStream<Frame>({
+      start: (controller) => {
+        this.#inController = controller;
+      },
+      pull: (controller) => this.#onPull(controller),
+      cancel: () => {
+        this.#cancelled = true;
+        this.#wake();
+      },
+    }, strategy);
+    // Leaving a `for await` loop early must not cancel the session's incoming messages.
+    Object.defineProperty(incoming, Symbol.asyncIterator, {
+      value: () => incoming.values({ preventCancel: true }),
+      configurable: true,
+      writable: true,
+    });
+    this.incoming = incoming;
+    this.outgoing = new WritableStream<Frame>({
+      start: (controller) => {
+        this.#outController = controller;
+      },
+      write: (frame) => this.#writeOutgoing(frame),
+      close: () => this.flush(),
+      abort: (reason) => this.close(new CloseReason(1011, truncateUtf8(errorText(reason), 123))),
+    });
+    this.#loopDone = this.#readLoop();
+    this.#restartPinger();
+  }
+
+  /** Why the session ended; resolves exactly once (see the table above), never rejects. */
+  get closeReason(): Promise<CloseReason | null> {
+    return this.#closeReasonDeferred.promise;
+  }
+
+  /** Aborted when the session ends, with the failure error or a `SESSION_CLOSED` error. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** `"open"`, `"closing"` (a close frame was sent or received) or `"closed"`. */
+  get state(): SessionState {
+    return STATES[this.#state]!;
+  }
+
+  /** Resolves once the socket is released. */
+  get closed(): Promise<void> {
+    return this.#link.released;
+  }
+
+  /** Bytes queued for the socket and not yet taken by it. */
+  get bufferedAmount(): number {
+    return this.#link.writer.bufferedAmount;
+  }
+
+  /** The peer's address. */
+  get remoteAddr(): Deno.Addr | undefined {
+    return this.#link.conn.remoteAddr;
+  }
+
+  /** Whether outgoing frames are masked (clients: true, servers: false). */
+  get masking(): boolean {
+    return this.#link.writer.encoder.mask;
+  }
+  set masking(value: boolean) {
+    this.#link.writer.encoder.mask = value;
+  }
+
+  /** The largest incoming frame payload; a larger one fails the session with 1009. */
+  get maxFrameSize(): number {
+    return this.#link.decoder.maxFrameSize;
+  }
+  set maxFrameSize(value: number) {
+    checkSize("maxFrameSize", value);
+    this.#link.decoder.maxFrameSize = value;
+  }
+
+  /** The largest incoming message; a larger one fails the session with 1009. */
+  get maxMessageSize(): number {
+    return this.#link.decoder.maxMessageSize;
+  }
+  set maxMessageSize(value: number) {
+    checkSize("maxMessageSize", value);
+    this.#link.decoder.maxMessageSize = value;
+  }
+
+  /** Milliseconds between pings; 0 = off. Setting it restarts the pinger. */
+  get pingInterval(): number {
+    return this.#pingInterval;
+  }
+  set pingInterval(value: number) {
+    checkMs("pingInterval", value);
+    this.#pingInterval = value;
+    this.#restartPinger();
+  }
+
+  /**
+   * Milliseconds to wait for the pong matching a ping (2 × `pingInterval` unless set; 0 waits
+   * for ever). Setting it restarts the pinger.
+   */
+  get timeout(): number {
+    return this.#timeout ?? 2 * this.#pingInterval;
+  }
+  set timeout(value: number) {
+    checkMs("timeout", value);
+    this.#timeout = value;
+    this.#restartPinger();
+  }
+
+  /**
+   * Sends a message: a string as one text frame, bytes as one binary frame, a frame as it is
+   * (fragments, ping, pong; a close frame starts the close handshake like `close()`). Data
+   * frames pass through the extensions. Resolves when the socket has taken the frame; waits
+   * first while more than `outgoingQueue.bytes` are queued.
+   *
+   * A send that fails and is not awaited does not raise an unhandled rejection: the failure
+   * also shows in `closeReason` and `incoming`.
+   *
+   * @example
+   * ```ts ignore
+   * await session.send("hello");
+   * await session.send(new Uint8Array([1, 2, 3]));
+   * await session.send(Frame.text("no compression", {}), { compress: false });
+   * ```
+   *
+   * @param data What to send.
+   * @param options Per-message hints for extensions.
+   * @returns Resolves when the socket has taken the frame.
+   * @throws {ConnectionClosedError} (rejects) `SESSION_CLOSED` once a close frame was sent.
+   * @throws {TypeError} (rejects) When `data` is not a string, `Uint8Array` or `Frame`.
+   */
+  send(data: Sendable, options?: OutgoingHints): Promise<void> {
+    if (this.#state !== OPEN || this.#closeSent) return rejected(this.#sendError());
+    let frame: Frame;
+    if (typeof data === "string") {
+      if (
+        data.length <= SCRATCH_CHARS && this.#parked === null && this.#outTail === null &&
+        this.extensions.length === 0 && this.#link.writer.bufferedAmount < this.#outBudget
+      ) {
+        // Straight to the writer, which copies the scratch bytes before returning.
+        return this.#write(new Frame("text", encodeToScratch(data)));
+      }
+      frame = Frame.text(data);
+    } else if (data instanceof Uint8Array) frame = Frame.binary(data);
+    else if (data instanceof Frame) frame = data;
+    else {
+      return Promise.reject(new TypeError("Can only send a Frame, a string or a Uint8Array"));
+    }
+    const type = frame.type;
+    if (type === "close") {
+      let reason: CloseReason;
+      try {
+        reason = readReason(frame) ?? new CloseReason(1005, "");
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return this.#startClose(frame, reason);
+    }
+    if (type === "text" || type === "binary") {
+      if (this.extensions.length > 0) return this.#sendThroughExtensions(frame, options);
+    }
+    return this.#enqueue(frame);
+  }
+
+  /**
+   * Resolves when everything sent so far has been taken by the socket. After a clean close it
+   * resolves; after a failure it rejects with the failure.
+   *
+   * @returns A promise for the queued frames.
+   */
+  async flush(): Promise<void> {
+    try {
+      if (this.#outTail !== null) await this.#outTail;
+      while (this.#parked !== null) {
+        this.#parkedIdle ??= Promise.withResolvers<void>();
+        await this.#parkedIdle.promise;
+      }
+      await this.#link.writer.flush();
+    } catch (err) {
+      if (this.#state === CLOSED && this.#endError === null) return;
+      throw this.#endError ?? err;
+    }
+  }
+
+  /**
+   * Starts the close handshake: sends a close frame after the frames already sent, waits up to
+   * `closeTimeout` for the peer's close frame (messages that arrive meanwhile are still
+   * delivered to `incoming` while its queue has room, and dropped otherwise), then releases the
+   * socket. `closeReason` resolves with `reason`. Calling it again, or after the session ended,
+   * waits for the same end.
+   *
+   * Connection failures are not reported here (read `closeReason`); it rejects only for a bad
+   * argument.
+   *
+   * @example
+   * ```ts ignore
+   * await session.close(new CloseReason(CloseCode.GOING_AWAY, "bye"));
+   * console.log(await session.closeReason); // CloseReason(reason=GOING_AWAY, message=bye)
+   * ```
+   *
+   * @param reason The close code and message.
+   * @returns Resolves once the socket is released.
+   * @throws {TypeError} (rejects) When `reason` is not a `CloseReason`.
+   * @throws {RangeError} (rejects) When its code cannot be sent (1005, 1006, 1015, …).
+   */
+  close(reason?: CloseReason): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    if (reason !== undefined && !(reason instanceof CloseReason)) {
+      return Promise.reject(new TypeError("close() takes a CloseReason"));
+    }
+    const chosen = reason ?? NORMAL;
+    let frame: Frame;
+    try {
+      frame = Frame.close(chosen);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.#state === OPEN && !this.#closeSent) this.#startClose(frame, chosen).catch(NOOP);
+    this.#closing = this.#link.released;
+    return this.#closing;
+  }
+
+  /** @internal The block form's exit (see `runSessionBlock`). */
+  closeAndRelease(reason?: CloseReason): Promise<void> {
+    return this.close(reason);
+  }
+
+  /**
+   * Closes the socket at once, without a close handshake. Unless a close was already started,
+   * `closeReason` resolves with 1006 and `incoming` fails with the abort error.
+   *
+   * @param reason Why; a `WebSocketError` is used as it is, anything else becomes the cause of
+   *   an `ABORTED` error.
+   */
+  abort(reason?: unknown): void {
+    if (this.#state !== CLOSED) {
+      if (this.#closeSent && this.#localReason !== null) {
+        this.#finish(this.#localReason, null);
+      } else {
+        const err = reason instanceof WebSocketError
+          ? reason
+          : new WebSocketError("ABORTED", "The session was aborted", { cause: reason });
+        this.#finish(new CloseReason(1006, ""), err);
+      }
+    }
+    this.#link.release(this.#endError ?? undefined);
+  }
+
+  /** Closes the session when an `await using` block ends (see {@linkcode close}). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Sends a ping and waits for the pong carrying the same payload. A ping that times out
+   * rejects with `TimeoutError` `PING_TIMEOUT` and leaves the session open (unlike the pinger).
+   *
+   * @example
+   * ```ts ignore
+   * const rtt = await session.ping(undefined, { timeout: 2000 });
+   * console.log(`round trip: ${rtt.toFixed(1)} ms`);
+   * ```
+   *
+   * @param data At most 125 bytes; a unique 12-byte payload when absent.
+   * @param options The pong timeout.
+   * @returns The round-trip time in milliseconds.
+   */
+  ping(data?: Uint8Array, options?: PingOptions): Promise<number> {
+    if (this.#state !== OPEN || this.#closeSent) return rejected(this.#sendError());
+    let frame: Frame;
+    try {
+      checkMs("timeout", options?.timeout);
+      frame = Frame.ping(data === undefined ? this.#nextPayload() : data.slice());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const timeout = options?.timeout ?? this.timeout;
+    const { promise, resolve, reject } = Promise.withResolvers<number>();
+    const entry: PendingPing = {
+      payload: frame.data,
+      sentAt: performance.now(),
+      timer: undefined,
+      resolve,
+      reject,
+    };
+    if (timeout > 0) {
+      entry.timer = setTimeout(() => {
+        this.#removePing(entry);
+        reject(new TimeoutError("PING_TIMEOUT", `No pong within ${timeout} ms`));
+      }, timeout);
+    }
+    this.#pings.push(entry);
+    this.#link.writer.writeUrgent(frame).catch((err) => {
+      if (this.#removePing(entry)) {
+        clearTimeout(entry.timer);
+        reject(err);
+      }
+    });
+    return promise;
+  }
+
+  /**
+   * Serializes `value` with the converter (a text frame for string formats, binary for byte
+   * formats) and sends it.
+   *
+   * @example
+   * ```ts ignore
+   * await session.sendSerialized({ type: "join", room: "lobby" });
+   * ```
+   *
+   * @param value The value.
+   * @param options Per-message hints for extensions.
+   * @returns Resolves when the socket has taken the frame.
+   * @throws {SerializationError} (rejects) `CONVERTER_NOT_FOUND` without a converter,
+   *   `SERIALIZATION_FAILED` when the converter fails.
+   */
+  async sendSerialized(value: unknown, options?: OutgoingHints): Promise<void> {
+    const converter = this.#requireConverter();
+    let frame: unknown;
+    try {
+      frame = await converter.serialize(value);
+    } catch (cause) {
+      if (cause instanceof SerializationError) throw cause;
+      throw new SerializationError(
+        "SERIALIZATION_FAILED",
+        `Can't serialize value: ${errorText(cause)}`,
+        { cause },
+      );
+    }
+    if (!(frame instanceof Frame) || frame.isControl || !frame.fin) {
+      throw new SerializationError(
+        "SERIALIZATION_FAILED",
+        "The converter must return a complete text or binary Frame",
+      );
+    }
+    return this.send(frame, options);
+  }
+
+  /**
+   * Reads the next message from `incoming`, deserializes it with the converter, and runs
+   * `validate`: a type guard (returning `false` rejects) or an assertion function (throwing
+   * rejects). `T` is not checked at run time without a validator.
+   *
+   * @example
+   * ```ts ignore
+   * interface Chat { from: string; text: string }
+   * const isChat = (v: unknown): v is Chat =>
+   *   typeof v === "object" && v !== null && "from" in v && "text" in v;
+   * const message = await session.receiveDeserialized(isChat);
+   * console.log(message.from, message.text);
+   * ```
+   *
+   * @param validate A type guard or an assertion function.
+   * @returns The value.
+   * @throws {SerializationError} (rejects) `CONVERTER_NOT_FOUND` without a converter;
+   *   `DESERIALIZATION_FAILED` (with `frame`) when the converter does not apply to the message,
+   *   fails, or the validator rejects the value.
+   * @throws {ConnectionClosedError} (rejects) `SESSION_CLOSED` when the session ended cleanly
+   *   and no message is left; the failure error when it failed.
+   * @throws {TypeError} (rejects) When `incoming` is locked by a reader.
+   */
+  async receiveDeserialized<T = unknown>(validate?: Validator<T>): Promise<T> {
+    const converter = this.#requireConverter();
+    if (validate !== undefined && typeof validate !== "function") {
+      throw new TypeError("receiveDeserialized: validate must be a function");
+    }
+    const frame = await this.#receive();
+    if (!converter.isApplicable(frame)) {
+      throw new SerializationError(
+        "DESERIALIZATION_FAILED",
+        `Converter doesn't support frame type ${frame.type.toUpperCase()}`,
+        { frame },
+      );
+    }
+    let value: unknown;
+    try {
+      value = await converter.deserialize(frame);
+    } catch (cause) {
+      if (cause instanceof SerializationError && cause.frame !== undefined) throw cause;
+      throw new SerializationError(
+        "DESERIALIZATION_FAILED",
+        `Can't deserialize the message: ${errorText(cause)}`,
+        { frame, cause },
+      );
+    }
+    if (validate !== undefined) {
+      let ok: unknown;
+      try {
+        ok = validate(value);
+      } catch (cause) {
+        throw new SerializationError(
+          "DESERIALIZATION_FAILED",
+          `The message failed validation: ${errorText(cause)}`,
+          { frame, cause },
+        );
+      }
+      if (ok === false) {
+        throw new SerializationError("DESERIALIZATION_FAILED", "The message failed validation", {
+          frame,
+        });
+      }
+    }
+    return value as T;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Incoming
+
+  #wake(): void {
+    const demand = this.#demand;
+    if (demand !== null) {
+      this.#demand = null;
+      demand();
+    }
+  }
+
+  #onPull(controller: ReadableStreamDefaultController<Frame>): void {
+    if (this.#pendingError !== null && controller.desiredSize === this.#inHighWaterMark) {
+      // The queue has drained: now raise the failure.
+      const err = this.#pendingError;
+      this.#pendingError = null;
+      try {
+        controller.error(err);
+      } catch {
+        // Already ended.
+      }
+      return;
+    }
+    this.#wake();
+  }
+
+  /**
+   * Reads the socket while the incoming queue has room (always once the consumer cancelled or
+   * a close frame was sent), and handles every frame one read delivers.
+   */
+  async #readLoop(): Promise<void> {
+    const link = this.#link;
+    const frames = this.#frames;
+    const withExtensions = this.extensions.length > 0;
+    try {
+      while (this.#state !== CLOSED && !this.#closeReceived) {
+        if (
+          !this.#cancelled && !this.#closeSent && (this.#inController.desiredSize ?? 0) <= 0
+        ) {
+          await new Promise<void>((resolve) => {
+            this.#demand = resolve;
+          });
+          continue;
+        }
+        frames.length = 0;
+        let more = true;
+        let readError: unknown = null;
+        try {
+          more = await link.read(frames);
+        } catch (err) {
+          // The frames decoded before the bad bytes are valid: handle them first.
+          readError = err;
+        }
+        for (let i = 0; i < frames.length; i++) {
+          const frame = frames[i]!;
+          const type = frame.type;
+          if (type === "text" || type === "binary") {
+            if (withExtensions) {
+              const pending = this.#incomingThroughExtensions(frame);
+              if (pending !== undefined) await pending;
+            } else if (frame.fin && this.#msgType === null) this.#deliver(frame);
+            else this.#assemble(frame);
+          } else if (type === "ping") {
+            // A pong goes ahead of queued data (RFC 6455 §5.5.2: "as soon as practical").
+            if (!this.#closeSent) {
+              link.writer.writeUrgent(Frame.pong(frame.data)).catch(NOOP);
+            }
+          } else if (type === "pong") {
+            if (this.#pings.length > 0) this.#onPong(frame.data);
+          } else {
+            this.#onPeerClose(frame);
+            break;
+          }
+          if (this.#state === CLOSED) break;
+        }
+        frames.length = 0;
+        if (readError !== null) throw readError;
+        if (!more) {
+          this.#onEof();
+          return;
+        }
+      }
+    } catch (err) {
+      frames.length = 0;
+      this.#onReadError(err);
+    }
+  }
+
+  /** Hands a complete message to `incoming` (dropped when cancelled, or closing with no room). */
+  #deliver(frame: Frame): void {
+    if (this.#cancelled || this.#state === CLOSED) return;
+    const controller = this.#inController;
+    if (this.#closeSent && (controller.desiredSize ?? 0) <= 0) return;
+    controller.enqueue(frame);
+  }
+
+  /** Appends a fragment to the message buffer; delivers the message at the final fragment. */
+  #assemble(frame: Frame): void {
+    const data = frame.data;
+    if (this.#msgType === null) {
+      this.#msgType = frame.type as "text" | "binary";
+      this.#msgRsv = frame.rsvBits;
+      this.#msgLen = 0;
+      this.#msgBuf = frame.fin ? EMPTY : this.#newBuffer(data.length, 0);
+    }
+    const need = this.#msgLen + data.length;
+    if (need > this.#msgBuf.length) {
+      const grown = this.#newBuffer(need, this.#msgBuf.length);
+      grown.set(this.#msgBuf.subarray(0, this.#msgLen));
+      this.#msgBuf = grown;
+    }
+    this.#msgBuf.set(data, this.#msgLen);
+    this.#msgLen = need;
+    if (!frame.fin) return;
+    const buf = this.#msgBuf;
+    const len = this.#msgLen;
+    // Trim a buffer that is more than a quarter empty; otherwise hand out a view of it.
+    const out = len === buf.length
+      ? buf
+      : buf.length - len > len >> 2
+      ? buf.slice(0, len)
+      : buf.subarray(0, len);
+    const type = this.#msgType;
+    const rsv = this.#msgRsv;
+    this.#msgType = null;
+    this.#msgBuf = EMPTY;
+    this.#msgLen = 0;
+    this.#deliver(makeFrame(type, out, true, rsv));
+  }
+
+  /** A buffer for at least `need` bytes: doubling, at least 4 KiB, at most maxMessageSize. */
+  #newBuffer(need: number, current: number): Uint8Array {
+    const cap = Math.max(
+      need,
+      Math.min(Math.max(current * 2, need * 2, 4096), this.maxMessageSize),
+    );
+    return new Uint8Array(cap);
+  }
+
+  /**
+   * Runs a received data frame (one fragment) through the extensions in reverse order of the
+   * server's list (RFC 6455 §9.1: the last one applied by the sender is undone first), checks
+   * the text of a transformed message as UTF-8, then reassembles. Returns a promise only when
+   * an extension answered with one.
+   */
+  #incomingThroughExtensions(frame: Frame): Promise<void> | undefined {
+    if (!this.#extInMessage) {
+      // First fragment: the decoder skipped the UTF-8 check of a text message with an
+      // extension's RSV bit; check the extensions' output instead.
+      this.#extCheckUtf8 = frame.type === "text" && (frame.rsvBits & this.#compressedRsv) !== 0;
+      if (this.#extCheckUtf8) (this.#utf8 ??= new Utf8Validator()).reset();
+    }
+    this.#extInMessage = !frame.fin;
+    const exts = this.extensions;
+    let out = frame;
+    try {
+      for (let i = exts.length - 1; i >= 0; i--) {
+        const r = exts[i]!.processIncoming(out);
+        if (r instanceof Promise) return this.#incomingAsync(frame, r, i - 1);
+        out = r;
+      }
+    } catch (err) {
+      throw incomingExtensionError(err);
+    }
+    this.#afterExtensions(frame, out);
+    return undefined;
+  }
+
+  async #incomingAsync(frame: Frame, pending: Promise<Frame>, from: number): Promise<void> {
+    const exts = this.extensions;
+    let out: Frame;
+    try {
+      out = await pending;
+      for (let i = from; i >= 0; i--) out = await exts[i]!.processIncoming(out);
+    } catch (err) {
+      throw incomingExtensionError(err);
+    }
+    if (this.#state !== CLOSED) this.#afterExtensions(frame, out);
+  }
+
+  #afterExtensions(received: Frame, out: Frame): void {
+    if (this.#extCheckUtf8) {
+      const utf8 = this.#utf8!;
+      if (!utf8.update(out.data) || (received.fin && !utf8.finish())) {
+        throw new ProtocolError("INVALID_UTF8", 1007, "Invalid UTF-8 in text message");
+      }
+    }
+    if (out.fin && this.#msgType === null) this.#deliver(out);
+    else this.#assemble(out);
+  }
+
+  #onPong(data: Uint8Array): void {
+    const pings = this.#pings;
+    for (let i = 0; i < pings.length; i++) {
+      const entry = pings[i]!;
+      if (sameBytes(entry.payload, data)) {
+        pings.splice(i, 1);
+        clearTimeout(entry.timer);
+        entry.resolve(performance.now() - entry.sentAt);
+        return;
+      }
+    }
+    // A pong that matches no ping (unsolicited, or late): ignored (RFC 6455 §5.5.3).
+  }
+
+  #onPeerClose(frame: Frame): void {
+    this.#closeReceived = true;
+    if (this.#closeSent) {
+      // Our close was answered: the handshake is complete.
+      this.#finish(this.#localReason ?? NORMAL, null);
+      this.#releaseClean();
+      return;
+    }
+    // The decoder validated the payload (RFC 6455 §7.4), so this cannot throw.
+    const peer = readReason(frame);
+    this.#closeSent = true;
+    this.#state = CLOSING;
+    this.#rejectParked(new ConnectionClosedError("SESSION_CLOSED", "The peer closed the session"));
+    // Echo the status code and message (RFC 6455 §5.5.1); an empty close is echoed empty.
+    this.#link.writer.write(Frame.close(peer)).catch(NOOP);
+    this.#finish(peer ?? new CloseReason(1005, ""), null);
+    this.#releaseClean();
+  }
+
+  #onEof(): void {
+    if (this.#state === CLOSED) return;
+    if (this.#closeSent && this.#localReason !== null) {
+      this.#finish(this.#localReason, null);
+      this.#link.release();
+      return;
+    }
+    const reason = new CloseReason(1006, "Connection was closed without close frame");
+    const err = new ConnectionClosedError(
+      "CLOSED_ABNORMALLY",
+      "The connection was closed without a close frame",
+      { closeReason: reason },
+    );
+    this.#finish(reason, err);
+    this.#link.release(err);
+  }
+
+  #onReadError(err: unknown): void {
+    if (this.#state === CLOSED) return;
+    if (this.#closeSent && this.#localReason !== null) {
+      this.#finish(this.#localReason, null);
+      this.#link.release();
+      return;
+    }
+    if (err instanceof ProtocolError) {
+      this.#fail(err, new CloseReason(err.closeCode, truncateUtf8(err.message, 123)));
+      return;
+    }
+    const wrapped = err instanceof WebSocketError
+      ? err
+      : new ConnectionError("CONNECTION_RESET", "The connection broke while reading", {
+        cause: err,
+      });
+    const reason = new CloseReason(1006, "Connection was closed without close frame");
+    this.#finish(reason, wrapped);
+    this.#link.release(wrapped);
+  }
+
+  #receive(): Promise<Frame> {
+    const next = this.#receiving.then(async () => {
+      const reader = this.incoming.getReader();
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          throw new ConnectionClosedError(
+            "SESSION_CLOSED",
+            "Cannot receive: the session is closed",
+            { closeReason: this.#reason },
+          );
+        }
+        return value;
+      } finally {
+        reader.releaseLock();
+      }
+    });
+    this.#receiving = next.catch(NOOP);
+    return next;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Outgoing
+
+  #sendError(): unknown {
+    return this.#endError ??
+      new ConnectionClosedError(
+        "SESSION_CLOSED",
+        this.#closeSent
+          ? "Cannot send: a close frame was already sent"
+          : "Cannot send: the session is closed",
+        { closeReason: this.#reason },
+      );
+  }
+
+  #writeOutgoing(frame: Frame): Promise<void> | undefined {
+    if (!(frame instanceof Frame)) throw new TypeError("outgoing accepts Frame objects only");
+    const p = this.send(frame);
+    // Within the outgoing bound the stream moves on at once; beyond it, the write waits.
+    if (this.#state !== OPEN || this.#parked !== null || this.#outTail !== null) return p;
+    return undefined;
+  }
+
+  /** Runs a data frame through the extensions in order, keeping async results in order. */
+  #sendThroughExtensions(frame: Frame, hints: OutgoingHints | undefined): Promise<void> {
+    const exts = this.extensions;
+    if (this.#outTail === null) {
+      let out = frame;
+      for (let i = 0; i < exts.length; i++) {
+        let r: Frame | Promise<Frame>;
+        try {
+          r = exts[i]!.processOutgoing(out, hints);
+        } catch (err) {
+          return this.#outgoingExtensionFailed(err);
+        }
+        if (r instanceof Promise) return this.#chain(frame, r, i + 1, hints);
+        out = r;
+      }
+      return this.#enqueue(out);
+    }
+    return this.#chain(frame, null, 0, hints);
+  }
+
+  /**
+   * Queues a frame behind the frames whose extension processing is still pending: `started`
+   * is the pending result of extension `from - 1` (when processing went async at once), or
+   * `null` to start at extension `from` once the earlier frames are queued.
+   */
+  #chain(
+    frame: Frame,
+    started: Promise<Frame> | null,
+    from: number,
+    hints: OutgoingHints | undefined,
+  ): Promise<void> {
+    const previous = this.#outTail;
+    const exts = this.extensions;
+    const processed = (async () => {
+      if (previous !== null) await previous;
+      let out = started !== null ? await started : frame;
+      for (let i = from; i < exts.length; i++) out = await exts[i]!.processOutgoing(out, hints);
+      return out;
+    })();
+    let result: Promise<void> = Promise.resolve();
+    const tail: Promise<void> = processed.then(
+      (out) => {
+        result = this.#enqueue(out);
+      },
+      (err) => {
+        result = this.#outgoingExtensionFailed(err);
+      },
+    );
+    this.#outTail = tail;
+    tail.then(() => {
+      if (this.#outTail === tail) this.#outTail = null;
+    });
+    const done = tail.then(() => result);
+    done.catch(NOOP);
+    return done;
+  }
+
+  #outgoingExtensionFailed(err: unknown): Promise<void> {
+    const wrapped = err instanceof WebSocketError ? err : new ProtocolError(
+      "EXTENSION_ERROR",
+      1011,
+      `Extension failed on an outgoing message: ${errorText(err)}`,
+      { cause: err },
+    );
+    this.#fail(wrapped, new CloseReason(1011, truncateUtf8(wrapped.message, 123)));
+    return rejected(wrapped);
+  }
+
+  /** Hands a processed frame to the writer, in order, waiting while over the outgoing bound. */
+  #enqueue(frame: Frame): Promise<void> {
+    if (this.#state === CLOSED) return rejected(this.#sendError());
+    if (
+      this.#parked !== null ||
+      (!frame.isControl && this.#link.writer.bufferedAmount >= this.#outBudget)
+    ) {
+      return this.#park(frame);
+    }
+    return this.#write(frame);
+  }
+
+  #write(frame: Frame): Promise<void> {
+    const p = this.#link.writer.write(frame);
+    // One handler per batch (every frame of a batch shares the promise): it notices a broken
+    // socket, and makes an unawaited failed send harmless.
+    if (p !== this.#lastWrite) {
+      this.#lastWrite = p;
+      p.catch(this.#onWriteError);
+    }
+    return p;
+  }
+
+  readonly #onWriteError = (err: unknown): void => {
+    if (this.#state === CLOSED) return;
+    if (this.#closeSent && this.#localReason !== null) {
+      this.#finish(this.#localReason, null);
+    } else {
+      const wrapped = err instanceof WebSocketError
+        ? err
+        : new ConnectionError("CONNECTION_RESET", "The connection broke while writing", {
+          cause: err,
+        });
+      this.#finish(new CloseReason(1006, "Connection was closed without close frame"), wrapped);
+    }
+    this.#link.release(this.#endError ?? undefined);
+  };
+
+  #park(frame: Frame): Promise<void> {
+    if (this.#parked === null) {
+      this.#parked = [];
+      this.#parkedHead = 0;
+      this.#groupOpen = false;
+      this.#link.writer.flush().then(this.#drainParked, this.#rejectParked);
+    }
+    this.#parked.push(frame);
+    let group = this.#groupOpen ? this.#groups[this.#groups.length - 1] : undefined;
+    if (group === undefined) {
+      const { promise, resolve, reject } = Promise.withResolvers<void>();
+      promise.catch(NOOP);
+      group = { count: 0, promise, resolve, reject };
+      this.#groups.push(group);
+      this.#groupOpen = true;
+    }
+    group.count++;
+    return group.promise;
+  }
+
+  /** Moves parked frames to the writer, in order, while under the bound. */
+  readonly #drainParked = (): void => {
+    const parked = this.#parked;
+    if (parked === null) return;
+    this.#groupOpen = false;
+    const writer = this.#link.writer;
+    const groups = this.#groups;
+    let head = this.#parkedHead;
+    while (
+      head < parked.length && this.#state !== CLOSED &&
+      (writer.bufferedAmount < this.#outBudget || parked[head]!.isControl)
+    ) {
+      const written = this.#write(parked[head]!);
+      head++;
+      const group = groups[0]!;
+      if (--group.count === 0) {
+        groups.shift();
+        group.resolve(written);
+      }
+    }
+    if (head === parked.length) {
+      this.#parked = null;
+      this.#parkedHead = 0;
+      this.#parkedIdle?.resolve();
+      this.#parkedIdle = null;
+    } else if (this.#state === CLOSED) {
+      this.#rejectParked(this.#sendError());
+    } else {
+      if (head > 1024 && head * 2 > parked.length) {
+        parked.splice(0, head);
+        head = 0;
+      }
+      this.#parkedHead = head;
+      writer.flush().then(this.#drainParked, this.#rejectParked);
+    }
+  };
+
+  readonly #rejectParked = (err: unknown): void => {
+    if (this.#parked === null) return;
+    this.#parked = null;
+    this.#parkedHead = 0;
+    this.#groupOpen = false;
+    for (const group of this.#groups.splice(0)) group.reject(err);
+    this.#parkedIdle?.resolve();
+    this.#parkedIdle = null;
+  };
+
+  /** Sends our close frame (after everything already sent) and starts the close timer. */
+  #startClose(frame: Frame, reason: CloseReason): Promise<void> {
+    this.#closeSent = true;
+    this.#localReason = reason;
+    this.#state = CLOSING;
+    this.#stopPinger();
+    this.#closeTimer = setTimeout(() => {
+      this.#closeTimer = undefined;
+      // No answer in time: end with our reason and let go of the socket.
+      if (this.#state !== CLOSED) this.#finish(reason, null);
+      this.#link.release();
+    }, this.#closeTimeout);
+    // Keep reading: the peer's close frame must not wait behind unread messages.
+    this.#wake();
+    const sent = this.#outTail !== null
+      ? this.#chain(frame, null, this.extensions.length, undefined)
+      : this.#enqueue(frame);
+    sent.catch(NOOP);
+    return sent;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Ending
+
+  /**
+   * Fails the session: sends a close frame with `reason` (unless one was sent), ends it with
+   * `err`, and releases the socket once the frame is written (at most `closeTimeout` later).
+   */
+  #fail(err: unknown, reason: CloseReason): void {
+    if (this.#state === CLOSED) return;
+    let written: Promise<void> | null = null;
+    if (!this.#closeSent) {
+      this.#closeSent = true;
+      this.#rejectParked(err);
+      written = this.#link.writer.write(Frame.close(reason));
+    }
+    this.#finish(reason, err);
+    const link = this.#link;
+    if (written === null) {
+      link.release(err);
+      return;
+    }
+    const timer = setTimeout(() => link.release(err), this.#closeTimeout);
+    written.catch(NOOP).finally(() => {
+      clearTimeout(timer);
+      link.release(err);
+    });
+  }
+
+  /** After the close handshake: a server closes TCP, a client waits for the server to. */
+  #releaseClean(): void {
+    const link = this.#link;
+    const timeout = this.#closeTimeout;
+    // Link.finish flushes first; a peer that stopped reading must not hold us for ever.
+    const timer = setTimeout(() => link.release(), timeout);
+    link.finish(timeout).finally(() => clearTimeout(timer));
+  }
+
+  /** Ends the session once: closeReason, incoming, outgoing, signal, pings, extensions. */
+  #finish(reason: CloseReason, err: unknown): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
+    this.#reason = reason;
+    this.#endError = err;
+    clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
+    this.#stopPinger();
+    const pingError = err ??
+      new ConnectionClosedError("SESSION_CLOSED", "The session closed before the pong", {
+        closeReason: reason,
+      });
+    for (const entry of this.#pings.splice(0)) {
+      clearTimeout(entry.timer);
+      entry.reject(pingError);
+    }
+    this.#msgType = null;
+    this.#msgBuf = EMPTY;
+    const closedError = new ConnectionClosedError(
+      "SESSION_CLOSED",
+      "The session is closed",
+      { closeReason: reason },
+    );
+    this.#rejectParked(err ?? closedError);
+    const controller = this.#inController;
+    try {
+      if (err === null) {
+        controller.close();
+      } else if (this.#cancelled || controller.desiredSize === this.#inHighWaterMark) {
+        controller.error(err);
+      } else {
+        // Messages are still queued: raise the error once they have been read.
+        this.#pendingError = err;
+      }
+    } catch {
+      // The stream already ended (cancelled).
+    }
+    try {
+      this.#outController.error(err ?? closedError);
+    } catch {
+      // Already errored.
+    }
+    this.#closeReasonDeferred.resolve(reason);
+    this.#abort.abort(err ?? closedError);
+    this.#wake();
+    Promise.allSettled([this.#loopDone, this.#outTail, this.#link.released]).then(() =>
+      this.#disposeExtensions()
+    );
+  }
+
+  #disposeExtensions(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const ext of this.extensions) {
+      try {
+        ext.dispose();
+      } catch {
+        // An extension that fails to clean up must not break the others.
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Pinger
+
+  #nextPayload(): Uint8Array {
+    const payload = new Uint8Array(12);
+    payload.set(this.#pingPrefix);
+    this.#pingCounter = (this.#pingCounter + 1) >>> 0;
+    new DataView(payload.buffer).setUint32(8, this.#pingCounter);
+    return payload;
+  }
+
+  #removePing(entry: PendingPing): boolean {
+    const i = this.#pings.indexOf(entry);
+    if (i < 0) return false;
+    this.#pings.splice(i, 1);
+    return true;
+  }
+
+  #stopPinger(): void {
+    clearTimeout(this.#pingTimer);
+    this.#pingTimer = undefined;
+    const auto = this.#autoPing;
+    if (auto !== null) {
+      this.#autoPing = null;
+      this.#removePing(auto);
+    }
+  }
+
+  #restartPinger(): void {
+    this.#stopPinger();
+    if (this.#state !== OPEN || this.#closeSent || this.#pingInterval <= 0) return;
+    this.#pingTimer = setTimeout(this.#pingTick, this.#pingInterval);
+  }
+
+  /** Sends the pinger's next ping and waits `timeout` for its pong. */
+  readonly #pingTick = (): void => {
+    this.#pingTimer = undefined;
+    if (this.#state !== OPEN || this.#closeSent) return;
+    const previous = this.#autoPing;
+    if (previous !== null) this.#removePing(previous);
+    const timeout = this.timeout;
+    const payload = this.#nextPayload();
+    const entry: PendingPing = {
+      payload,
+      sentAt: performance.now(),
+      timer: undefined,
+      resolve: () => {
+        if (this.#autoPing !== entry) return;
+        this.#autoPing = null;
+        if (timeout > 0) {
+          clearTimeout(this.#pingTimer);
+          this.#pingTimer = setTimeout(this.#pingTick, this.#pingInterval);
+        }
+      },
+      reject: NOOP,
+    };
+    this.#autoPing = entry;
+    this.#pings.push(entry);
+    this.#link.writer.writeUrgent(Frame.ping(payload)).catch(NOOP);
+    this.#pingTimer = timeout > 0
+      ? setTimeout(() => this.#onPingTimeout(timeout), timeout)
+      : setTimeout(this.#pingTick, this.#pingInterval);
+  };
+
+  #onPingTimeout(timeout: number): void {
+    this.#pingTimer = undefined;
+    const auto = this.#autoPing;
+    if (auto !== null) {
+      this.#autoPing = null;
+      this.#removePing(auto);
+    }
+    this.#fail(
+      new TimeoutError("PING_TIMEOUT", `Ping timeout: no pong within ${timeout} ms`),
+      new CloseReason(1011, "Ping timeout"),
+    );
+  }
+
+  #requireConverter(): WebSocketContentConverter {
+    const converter = this.converter;
+    if (converter === undefined) {
+      throw new SerializationError(
+        "CONVERTER_NOT_FOUND",
+        "No converter was found for websocket: pass the converter option (e.g. jsonConverter())",
+      );
+    }
+    return converter;
+  }
+}
+
+/** Maps an incoming extension failure to the protocol error that fails the session. */
+function incomingExtensionError(err: unknown): ProtocolError {
+  if (err instanceof ProtocolError) return err;
+  return new ProtocolError(
+    "EXTENSION_ERROR",
+    1011,
+    `Extension failed on an incoming message: ${errorText(err)}`,
+    { cause: err },
+  );
+}
+
+/** @internal Checks the options of a managed session (before anything is connected). */
+export function checkSessionOptions(o: ManagedSessionOptions): void {
+  checkMs("pingInterval", o.pingInterval);
+  checkMs("timeout", o.timeout);
+  checkSize("maxMessageSize", o.maxMessageSize);
+  if (
+    o.incomingQueue !== undefined &&
+    (o.incomingQueue === null || typeof o.incomingQueue !== "object")
+  ) {
+    throw new TypeError("incomingQueue must be an object: { messages?, bytes? }");
+  }
+  if (
+    o.outgoingQueue !== undefined &&
+    (o.outgoingQueue === null || typeof o.outgoingQueue !== "object")
+  ) {
+    throw new TypeError("outgoingQueue must be an object: { bytes? }");
+  }
+  checkQueueBound("incomingQueue.messages", o.incomingQueue?.messages);
+  checkQueueBound("incomingQueue.bytes", o.incomingQueue?.bytes);
+  checkQueueBound("outgoingQueue.bytes", o.outgoingQueue?.bytes);
+  checkConverter(o.converter);
+}
+
+/** @internal Checks a converter option. */
+export function checkConverter(converter: unknown): void {
+  if (converter === undefined) return;
+  const c = converter as Partial<WebSocketContentConverter> | null;
+  if (
+    c === null || typeof c !== "object" || typeof c.serialize !== "function" ||
+    typeof c.deserialize !== "function" || typeof c.isApplicable !== "function"
+  ) {
+    throw new TypeError(
+      "converter must have serialize, deserialize and isApplicable methods (see jsonConverter)",
+    );
+  }
+}
+
+/**
+ * Runs a block with a session and ends it, as the client's `webSocket(url, handler)` and the
+ * server's routes do: when the handler returns, a close frame 1000 (unless one was sent); when
+ * it throws, 1011 with the error's text, and the error is rethrown. Either way it waits up to
+ * `closeTimeout` for the peer's close frame, and the socket is released before this resolves.
+ *
+ * @example
+ * ```ts ignore
+ * import { runSessionBlock } from "./managed_session.ts";
+ *
+ * const answer = await runSessionBlock(session, async (s) => {
+ *   await s.send("question");
+ *   for await (const message of s.incoming) return readText(message);
+ *   return null;
+ * });
+ * ```
+ *
+ * @param session The session.
+ * @param handler The block.
+ * @returns The handler's result.
+ */
+export function runSessionBlock<S extends ManagedWebSocketSession, T>(
+  session: S,
+  handler: (session: S) => T | Promise<T>,
+): Promise<T> {
+  return runBlock(session, handler);
+}

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { createServer } from "../../src/server/server.ts";
+import { resolveServerOptions, SERVER_DEFAULTS } from "../../src/server/options.ts";
+import { routePattern, Router } from "../../src/server/router.ts";
+
+Deno.test("options: defaults follow Ktor where it is safe", () => {
+  const o = resolveServerOptions(undefined);
+  assert.equal(o.pingPeriod, 0);
+  assert.equal(o.timeout, 15_000);
+  assert.equal(o.masking, false);
+  assert.equal(o.maxFrameSize, 16 * 1024 * 1024);
+  assert.equal(o.maxMessageSize, 16 * 1024 * 1024);
+  assert.equal(o.handshakeTimeout, SERVER_DEFAULTS.handshakeTimeout);
+  assert.equal(o.closeTimeout, 5000);
+  assert.equal(o.maxConnections, Infinity);
+  assert.equal(o.maxHeaderSize, 16384);
+  assert.equal(o.origins, undefined);
+  assert.deepEqual(o.extensions, []);
+});
+
+Deno.test("options: bad values throw RangeError or TypeError at once", () => {
+  const bad: [Record<string, unknown>, ErrorConstructor][] = [
+    [{ pingPeriod: -1 }, RangeError],
+    [{ timeout: NaN }, RangeError],
+    [{ maxFrameSize: 0 }, RangeError],
+    [{ maxMessageSize: -5 }, RangeError],
+    [{ handshakeTimeout: Infinity }, RangeError],
+    [{ closeTimeout: -1 }, RangeError],
+    [{ maxConnections: 0 }, RangeError],
+    [{ maxConnections: 1.5 }, RangeError],
+    [{ maxHeaderSize: 10 }, RangeError],
+    [{ masking: "yes" }, TypeError],
+    [{ extensions: "deflate" }, TypeError],
+    [{ origins: "https://a.example" }, TypeError],
+    [{ origins: [42] }, TypeError],
+    [{ origins: [" https://a.example"] }, TypeError],
+    [{ upgrade: "nope" }, TypeError],
+    [{ fallback: 1 }, TypeError],
+    [{ onError: {} }, TypeError],
+    [{ converter: {} }, TypeError],
+    [{ incomingQueue: { messages: 0 } }, RangeError],
+  ];
+  for (const [options, type] of bad) {
+    assert.throws(() => createServer(options as never), type, JSON.stringify(options));
+  }
+  assert.throws(() => createServer("x" as never), TypeError);
+});
+
+Deno.test("routes: bad paths, handlers and options throw TypeError", () => {
+  const server = createServer();
+  assert.throws(() => server.webSocket("chat", () => {}), TypeError);
+  assert.throws(() => server.webSocket("/(", () => {}), TypeError);
+  assert.throws(() => server.webSocket("/", "nope" as never), TypeError);
+  assert.throws(() => server.webSocket("/", () => {}, { protocol: "bad token" }), TypeError);
+  assert.throws(() => server.webSocket("/", () => {}, { upgrade: 5 as never }), TypeError);
+  assert.throws(
+    () => server.webSocketRaw("/", () => {}, { negotiateExtensions: "yes" as never }),
+    TypeError,
+  );
+  assert.throws(() => server.listen({ port: 70000 }), RangeError);
+  assert.throws(() => server.listen({ port: 0, cert: "x" }), TypeError);
+  // Chaining.
+  assert.equal(server.webSocket("/a", () => {}).webSocketRaw("/b", () => {}), server);
+});
+
+Deno.test("router: URLPattern paths, parameters, wildcards, registration order", () => {
+  const router = new Router();
+  const handler = () => {};
+  for (const path of ["/chat/:room", "/files/*", "/chat/lobby"]) {
+    const { pattern, text } = routePattern(path);
+    router.add({
+      kind: "managed",
+      path: text,
+      pattern,
+      handler,
+      protocol: undefined,
+      negotiateExtensions: false,
+      upgrade: undefined,
+    });
+  }
+  const hits = router.match(new URL("http://x/chat/lobby?x=1"));
+  assert.deepEqual(hits.map((h) => h.route.path), ["/chat/:room", "/chat/lobby"]);
+  assert.deepEqual(hits[0]!.params, { room: "lobby" });
+  assert.deepEqual(router.match(new URL("http://x/files/a/b.txt"))[0]!.params, { "0": "a/b.txt" });
+  assert.deepEqual(router.match(new URL("http://x/other")), []);
+  const custom = routePattern(new URLPattern({ pathname: "/v/:id", hostname: ":sub.example.com" }));
+  assert.equal(custom.text, "/v/:id");
+});

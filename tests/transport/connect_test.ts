@@ -1,0 +1,212 @@
+/**
+ * Opening sockets (TCP, TLS, unix) with typed errors, deadlines and abort signals.
+ */
+
+import assert from "node:assert/strict";
+import {
+  ConnectionError,
+  TimeoutError,
+  WebSocketError,
+  type WebSocketErrorCode,
+} from "../../src/core/errors.ts";
+import {
+  abortError,
+  connectionErrorFrom,
+  deadline,
+  openConnection,
+} from "../../src/transport/connect.ts";
+import { RawServer } from "../_helpers/raw_server.ts";
+
+const tlsDir = new URL("../fixtures/tls/", import.meta.url);
+const readPem = (name: string): string => Deno.readTextFileSync(new URL(name, tlsDir));
+const CA = readPem("ca.pem");
+const SERVER_TLS = { cert: readPem("server.pem"), key: readPem("server.key") };
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<WebSocketErrorCode> {
+  const err = await promise.then(() => null, (e) => e);
+  assert.ok(err instanceof WebSocketError, `expected a WebSocketError, got ${err}`);
+  return err.code;
+}
+
+/** Lets every queued microtask run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+Deno.test("openConnection: TCP, one byte each way", async () => {
+  await using server = RawServer.start();
+  const connecting = openConnection({ hostname: "127.0.0.1", port: server.port, secure: false });
+  const peer = await server.acceptRaw();
+  const conn = await connecting;
+  try {
+    assert.equal((conn.remoteAddr as Deno.NetAddr).port, server.port);
+    await conn.write(new Uint8Array([5]));
+    await peer.write(new Uint8Array([6]));
+    const buf = new Uint8Array(1);
+    assert.equal(await conn.read(buf), 1);
+    assert.equal(buf[0], 6);
+  } finally {
+    conn.close();
+  }
+  assert.equal(await peer.drain(), 1);
+});
+
+Deno.test("openConnection: TLS with the test CA, for an IP and for a name", async () => {
+  await using server = RawServer.start({ tls: SERVER_TLS });
+  for (const hostname of ["127.0.0.1", "localhost"]) {
+    const connecting = openConnection(
+      { hostname: "127.0.0.1", port: server.port, secure: true },
+      { tls: { caCerts: [CA], serverName: hostname }, connectTimeout: 5000 },
+    );
+    const peer = await server.acceptRaw();
+    const conn = await connecting;
+    await conn.write(new Uint8Array([1, 2, 3]));
+    conn.close();
+    assert.equal(await peer.drain(), 3);
+  }
+});
+
+Deno.test("openConnection: a unix socket", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using server = RawServer.start({ unixPath: `${dir}/s.sock` });
+    const connecting = openConnection({
+      hostname: "ignored",
+      port: 80,
+      secure: false,
+      unixPath: `${dir}/s.sock`,
+    });
+    const peer = await server.acceptRaw();
+    const conn = await connecting;
+    await conn.write(new Uint8Array([9]));
+    conn.close();
+    assert.equal(await peer.drain(), 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openConnection: refused, missing unix socket, unknown host", async () => {
+  assert.equal(
+    await codeOf(openConnection({ hostname: "127.0.0.1", port: freePort(), secure: false })),
+    "CONNECTION_REFUSED",
+  );
+  const missing = await openConnection({
+    hostname: "h",
+    port: 80,
+    secure: false,
+    unixPath: "/nonexistent/dir/ws.sock",
+  }).then(() => null, (e) => e);
+  assert.ok(missing instanceof ConnectionError);
+  assert.match(missing.message, /\/nonexistent\/dir\/ws\.sock/);
+  const dns = await codeOf(
+    openConnection({ hostname: "nonexistent.invalid", port: 80, secure: false }, {
+      connectTimeout: 5000,
+    }),
+  );
+  assert.ok(dns === "DNS_FAILED" || dns === "CONNECT_TIMEOUT", dns);
+});
+
+Deno.test("openConnection: an IPv6 host in brackets", async (t) => {
+  let listener: Deno.Listener;
+  try {
+    listener = Deno.listen({ hostname: "::1", port: 0 });
+  } catch {
+    await t.step({ name: "IPv6 loopback unavailable", ignore: true, fn() {} });
+    return;
+  }
+  try {
+    const accepted = listener.accept();
+    const conn = await openConnection({
+      hostname: "[::1]",
+      port: (listener.addr as Deno.NetAddr).port,
+      secure: false,
+    });
+    conn.close();
+    (await accepted).close();
+  } finally {
+    listener.close();
+  }
+});
+
+Deno.test("connectionErrorFrom: Deno errors map to stable codes", () => {
+  const cases: [unknown, boolean, WebSocketErrorCode][] = [
+    [new Deno.errors.ConnectionRefused("refused"), false, "CONNECTION_REFUSED"],
+    [new Error("dns error: failed to lookup address information"), false, "DNS_FAILED"],
+    [new Error("Name or service not known"), true, "DNS_FAILED"],
+    [new Deno.errors.InvalidData("invalid peer certificate: UnknownIssuer"), true, "TLS_FAILED"],
+    [new Error("received fatal alert: HandshakeFailure"), true, "TLS_FAILED"],
+    [new Error("received fatal alert: HandshakeFailure"), false, "CONNECTION_FAILED"],
+    [new Deno.errors.ConnectionReset("reset"), false, "CONNECTION_RESET"],
+    [new Deno.errors.BrokenPipe("pipe"), false, "CONNECTION_RESET"],
+    [new Error("something else"), false, "CONNECTION_FAILED"],
+    ["not even an error", false, "CONNECTION_FAILED"],
+  ];
+  for (const [err, secure, code] of cases) {
+    const mapped = connectionErrorFrom(err, "h:1", secure);
+    assert.ok(mapped instanceof ConnectionError, String(err));
+    assert.equal(mapped.code, code, String(err));
+    assert.equal(mapped.cause, err);
+    assert.match(mapped.message, /h:1/);
+  }
+  const typed = new TimeoutError("CONNECT_TIMEOUT", "late");
+  assert.equal(connectionErrorFrom(typed, "h:1", false), typed);
+});
+
+Deno.test("deadline: a timer rejects with a TimeoutError of the given code", async () => {
+  const guard = deadline(10, "HANDSHAKE_TIMEOUT", "The thing");
+  const err = await guard.promise.then(() => null, (e) => e);
+  guard.cleanup();
+  assert.ok(err instanceof TimeoutError);
+  assert.equal(err.code, "HANDSHAKE_TIMEOUT");
+  assert.match(err.message, /The thing timed out after 10 ms/);
+});
+
+Deno.test("deadline: an abort rejects with ABORTED and the reason as cause; cleanup detaches", async () => {
+  const controller = new AbortController();
+  const guard = deadline(0, "CONNECT_TIMEOUT", "x", controller.signal);
+  const reason = new Error("stop");
+  controller.abort(reason);
+  const err = await guard.promise.then(() => null, (e) => e);
+  guard.cleanup();
+  assert.ok(err instanceof WebSocketError);
+  assert.equal(err.code, "ABORTED");
+  assert.equal(err.cause, reason);
+
+  // After cleanup, neither the timer nor the signal settles the promise.
+  const later = new AbortController();
+  const quiet = deadline(0, "CONNECT_TIMEOUT", "x", later.signal);
+  let settled = false;
+  quiet.promise.catch(() => settled = true);
+  quiet.cleanup();
+  later.abort();
+  await settle();
+  assert.equal(settled, false);
+});
+
+Deno.test("deadline and abortError: an aborted signal's WebSocketError reason is kept as is", async () => {
+  const reason = new TimeoutError("PING_TIMEOUT", "custom");
+  assert.equal(abortError(AbortSignal.abort(reason)), reason);
+  const guard = deadline(0, "CONNECT_TIMEOUT", "x", AbortSignal.abort(reason));
+  await assert.rejects(guard.promise, (e) => e === reason);
+  guard.cleanup();
+  const wrapped = abortError(AbortSignal.abort());
+  assert.equal(wrapped.code, "ABORTED");
+  assert.ok(wrapped.cause instanceof DOMException);
+});
+
+Deno.test("openConnection: an already aborted signal throws before connecting", async () => {
+  const err = await openConnection(
+    { hostname: "127.0.0.1", port: freePort(), secure: false },
+    { signal: AbortSignal.abort() },
+  ).then(() => null, (e) => e);
+  assert.ok(err instanceof WebSocketError);
+  assert.equal(err.code, "ABORTED");
+});
