@@ -159,10 +159,18 @@ export type SessionState = "open" | "closing" | "closed";
  * session does not see pings or a close frame either (they are behind the unread messages on
  * the wire): a consumer that stops for longer than the peer's ping timeout gets disconnected.
  * `send()` resolves when the socket has taken the frame; when more than `outgoingQueue.bytes`
- * are queued, further sends wait (in order) until the queue has drained.
+ * are queued, further sends wait (in order) until the queue has drained. A producer that
+ * awaits its sends is thereby held to the bound; one that does not await keeps its messages
+ * in the session (as strings or frames, without copies) until they fit. Unlike Ktor's
+ * `ChannelOverflow.CLOSE`, nothing is dropped and the session is not failed on overflow: to
+ * shed a slow peer, watch `bufferedAmount` and `close()` it.
  *
  * **Closing and `closeReason`.** `closeReason` resolves exactly once, when the session ends,
- * and never rejects:
+ * and never rejects; it always holds a `CloseReason` (the `null` in its type is Ktor's). The
+ * session ends when the peer's close frame is read (after our echo is queued), when our close
+ * is answered or `closeTimeout` passes without an answer, when the connection ends or breaks,
+ * or when a failure is detected (after our close frame is queued, before the socket is
+ * released). With what:
  *
  * | How the session ends | `closeReason` | `incoming` |
  * | --- | --- | --- |
@@ -173,6 +181,8 @@ export type SessionState = "open" | "closing" | "closed";
  * | a message over `maxMessageSize` (or a frame over `maxFrameSize`) | 1009 (sent) | fails with `ProtocolError` |
  * | a protocol error / invalid UTF-8 | 1002 / 1007 (sent) | fails with `ProtocolError` |
  * | no pong within `timeout` | 1011 "Ping timeout" (sent) | fails with `TimeoutError` `PING_TIMEOUT` |
+ * | an extension fails | its `ProtocolError`'s code, else 1011 (sent) | fails with `ProtocolError` |
+ * | writing to the socket fails | 1006 | fails with `ConnectionError` |
  * | `abort()` | 1006 | fails with the abort error |
  *
  * Messages queued before a clean end stay readable; after a failure they also stay readable,
@@ -347,7 +357,10 @@ function checkQueueBound(name: string, value: number | undefined): void {
  * `desiredSize === highWaterMark`).
  */
 function incomingStrategy(messages: number, bytes: number): QueuingStrategy<Frame> {
-  if (bytes === Infinity) return { highWaterMark: messages, size: () => 1 };
+  if (bytes === Infinity) {
+    // A finite mark even when unbounded, so that an empty queue is still recognisable.
+    return { highWaterMark: Math.min(messages, Number.MAX_SAFE_INTEGER), size: () => 1 };
+  }
   if (messages === Infinity) {
     return { highWaterMark: bytes, size: (f) => f.data.length || 1 };
   }
@@ -430,7 +443,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   #outController!: WritableStreamDefaultController;
   #lastWrite: Promise<void> | null = null;
   #outTail: Promise<void> | null = null;
-  #parked: Frame[] | null = null;
+  #parked: (Frame | string)[] | null = null;
   #parkedHead = 0;
   readonly #groups: ParkedGroup[] = [];
   #groupOpen = false;
@@ -599,13 +612,14 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    * first while more than `outgoingQueue.bytes` are queued.
    *
    * A send that fails and is not awaited does not raise an unhandled rejection: the failure
-   * also shows in `closeReason` and `incoming`.
+   * also shows in `closeReason` and `incoming`. Do not modify a `Uint8Array` (or a frame's
+   * data) until its send resolved: large payloads may be written without a copy.
    *
    * @example
    * ```ts ignore
    * await session.send("hello");
    * await session.send(new Uint8Array([1, 2, 3]));
-   * await session.send(Frame.text("no compression", {}), { compress: false });
+   * await session.send("sent uncompressed", { compress: false });
    * ```
    *
    * @param data What to send.
@@ -618,12 +632,15 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     if (this.#state !== OPEN || this.#closeSent) return rejected(this.#sendError());
     let frame: Frame;
     if (typeof data === "string") {
-      if (
-        data.length <= SCRATCH_CHARS && this.#parked === null && this.#outTail === null &&
-        this.extensions.length === 0 && this.#link.writer.bufferedAmount < this.#outBudget
-      ) {
-        // Straight to the writer, which copies the scratch bytes before returning.
-        return this.#write(new Frame("text", encodeToScratch(data)));
+      if (this.extensions.length === 0 && this.#outTail === null) {
+        if (this.#parked !== null || this.#link.writer.bufferedAmount >= this.#outBudget) {
+          // Parked as a string: encoded when it goes to the writer.
+          return this.#park(data);
+        }
+        if (data.length <= SCRATCH_CHARS) {
+          // Straight to the writer, which copies the scratch bytes before returning.
+          return this.#write(new Frame("text", encodeToScratch(data)));
+        }
       }
       frame = Frame.text(data);
     } else if (data instanceof Uint8Array) frame = Frame.binary(data);
@@ -920,6 +937,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    */
   async #readLoop(): Promise<void> {
     const link = this.#link;
+    const reader = link.reader;
     const frames = this.#frames;
     const withExtensions = this.extensions.length > 0;
     try {
@@ -936,7 +954,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
         let more = true;
         let readError: unknown = null;
         try {
-          more = await link.read(frames);
+          // The reader directly (not Link.read): one async layer less per read.
+          more = await reader.read(frames);
         } catch (err) {
           // The frames decoded before the bad bytes are valid: handle them first.
           readError = err;
@@ -994,6 +1013,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       this.#msgBuf = frame.fin ? EMPTY : this.#newBuffer(data.length, 0);
     }
     const need = this.#msgLen + data.length;
+    // Checked by the decoder already, unless an extension (decompression) grew the message.
+    if (need > this.maxMessageSize) throw tooBig(need, this.maxMessageSize);
     if (need > this.#msgBuf.length) {
       const grown = this.#newBuffer(need, this.#msgBuf.length);
       grown.set(this.#msgBuf.subarray(0, this.#msgLen));
@@ -1069,6 +1090,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   }
 
   #afterExtensions(received: Frame, out: Frame): void {
+    if (out.data.length > this.maxMessageSize) throw tooBig(out.data.length, this.maxMessageSize);
     if (this.#extCheckUtf8) {
       const utf8 = this.#utf8!;
       if (!utf8.update(out.data) || (received.fin && !utf8.finish())) {
@@ -1285,7 +1307,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   }
 
   readonly #onWriteError = (err: unknown): void => {
-    if (this.#state === CLOSED) return;
+    // A refused frame (say, a fragment of the wrong type) leaves the writer working.
+    if (this.#state === CLOSED || this.#link.writer.error === null) return;
     if (this.#closeSent && this.#localReason !== null) {
       this.#finish(this.#localReason, null);
     } else {
@@ -1299,7 +1322,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     this.#link.release(this.#endError ?? undefined);
   };
 
-  #park(frame: Frame): Promise<void> {
+  #park(frame: Frame | string): Promise<void> {
     if (this.#parked === null) {
       this.#parked = [];
       this.#parkedHead = 0;
@@ -1327,11 +1350,19 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     const writer = this.#link.writer;
     const groups = this.#groups;
     let head = this.#parkedHead;
-    while (
-      head < parked.length && this.#state !== CLOSED &&
-      (writer.bufferedAmount < this.#outBudget || parked[head]!.isControl)
-    ) {
-      const written = this.#write(parked[head]!);
+    while (head < parked.length && this.#state !== CLOSED) {
+      const item = parked[head]!;
+      let frame: Frame;
+      if (typeof item === "string") {
+        if (writer.bufferedAmount >= this.#outBudget) break;
+        frame = item.length <= SCRATCH_CHARS
+          ? new Frame("text", encodeToScratch(item))
+          : Frame.text(item);
+      } else {
+        if (writer.bufferedAmount >= this.#outBudget && !item.isControl) break;
+        frame = item;
+      }
+      const written = this.#write(frame);
       head++;
       const group = groups[0]!;
       if (--group.count === 0) {
@@ -1574,6 +1605,14 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     }
     return converter;
   }
+}
+
+function tooBig(size: number, max: number): ProtocolError {
+  return new ProtocolError(
+    "MESSAGE_TOO_BIG",
+    1009,
+    `Message is too big: ${size}. Max size is ${max}`,
+  );
 }
 
 /** Maps an incoming extension failure to the protocol error that fails the session. */

@@ -350,14 +350,11 @@ export class RawWebSocketSession implements AsyncDisposable {
     await this.#track(this.#readOnce(controller));
   }
 
-  /** Records `read` as the read in flight until it settles (it never rejects). */
+  /** Records `read` (which never rejects) as the read in flight until it settles. */
   async #track(read: Promise<void>): Promise<void> {
     this.#inFlight = read;
-    try {
-      await read;
-    } finally {
-      if (this.#inFlight === read) this.#inFlight = null;
-    }
+    await read;
+    if (this.#inFlight === read) this.#inFlight = null;
   }
 
   /**
@@ -375,6 +372,8 @@ export class RawWebSocketSession implements AsyncDisposable {
       this.#fail(err);
       return;
     }
+    // Aborted while the read was settling: the frames go nowhere.
+    if (this.#ended) return;
     for (let i = 0; i < frames.length; i++) {
       const frame = frames[i]!;
       controller?.enqueue(frame);

@@ -196,6 +196,9 @@ export async function openConnection(
     return await Promise.race([attempt, guard.promise]);
   } catch (err) {
     gaveUp = true;
+    // Closing a TLS connection whose handshake is in flight cancels the handshake at once, but
+    // Deno keeps the socket itself open until the peer answers or closes (it finishes a TLS
+    // handshake before shutting down); nothing on the JS side stays pending.
     if (conn !== null) {
       try {
         (conn as Deno.Conn).close();

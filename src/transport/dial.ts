@@ -59,7 +59,10 @@ export interface DialResult {
   leftover: Uint8Array;
 }
 
+/** The most of a refusal's body kept for the error. */
 const BODY_PREVIEW = 1024;
+/** The most bytes read after a refusal's head (chunk framing included). */
+const BODY_READ_LIMIT = 16 * 1024;
 
 /**
  * Connects to `endpoint` and performs the opening handshake.
@@ -96,19 +99,26 @@ export async function dial(endpoint: Endpoint, options?: DialOptions): Promise<D
     `The opening handshake with ${where}`,
     options?.signal,
   );
+  const progress = { refused: false };
+  const upgrading = upgrade(conn, request, key, where, options, guard.promise, progress);
   try {
-    return await Promise.race([
-      upgrade(conn, request.head, request.headers, key, where, options),
-      guard.promise,
-    ]);
+    return await Promise.race([upgrading, guard.promise]);
   } catch (err) {
+    let failure = err;
+    if (progress.refused && !options?.signal?.aborted) {
+      // The deadline passed while a refusal's body was being read: the refusal is the news, and
+      // its reader stops at the deadline with what it has.
+      failure = await upgrading.then(() => err, (e) => e);
+    }
     try {
       conn.close();
     } catch {
       // Already closed.
     }
     if (options?.signal?.aborted) throw abortError(options.signal);
-    throw err instanceof WebSocketError ? err : connectionErrorFrom(err, where, endpoint.secure);
+    throw failure instanceof WebSocketError
+      ? failure
+      : connectionErrorFrom(failure, where, endpoint.secure);
   } finally {
     guard.cleanup();
   }
@@ -116,13 +126,14 @@ export async function dial(endpoint: Endpoint, options?: DialOptions): Promise<D
 
 async function upgrade(
   conn: Deno.Conn,
-  head: Uint8Array,
-  requestHeaders: Headers,
+  request: { head: Uint8Array; headers: Headers },
   key: string,
   where: string,
   options: DialOptions | undefined,
+  deadline: Promise<never>,
+  progress: { refused: boolean },
 ): Promise<DialResult> {
-  await writeAll(conn, head);
+  await writeAll(conn, request.head);
   let buf = new Uint8Array(4096);
   let len = 0;
   let response: ParsedResponseHead | null = null;
@@ -142,24 +153,14 @@ async function upgrade(
     len += n;
     response = parseResponseHead(buf.subarray(0, len), { maxHeadSize: options?.maxHeadSize });
   }
-  let leftover = buf.slice(response.headLength, len);
+  const leftover = buf.slice(response.headLength, len);
   if (response.status !== 101) {
-    // Read up to 1 KiB of the body for the error, within the handshake deadline.
-    const declared = Number(response.headers.get("content-length") ?? BODY_PREVIEW);
-    const want = Math.min(BODY_PREVIEW, Number.isFinite(declared) ? declared : BODY_PREVIEW);
-    while (leftover.length < want) {
-      const chunk = new Uint8Array(want - leftover.length);
-      const n = await conn.read(chunk).catch(() => null);
-      if (n === null) break;
-      const joined = new Uint8Array(leftover.length + n);
-      joined.set(leftover);
-      joined.set(chunk.subarray(0, n), leftover.length);
-      leftover = joined;
-    }
+    progress.refused = true;
+    const body = await readBodyPreview(conn, response, leftover, deadline);
     throw new HandshakeError(
       "HANDSHAKE_STATUS",
       `Handshake exception, expected status code 101 but was ${response.status}`,
-      { status: response.status, headers: response.headers, body: leftover.slice(0, BODY_PREVIEW) },
+      { status: response.status, headers: response.headers, body },
     );
   }
   const accepted = await validateServerResponse(response, {
@@ -169,10 +170,82 @@ async function upgrade(
   });
   return {
     conn,
-    requestHeaders,
+    requestHeaders: request.headers,
     response,
     protocol: accepted.protocol,
     extensions: accepted.extensions,
     leftover,
   };
+}
+
+/**
+ * Reads the start of a refusal's body for the error: nothing for 1xx, 204 and 304; up to 1 KiB
+ * of a `Content-Length` body, of a decoded chunked body, or of a body that ends with the
+ * connection. Stops early (with what it has) when `deadline` settles, so a server that keeps the
+ * connection open costs at most the handshake timeout and still gives a `HANDSHAKE_STATUS` error.
+ */
+async function readBodyPreview(
+  conn: Deno.Conn,
+  response: ParsedResponseHead,
+  leftover: Uint8Array,
+  deadline: Promise<never>,
+): Promise<Uint8Array> {
+  const status = response.status;
+  if (status < 200 || status === 204 || status === 304) return new Uint8Array(0);
+  const chunked = /(?:^|,)[ \t]*chunked[ \t]*$/i.test(
+    response.headers.get("transfer-encoding") ?? "",
+  );
+  let want = BODY_PREVIEW;
+  const declared = response.headers.get("content-length");
+  if (!chunked && declared !== null && /^\d+$/.test(declared)) {
+    want = Math.min(Number(declared), BODY_PREVIEW);
+  }
+  const stop = deadline.then(() => null, () => null);
+  let raw = leftover;
+  while (true) {
+    const body = chunked ? dechunk(raw) : { data: raw, done: raw.length >= want };
+    if (body.done || raw.length >= BODY_READ_LIMIT) {
+      return body.data.slice(0, chunked ? BODY_PREVIEW : want);
+    }
+    const chunk = new Uint8Array(4096);
+    const n = await Promise.race([conn.read(chunk).catch(() => null), stop]);
+    if (n === null) return body.data.slice(0, chunked ? BODY_PREVIEW : want);
+    const joined = new Uint8Array(raw.length + n);
+    joined.set(raw);
+    joined.set(chunk.subarray(0, n), raw.length);
+    raw = joined;
+  }
+}
+
+/**
+ * Decodes the start of a chunked body (RFC 9112 §7.1): the data so far (at most 1 KiB), and
+ * whether nothing more is needed (the last chunk, 1 KiB gathered, or malformed framing).
+ */
+function dechunk(raw: Uint8Array): { data: Uint8Array; done: boolean } {
+  const data = new Uint8Array(BODY_PREVIEW);
+  let len = 0;
+  let pos = 0;
+  while (true) {
+    let eol = -1;
+    for (let i = pos; i + 1 < raw.length; i++) {
+      if (raw[i] === 0x0d && raw[i + 1] === 0x0a) {
+        eol = i;
+        break;
+      }
+    }
+    if (eol === -1) return { data: data.subarray(0, len), done: false };
+    const line = String.fromCharCode(...raw.subarray(pos, Math.min(eol, pos + 256)));
+    const sizeText = line.split(";")[0]!.trim();
+    if (!/^[0-9a-f]{1,8}$/i.test(sizeText)) return { data: data.subarray(0, len), done: true };
+    const size = parseInt(sizeText, 16);
+    if (size === 0) return { data: data.subarray(0, len), done: true };
+    const start = eol + 2;
+    const avail = Math.min(size, raw.length - start);
+    const take = Math.min(avail, BODY_PREVIEW - len);
+    data.set(raw.subarray(start, start + take), len);
+    len += take;
+    if (len === BODY_PREVIEW) return { data, done: true };
+    if (raw.length < start + size + 2) return { data: data.subarray(0, len), done: false };
+    pos = start + size + 2;
+  }
 }

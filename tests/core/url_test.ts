@@ -48,7 +48,7 @@ Deno.test("resolveEndpoint: explicit ports; the Host header carries only a non-d
   assert.equal(resolveEndpoint("https://h:80/").secure, true);
 });
 
-Deno.test("resolveEndpoint: a URL's own scheme wins over `secure` (wss(\"ws://…\") is plain)", () => {
+Deno.test('resolveEndpoint: a URL\'s own scheme wins over `secure` (wss("ws://…") is plain)', () => {
   assert.equal(resolveEndpoint("ws://h/", { secure: true }).secure, false);
   assert.equal(resolveEndpoint("ws://h/", { secure: true }).port, 80);
   assert.equal(resolveEndpoint("wss://h/", { secure: false }).secure, true);

@@ -202,3 +202,15 @@ Deno.test("the pinger follows fake timers: nothing is sent before the interval",
     server.close();
   }
 });
+
+Deno.test("npm:ws with autoPong off: the pinger closes with 1011 Ping timeout", async () => {
+  await using server = await startNodeServer({ autoPong: false });
+  const session = await webSocketSession(server.url(), { pingInterval: 20, timeout: 40 });
+  const { socket } = await server.connection();
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once("close", (code, reason) => resolve({ code, reason: String(reason) }))
+  );
+  assert.deepEqual(await session.closeReason, new CloseReason(1011, "Ping timeout"));
+  assert.deepEqual(await closed, { code: 1011, reason: "Ping timeout" });
+  await session.closed;
+});

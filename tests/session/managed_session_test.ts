@@ -806,3 +806,101 @@ Deno.test("a peer that resets gives ConnectionError or CLOSED_ABNORMALLY, never 
     await close();
   }
 });
+
+Deno.test("a refused fragment is a TypeError and leaves the session working", async () => {
+  const { peer, session, close } = await pair();
+  try {
+    await session.send(Frame.text("Hel", { fin: false }));
+    await assert.rejects(session.send(new Uint8Array([1])), TypeError);
+    await session.send(Frame.text("lo"));
+    assert.equal(session.state, "open");
+    const first = await peer.readFrame();
+    const second = await peer.readFrame();
+    assert.equal(readText(Frame.text(new Uint8Array([...first!.data, ...second!.data]))), "Hello");
+    assert.equal(second!.fin, true);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("extensions: a message that grows past maxMessageSize fails with 1009", async () => {
+  // An extension that doubles every payload it receives (think: decompression).
+  const doubling: WebSocketExtensionFactory = {
+    name: "x-double",
+    rsv: 0x40,
+    clientOffers: () => [{ name: "x-double", params: new Map() }],
+    clientAccept: () => ({
+      name: "x-double",
+      rsv: 0x40,
+      params: { name: "x-double", params: new Map() },
+      processOutgoing: (frame) => frame,
+      processIncoming: (frame) =>
+        new Frame(frame.type, new Uint8Array(frame.data.length * 2), { fin: frame.fin }),
+      dispose: () => {},
+    }),
+    serverAccept: () => null,
+  };
+  for (const fragmented of [false, true]) {
+    await using client = createClient({ extensions: [doubling], maxMessageSize: 100 });
+    const server = startPeerServer();
+    const [session, peer] = await Promise.all([
+      client.webSocketSession(server.url()),
+      server.accept({ extensions: "x-double" }),
+    ]);
+    try {
+      if (fragmented) {
+        await peer.send(Frame.binary(new Uint8Array(30), { fin: false, rsv1: true }));
+        await peer.send(Frame.binary(new Uint8Array(30)), { continuation: true });
+      } else {
+        await peer.send(Frame.binary(new Uint8Array(60), { rsv1: true }));
+      }
+      const err = await next(session).catch((e) => e);
+      assert.ok(err instanceof ProtocolError);
+      assert.equal(err.code, "MESSAGE_TOO_BIG");
+      assert.equal((await session.closeReason)?.code, 1009);
+    } finally {
+      session.abort();
+      await session.closed;
+      server.close();
+    }
+  }
+});
+
+Deno.test("an unbounded incoming queue still delivers queued messages before a failure", async () => {
+  const { peer, session, close } = await pair({
+    incomingQueue: { messages: Infinity, bytes: Infinity },
+  });
+  try {
+    await peer.write(new Uint8Array([0x81, 0x01, 0x61, 0x81, 0x01, 0xff]));
+    assert.equal((await session.closeReason)?.code, 1007);
+    assert.equal(readText(await next(session)), "a");
+    await assert.rejects(next(session), ProtocolError);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("npm:ws: fragments with interleaved pings, pongs carry the pings' payloads", async () => {
+  await using server = await startNodeServer();
+  const session = await webSocketSession(server.url());
+  const { socket } = await server.connection();
+  const pongs: string[] = [];
+  const twoPongs = Promise.withResolvers<void>();
+  socket.on("pong", (data) => {
+    pongs.push(String(data));
+    if (pongs.length === 2) twoPongs.resolve();
+  });
+  socket.send("frag-", { fin: false });
+  socket.ping("first");
+  socket.send("ment", { fin: false });
+  socket.ping("second");
+  socket.send("ed", { fin: true });
+  socket.send(new Uint8Array([1, 2]), { binary: true, fin: false });
+  socket.send(new Uint8Array([3]), { binary: true, fin: true });
+  const text = await next(session);
+  assert.equal(readText(text), "frag-mented");
+  assert.deepEqual([...(await next(session)).data], [1, 2, 3]);
+  await twoPongs.promise;
+  assert.deepEqual(pongs, ["first", "second"]);
+  await session.close();
+});

@@ -443,11 +443,24 @@ Deno.test("raw client: aborting an open session fails incoming with ABORTED and 
 // ---------------------------------------------------------------------------------------------
 // TLS
 
-for (const host of ["127.0.0.1", "localhost"]) {
-  Deno.test(`raw client: wss://${host} with the test CA`, async () => {
+function ipv6Loopback(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+for (const host of ["127.0.0.1", "localhost", "::1"]) {
+  Deno.test({
+    name: `raw client: wss://${host} with the test CA`,
+    ignore: host === "::1" && !ipv6Loopback(),
+  }, async () => {
     await using server = serveDeno({ tls: SERVER_TLS, hostname: host });
+    const urlHost = host.includes(":") ? `[${host}]` : host;
     const echoed = await webSocketRaw(
-      `wss://${host}:${server.port}/secure`,
+      `wss://${urlHost}:${server.port}/secure`,
       async (session) => {
         await session.send("over tls");
         return readText(await nextFrame(session));
@@ -651,6 +664,8 @@ Deno.test("raw client: mutual TLS without a client certificate fails with a type
       }),
     );
     assert.ok(err instanceof WebSocketError, String(err));
+    // Normally TLS_FAILED ("received fatal alert: CertificateRequired", which TLS 1.3 sends
+    // after the client finished its handshake); a reset may win the race on a busy machine.
     assert.ok(
       ["TLS_FAILED", "CONNECTION_RESET", "HANDSHAKE_EOF"].includes(err.code),
       `${err.code}: ${err.message}`,
@@ -658,4 +673,56 @@ Deno.test("raw client: mutual TLS without a client certificate fails with a type
   } finally {
     await server.close();
   }
+});
+
+Deno.test("raw client: a chunked non-101 reply on a kept-alive connection gives its decoded body", async () => {
+  const err = await handshakeFailure(async (peer) => {
+    await peer.write(
+      "HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        "4\r\nnope\r\n7;ext=1\r\n, sorry\r\n0\r\n\r\n",
+    );
+    // The connection stays open: the client must not wait for its end.
+    const closed = peer.drain();
+    assert.equal(await closed, 0);
+  }, { handshakeTimeout: 10_000 });
+  assert.ok(err instanceof HandshakeError, String(err));
+  assert.equal(err.status, 500);
+  assert.equal(err.bodyText, "nope, sorry");
+});
+
+Deno.test("raw client: a non-101 reply without a body length is still a HandshakeError at the deadline", async () => {
+  const err = await handshakeFailure(async (peer) => {
+    await peer.write("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n\r\npartial");
+  }, { handshakeTimeout: 100 });
+  assert.ok(err instanceof HandshakeError, String(err));
+  assert.equal(err.status, 401);
+  assert.equal(err.headers?.get("www-authenticate"), "Bearer");
+  assert.equal(err.bodyText, "partial");
+});
+
+Deno.test("raw client: a 204 or 304 reply has no body to wait for", async () => {
+  for (const status of ["204 No Content", "304 Not Modified"]) {
+    const err = await handshakeFailure(async (peer) => {
+      await peer.write(`HTTP/1.1 ${status}\r\nContent-Length: 10\r\n\r\n`);
+      assert.equal(await peer.drain(), 0);
+    }, { handshakeTimeout: 10_000 });
+    assert.ok(err instanceof HandshakeError, String(err));
+    assert.equal(err.status, Number(status.slice(0, 3)));
+    assert.equal(err.body?.length ?? 0, 0);
+  }
+});
+
+Deno.test("raw client: a handler error with a long message closes with a 1011 reason cut to 123 bytes", async () => {
+  await using server = serveDeno();
+  const err = await failure(
+    webSocketRaw(`ws://127.0.0.1:${server.port}/`, () => {
+      throw new RangeError("é".repeat(200));
+    }),
+  );
+  assert.ok(err instanceof RangeError);
+  const closed = await (await server.next()).closed;
+  assert.equal(closed.code, 1011);
+  assert.ok(new TextEncoder().encode(closed.reason).length <= 123);
+  assert.match(closed.reason, /^RangeError: éé/);
+  assert.ok(!closed.reason.includes("\ufffd"));
 });

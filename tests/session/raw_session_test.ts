@@ -7,7 +7,12 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { CloseReason } from "../../src/core/close.ts";
-import { ConnectionClosedError, ProtocolError, WebSocketError } from "../../src/core/errors.ts";
+import {
+  ConnectionClosedError,
+  ConnectionError,
+  ProtocolError,
+  WebSocketError,
+} from "../../src/core/errors.ts";
 import { Frame, readReason, readText } from "../../src/core/frame.ts";
 import { encodeFrame } from "../../src/core/frame_encoder.ts";
 import { webSocketRawSession } from "../../src/session/raw_client.ts";
@@ -544,4 +549,26 @@ Deno.test("raw session: after both close frames the client waits for the server 
   peer.close();
   await session.closed;
   assert.deepEqual(await readToEnd(session), []);
+});
+
+Deno.test("raw session: a reset connection fails incoming with a typed error", async () => {
+  await using srv = await startWsServer();
+  const session = await webSocketRawSession(srv.url());
+  const { socket } = await srv.connection();
+  const raw = (socket as unknown as { _socket: { resetAndDestroy?: () => void; destroy(): void } })
+    ._socket;
+  // Unread data in the server's receive buffer makes the close a reset (RST), as does
+  // resetAndDestroy where the Node compatibility layer has it.
+  await session.send("unread");
+  if (raw.resetAndDestroy) raw.resetAndDestroy();
+  else raw.destroy();
+  const err = await readToEnd(session).then(() => null, (e) => e);
+  assert.ok(err instanceof WebSocketError, String(err));
+  if (raw.resetAndDestroy) {
+    assert.ok(err instanceof ConnectionError, String(err));
+    assert.equal(err.code, "CONNECTION_RESET");
+  } else {
+    assert.ok(["CONNECTION_RESET", "CLOSED_ABNORMALLY"].includes(err.code), err.code);
+  }
+  await session.closed;
 });

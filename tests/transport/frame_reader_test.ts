@@ -94,7 +94,10 @@ Deno.test("FrameReader: frames split at odd points come out whole and intact", a
 
 Deno.test("FrameReader: frames already returned stay valid while later reads fill the slab", async () => {
   const many = concat(Array.from({ length: 200 }, (_, i) => encodeFrame(Frame.text(`#${i}`))));
-  const reader = new FrameReader(new ChunkedSource(many, [5, 11]), new FrameDecoder({ role: "client" }));
+  const reader = new FrameReader(
+    new ChunkedSource(many, [5, 11]),
+    new FrameDecoder({ role: "client" }),
+  );
   const frames = await readAll(reader);
   assert.equal(frames.length, 200);
   frames.forEach((f, i) => assert.equal(new TextDecoder().decode(f.data), `#${i}`));
@@ -163,7 +166,10 @@ Deno.test("FrameReader: a protocol violation throws a ProtocolError with the clo
 Deno.test("FrameReader: a server-side reader unmasks client frames, also across split reads", async () => {
   const payload = new Uint8Array(40_000).map((_, i) => i & 0xff);
   const bytes = encodeFrame(Frame.binary(payload), { maskKey: new Uint8Array([9, 8, 7, 6]) });
-  const reader = new FrameReader(new ChunkedSource(bytes, [1, 17, 20_000]), new FrameDecoder({ role: "server" }));
+  const reader = new FrameReader(
+    new ChunkedSource(bytes, [1, 17, 20_000]),
+    new FrameDecoder({ role: "server" }),
+  );
   const frames = await readAll(reader);
   assert.equal(frames.length, 1);
   assert.deepEqual(frames[0]!.data, payload);

@@ -139,7 +139,10 @@ Deno.test("FrameWriter: a failing sink rejects in-flight and queued writes with 
   };
   const writer = new FrameWriter(sink, new FrameEncoder({ mask: true }));
   const inFlight = writer.write(Frame.text("first"));
-  const queued = [writer.write(Frame.text("second")), writer.write(Frame.binary(new Uint8Array(9)))];
+  const queued = [
+    writer.write(Frame.text("second")),
+    writer.write(Frame.binary(new Uint8Array(9))),
+  ];
   // Unawaited writes must not become unhandled rejections.
   writer.write(Frame.text("fire and forget"));
   const flushed = writer.flush();
