@@ -108,3 +108,14 @@ export {
   type WebSocketErrorCode,
   type WebSocketErrorOptions,
 } from "./src/core/errors.ts";
+export {
+  DEFAULT_MAX_INFLATED_SIZE,
+  perMessageDeflate,
+  PerMessageDeflateFactory,
+  type PerMessageDeflateOptions,
+} from "./src/session/permessage_deflate.ts";
+export type {
+  DeflateNegotiationOptions,
+  DeflateParameters,
+  PerMessageDeflate,
+} from "./src/core/permessage_deflate.ts";

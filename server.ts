@@ -30,7 +30,11 @@
  *     if (frame.type === "close") return;
  *     await session.send(frame);
  *   }
- * }, { upgrade: (request) => request.headers.has("authorization") ? undefined : new Response(null, { status: 401 }) });
+ * }, {
+ *   // Runs before the 101: refuse with any Response, add headers, attach data.
+ *   upgrade: (request) =>
+ *     request.headers.has("authorization") ? { data: "user" } : new Response(null, { status: 401 }),
+ * });
  *
  * const listener = server.listen({ port: 9001, hostname: "127.0.0.1" });
  * Deno.addSignalListener("SIGINT", () => listener.shutdown()); // 1001 to every session

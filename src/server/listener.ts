@@ -305,7 +305,12 @@ export class Listener implements ServerListener {
           incoming,
           this.#core.reported,
         );
-        if (timedOut) return false;
+        if (timedOut) {
+          if (outcome.kind === "accept") {
+            for (const a of outcome.plan.agreements) a.extension.dispose();
+          }
+          return false;
+        }
         switch (outcome.kind) {
           case "reject":
             await this.#refuse(

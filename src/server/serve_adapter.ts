@@ -139,12 +139,6 @@ export async function handleFetch(
   });
   session.closed.then(() => core.release());
   const task = session.opened.then((open) => open ? runManaged(options, session, plan) : undefined);
-  tracker.add({
-    goAway: (reason) => {
-      session.close(reason).catch(() => {});
-    },
-    abort: (reason) => session.abort(reason),
-    closed: session.closed,
-  }, task);
+  tracker.add(session, task);
   return upgraded.response;
 }

@@ -69,32 +69,14 @@ export function startSocketSession(
     task.finally(() => {
       for (const ext of extensions) ext.dispose();
     });
-    return {
-      tracked: {
-        goAway: (reason) => {
-          session.close(reason).catch(() => {});
-        },
-        abort: (reason) => session.abort(reason),
-        closed: session.closed,
-      },
-      task,
-    };
+    return { tracked: session, task };
   }
   const session = new ManagedWebSocketServerSession(
     { ...init, extensions },
     options.session,
     { params: plan.params, data: plan.data },
   );
-  return {
-    tracked: {
-      goAway: (reason) => {
-        session.close(reason).catch(() => {});
-      },
-      abort: (reason) => session.abort(reason),
-      closed: session.closed,
-    },
-    task: runManaged(options, session, plan),
-  };
+  return { tracked: session, task: runManaged(options, session, plan) };
 }
 
 /** @internal The lifecycle of a managed handler, for both front ends. */

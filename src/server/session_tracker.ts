@@ -8,10 +8,10 @@
 
 import { CloseReason } from "../core/close.ts";
 
-/** @internal What the tracker needs of a session. */
+/** @internal What the tracker needs of a session (every server session has it). */
 export interface TrackedSession {
-  /** Starts the close handshake with `reason` (a no-op when a close was already sent). */
-  goAway(reason: CloseReason): void;
+  /** Starts the close handshake with `reason`; may reject when a close was already sent. */
+  close(reason: CloseReason): Promise<void>;
   /** Closes the socket at once. */
   abort(reason?: unknown): void;
   /** Resolves once the socket is released. */
@@ -20,6 +20,16 @@ export interface TrackedSession {
 
 /** The close reason sent on shutdown. */
 export const GOING_AWAY: CloseReason = new CloseReason(1001, "Server is going down");
+
+const NOOP = (): void => {};
+
+function goAway(session: TrackedSession): void {
+  try {
+    session.close(GOING_AWAY).catch(NOOP);
+  } catch {
+    // Closing already.
+  }
+}
 
 /** @internal Open sessions and their handler tasks. */
 export class SessionTracker {
@@ -49,7 +59,7 @@ export class SessionTracker {
     this.#tasks.add(task);
     session.closed.then(() => this.#sessions.delete(session));
     task.then(() => this.#tasks.delete(task));
-    if (this.#closing) session.goAway(GOING_AWAY);
+    if (this.#closing) goAway(session);
   }
 
   /**
@@ -60,7 +70,7 @@ export class SessionTracker {
    */
   async closeAll(timeout: number): Promise<void> {
     this.#closing = true;
-    for (const session of this.#sessions) session.goAway(GOING_AWAY);
+    for (const session of this.#sessions) goAway(session);
     if (this.#sessions.size > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const expired = new Promise<void>((resolve) => {

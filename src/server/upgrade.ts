@@ -119,7 +119,7 @@ export interface UpgradePlan {
   /** The `Sec-WebSocket-Extensions` value, or `""`. */
   readonly extensionHeader: string;
   /** Extra 101 headers from the hooks. */
-  readonly headers: Headers;
+  readonly headers: Iterable<[string, string]>;
   readonly data: unknown;
   readonly request: UpgradeRequest;
 }
@@ -130,6 +130,8 @@ export type UpgradeOutcome =
   | { kind: "reject"; status: number; body: string; headers?: Headers }
   | { kind: "response"; response: Response }
   | { kind: "accept"; plan: UpgradePlan };
+
+const NO_HEADERS: readonly [string, string][] = [];
 
 /** The headers the hooks cannot set on the 101 reply. */
 const RESERVED_101 = [
@@ -326,17 +328,20 @@ export async function decideUpgrade(
     let result: unknown;
     const signal = incoming.signal;
     try {
-      result = await untilAborted(hook(incoming.request(), {
-        route: route.path,
-        kind: route.kind,
-        params: match.params,
-        remoteAddr: incoming.remoteAddr,
-        protocols: check.protocols,
-        protocol,
-        origin: check.origin,
-        data,
+      result = await untilAborted(
+        hook(incoming.request(), {
+          route: route.path,
+          kind: route.kind,
+          params: match.params,
+          remoteAddr: incoming.remoteAddr,
+          protocols: check.protocols,
+          protocol,
+          origin: check.origin,
+          data,
+          signal,
+        }),
         signal,
-      }), signal);
+      );
       if (result instanceof Response) {
         if (result.status === 101) {
           throw new TypeError("An upgrade hook must not return a 101 Response");
@@ -388,7 +393,7 @@ export async function decideUpgrade(
       protocol,
       agreements,
       extensionHeader,
-      headers: extra ?? new Headers(),
+      headers: extra ?? NO_HEADERS,
       data,
       request,
     },

@@ -98,6 +98,9 @@ export function closeFrameFor(err: ProtocolError): Frame {
  *   connection ends, on a protocol error (after sending the matching close frame), or on
  *   {@linkcode RawWebSocketSession.abort}.
  *
+ * Leaving a `for await` loop over `incoming` early does not cancel it: later frames stay
+ * readable. `incoming.cancel()` aborts the session.
+ *
  * `incoming` ends normally after the peer's close frame and the end of the connection; it fails
  * with a {@linkcode ProtocolError} on a protocol error, and with a `ConnectionClosedError`
  * (`CLOSED_ABNORMALLY`) when the connection ends without a close frame.
@@ -155,13 +158,21 @@ export class RawWebSocketSession implements AsyncDisposable {
       allowedRsv: init.allowedRsv ?? 0,
       compressedRsv: init.allowedRsv ?? 0,
     });
-    this.incoming = new ReadableStream<Frame>({
+    const incoming = new ReadableStream<Frame>({
       start: (controller) => {
         this.#inController = controller;
       },
       pull: (controller) => this.#pull(controller),
       cancel: (reason) => this.abort(reason),
     }, { highWaterMark: 0 });
+    // Leaving a `for await` loop early must not cancel the stream (which aborts the session):
+    // the frames that follow stay readable, and a close handshake can still run.
+    Object.defineProperty(incoming, Symbol.asyncIterator, {
+      value: () => incoming.values({ preventCancel: true }),
+      configurable: true,
+      writable: true,
+    });
+    this.incoming = incoming;
     this.outgoing = new WritableStream<Frame>({
       start: (controller) => {
         this.#outController = controller;

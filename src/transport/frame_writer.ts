@@ -170,9 +170,10 @@ export class FrameWriter {
     if (!frame.isControl) {
       return rejected(new TypeError(`Only control frames can jump the queue, got ${frame.type}`));
     }
-    if (frame.type === "close" || !this.#writing || this.#next.bytes === 0) {
-      return this.write(frame);
-    }
+    // While a write is in flight every urgent frame joins the urgent list (in order), even when
+    // no data is queued yet: sending one through the batch would let a later urgent frame
+    // overtake it (pongs to 10 pings came back out of order).
+    if (frame.type === "close" || !this.#writing) return this.write(frame);
     if (this.#error !== null) return rejected(this.#error);
     if (this.#closed) {
       return rejected(

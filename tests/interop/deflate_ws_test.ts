@@ -9,7 +9,11 @@ import { nextClose, NodeWebSocket, startWsServer } from "../_helpers/node_ws_ser
 import { createClient } from "../../src/session/client.ts";
 import { createServer } from "../../src/server/server.ts";
 import { CloseReason } from "../../src/core/close.ts";
-import type { PerMessageDeflateOptions } from "../../src/session/permessage_deflate.ts";
+import {
+  deflateFrame,
+  inflateFrame,
+  type PerMessageDeflateOptions,
+} from "../../src/session/permessage_deflate.ts";
 import {
   assertSameMessage,
   countingDeflate,
@@ -272,4 +276,49 @@ Deno.test("deflate interop: per-message opt-out and threshold reach the wire", a
   });
   assert.equal(counts.sentCompressed, 1, "only the 100-character message went compressed");
   assert.equal(counts.receivedCompressed, 3, "ws compresses all of its echoes");
+});
+
+Deno.test("deflate interop: a raw route with negotiateExtensions inflates and deflates by hand", async () => {
+  const { factory, counts } = countingDeflate();
+  const server = createServer({ extensions: [factory] });
+  const seen: { rsv1: boolean; fin: boolean }[] = [];
+  server.webSocketRaw("/raw", async (session) => {
+    assert.equal(session.extensions.length, 1);
+    for await (const received of session.incoming) {
+      if (received.type === "close") {
+        await session.send(received); // a raw session echoes the close by hand
+        return;
+      }
+      if (received.isControl) continue;
+      seen.push({ rsv1: received.rsv1, fin: received.fin });
+      const frame = inflateFrame(received, session);
+      assert.equal(frame.rsv1, false);
+      // echo each frame as it comes, compressed again
+      await session.send(deflateFrame(frame, session));
+    }
+  }, { negotiateExtensions: true });
+  const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
+  try {
+    const socket = new NodeWebSocket(`ws://127.0.0.1:${listener.addr.port}/raw`, {
+      perMessageDeflate: { threshold: 0 },
+    });
+    const next = wsMessages(socket);
+    await new Promise((resolve) => socket.once("open", resolve));
+    assert.equal(socket.extensions, "permessage-deflate");
+    const text = sampleText(100_000, 9);
+    wsSend(socket, text);
+    assertSameMessage(await next(), text, 0);
+    // a fragmented message: RSV1 on its first frame only
+    socket.send("part one, ", { fin: false });
+    socket.send("part two", { fin: true });
+    assertSameMessage(await next(), "part one, part two", 1);
+    const closed = nextClose(socket);
+    socket.close(1000);
+    assert.equal((await closed).code, 1000);
+    assert.deepEqual(seen.slice(-2), [{ rsv1: true, fin: false }, { rsv1: false, fin: true }]);
+    assert.equal(seen[0]!.rsv1, true);
+    assert.equal(counts.made.length, 1);
+  } finally {
+    await listener.shutdown();
+  }
 });

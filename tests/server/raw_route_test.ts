@@ -5,6 +5,11 @@ import type { RawWebSocketServerSession } from "../../src/server/raw_server_sess
 import { Frame, readReason, readText } from "../../src/core/frame.ts";
 import { CloseReason } from "../../src/core/close.ts";
 import { webSocketRaw, webSocketRawSession } from "../../src/session/raw_client.ts";
+import {
+  deflateFrame,
+  inflateFrame,
+  perMessageDeflate,
+} from "../../src/session/permessage_deflate.ts";
 import { RawPeer } from "./_tcp.ts";
 // @ts-types="npm:@types/ws@8.18.2"
 import { WebSocket as NodeWebSocket } from "ws";
@@ -269,4 +274,40 @@ Deno.test("raw route: a TLS client that fails its handshake is dropped quietly",
   }
   assert.deepEqual(errors, []);
   assert.equal(server.connections, 0);
+});
+
+Deno.test("raw route: negotiateExtensions surfaces compressed frames (inflate/deflate by hand)", async () => {
+  const server = createServer({ extensions: [perMessageDeflate()] });
+  const seen: string[] = [];
+  server.webSocketRaw("/z", async (session) => {
+    seen.push(session.call.response.headers.get("sec-websocket-extensions") ?? "none");
+    for await (const received of session.incoming.values({ preventCancel: true })) {
+      if (received.type === "close") {
+        await session.close(readReason(received)).catch(() => {});
+        return;
+      }
+      seen.push(`rsv1=${received.rsv1}`);
+      const frame = inflateFrame(received, session);
+      await session.send(deflateFrame(Frame.text(`got ${readText(frame).length}`), session));
+    }
+  }, { negotiateExtensions: true });
+  const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
+  try {
+    const node = new NodeWebSocket(`ws://127.0.0.1:${listener.addr.port}/z`, {
+      perMessageDeflate: { threshold: 0 },
+    });
+    await new Promise((r) => node.once("open", r));
+    node.send("x".repeat(5000));
+    assert.equal(
+      await new Promise<string>((r) => node.once("message", (d) => r(String(d)))),
+      "got 5000",
+    );
+    const closed = new Promise((r) => node.once("close", r));
+    node.close(1000);
+    await closed;
+  } finally {
+    await listener.shutdown();
+  }
+  assert.match(seen[0]!, /^permessage-deflate/);
+  assert.equal(seen[1], "rsv1=true");
 });

@@ -572,3 +572,23 @@ Deno.test("raw session: a reset connection fails incoming with a typed error", a
   }
   await session.closed;
 });
+
+Deno.test("raw session: leaving a for-await loop early keeps the session open", async () => {
+  await using srv = await startWsServer();
+  const session = await webSocketRawSession(srv.url());
+  const { socket } = await srv.connection();
+  const serverClosed = nextClose(socket);
+  socket.send("one");
+  socket.send("two");
+  for await (const frame of session.incoming) {
+    assert.equal(readText(frame), "one");
+    break;
+  }
+  // The stream was not cancelled: the next frame is still there, and the close handshake runs.
+  assert.equal(readText(await nextFrame(session)), "two");
+  await session.close(new CloseReason(1000, "bye"));
+  const frames = await readToEnd(session);
+  assert.equal(readReason(frames.at(-1)!)?.message, "bye");
+  await session.closed;
+  assert.deepEqual(await serverClosed, { code: 1000, reason: "bye" });
+});

@@ -1,0 +1,55 @@
+/**
+ * A benchmark client process: `deno run -A client_main.ts <impl> <params-json> <port>`. Prints
+ * `RESULT {...}` with the figures; for the idle workload prints `OPEN {...}` once every
+ * connection is open (with its own memory per connection) and waits for `close` on stdin.
+ *
+ * @module
+ */
+
+import { childArgs, commands, deadline, emit, settledRss } from "./child.ts";
+import type { CellParams, ClientImpl } from "./plan.ts";
+
+/** Runs the client `impl` for `params` against `port`. */
+export async function runClient(
+  impl: ClientImpl,
+  params: CellParams,
+  port: number,
+): Promise<Record<string, number>> {
+  switch (impl) {
+    case "neutral":
+    case "tcp":
+      return await (await import("./clients/neutral.ts")).runLoadgen(params, port, impl === "tcp");
+    case "wirestream":
+    case "wirestream-raw":
+      return await (await import("./clients/wirestream.ts")).runWirestream(
+        params,
+        port,
+        impl === "wirestream-raw",
+      );
+    case "deno":
+      return await (await import("./clients/deno.ts")).runDeno(params, port);
+    case "ws":
+      return await (await import("./clients/ws.ts")).runWs(params, port);
+  }
+}
+
+if (import.meta.main) {
+  deadline(5 * 60_000);
+  const { impl, params, port } = childArgs();
+  if (params.kind === "idle") {
+    if (params.role === "client") {
+      // Load and run the client once before the baseline, so that its code is not counted.
+      await runClient(impl as ClientImpl, { ...params, connections: 1, concurrency: 1 }, port);
+    }
+    const before = await settledRss();
+    const result = await runClient(impl as ClientImpl, params, port);
+    const after = await settledRss();
+    emit("OPEN", { ...result, rssPerConn: (after - before) / result.connections! });
+    await commands((line) => {
+      if (line === "close" || line === "exit") Deno.exit(0);
+    });
+  } else {
+    emit("RESULT", await runClient(impl as ClientImpl, params, port));
+  }
+  Deno.exit(0);
+}

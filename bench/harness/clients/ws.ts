@@ -1,0 +1,245 @@
+/**
+ * npm:ws's client under test (and W6's load generator): `new WebSocket(url, options)` under
+ * Deno's Node compatibility layer, driven by its events as a user would; bulk senders wait on
+ * the send callback once `bufferedAmount` is high.
+ *
+ * @module
+ */
+
+// @ts-types="npm:@types/ws@8.18.2"
+import { WebSocket as NodeWebSocket } from "ws";
+import type { CellParams } from "../plan.ts";
+import { corpus, latencySummary, MAX_SAMPLES, STATS, windowMessages } from "../child.ts";
+import { type Counters, deflateResult, HIGH_WATER, message } from "./common.ts";
+import { pool } from "./neutral.ts";
+import { WS_DEFLATE, wireCounters } from "../servers/ws.ts";
+
+/** Sockets of the idle workload, kept referenced until the process exits. */
+const kept: NodeWebSocket[] = [];
+
+function open(url: string, deflate: boolean): Promise<NodeWebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new NodeWebSocket(url, {
+      perMessageDeflate: deflate ? WS_DEFLATE : false,
+      maxPayload: 64 * 1024 * 1024,
+    });
+    ws.once("open", () => resolve(ws));
+    ws.once("error", reject);
+  });
+}
+
+/**
+ * Runs the workload against `port`.
+ *
+ * @param params The cell.
+ * @param port The server.
+ */
+export async function runWs(params: CellParams, port: number): Promise<Record<string, number>> {
+  const url = `ws://127.0.0.1:${port}/bench`;
+  if (params.kind === "idle") {
+    const already = kept.length;
+    const start = performance.now();
+    await pool(params.connections, params.concurrency, async () => {
+      const ws = await open(url, false);
+      ws.on("error", () => {});
+      kept.push(ws);
+    });
+    const seconds = (performance.now() - start) / 1000;
+    const connections = kept.length - already;
+    return { connections, seconds, rate: connections / seconds };
+  }
+  const ws = await open(url, params.kind === "deflate");
+  switch (params.kind) {
+    case "echo-seq":
+      return await echoSeq(params, ws);
+    case "echo-pipe":
+      return await echoPipe(params, ws);
+    case "sink":
+      return await sink(params, ws);
+    case "deflate":
+      return await deflate(params, ws);
+    default:
+      throw new Error(`no client workload ${params.kind}`);
+  }
+}
+
+function echoSeq(params: CellParams, ws: NodeWebSocket): Promise<Record<string, number>> {
+  const msg = message(params);
+  const samples = new Float64Array(Math.min(MAX_SAMPLES, 1 << 22));
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    let warm = true;
+    const warmEnd = performance.now() + params.warmupMs;
+    let start = 0;
+    let end = 0;
+    let t0 = 0;
+    ws.on("error", reject);
+    ws.on("message", () => {
+      const now = performance.now();
+      if (warm) {
+        if (now >= warmEnd) {
+          warm = false;
+          start = now;
+          end = now + params.durationMs;
+        }
+      } else {
+        samples[n++] = now - t0;
+        if (now >= end || n >= samples.length) {
+          ws.removeAllListeners("message");
+          resolve(latencySummary(samples, n, (now - start) / 1000));
+          return;
+        }
+      }
+      t0 = now;
+      ws.send(msg);
+    });
+    t0 = performance.now();
+    ws.send(msg);
+  });
+}
+
+function echoPipe(params: CellParams, ws: NodeWebSocket): Promise<Record<string, number>> {
+  const msg = message(params);
+  const window = windowMessages(params);
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let got = 0;
+    let sending = true;
+    let phaseEnd = performance.now() + params.warmupMs;
+    let warm = true;
+    let before = 0;
+    let start = 0;
+    const fill = () => {
+      while (sending && sent - got < window) {
+        if (performance.now() >= phaseEnd) {
+          sending = false;
+          break;
+        }
+        ws.send(msg);
+        sent++;
+      }
+    };
+    ws.on("error", reject);
+    ws.on("message", () => {
+      got++;
+      if (sending) fill();
+      if (!sending && got === sent) {
+        const now = performance.now();
+        if (warm) {
+          warm = false;
+          before = got;
+          start = now;
+          phaseEnd = now + params.durationMs;
+          sending = true;
+          fill();
+        } else {
+          const seconds = (now - start) / 1000;
+          const messages = got - before;
+          resolve({ messages, seconds, mbps: (messages * params.size) / 1e6 / seconds });
+        }
+      }
+    });
+    fill();
+  });
+}
+
+async function sink(params: CellParams, ws: NodeWebSocket): Promise<Record<string, number>> {
+  const msg = message(params);
+  let total = 0;
+  let ack: ((n: number) => void) | null = null;
+  ws.on("message", (data) => ack?.(Number(data.toString())));
+  const waitSend = () => new Promise<void>((resolve) => ws.send(msg, () => resolve()));
+  const round = async (count: number, ms: number) => {
+    let sent = 0;
+    if (count > 0) {
+      for (; sent < count; sent++) {
+        if (ws.bufferedAmount >= HIGH_WATER) await waitSend();
+        else ws.send(msg);
+      }
+    } else {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        for (let i = 0; i < 64; i++, sent++) {
+          if (ws.bufferedAmount >= HIGH_WATER) await waitSend();
+          else ws.send(msg);
+        }
+      }
+    }
+    total += sent;
+    const acked = new Promise<number>((resolve) => (ack = resolve));
+    ws.send("end");
+    const n = await acked;
+    if (n !== total) throw new Error(`the sink counted ${n} messages, ${total} were sent`);
+    return sent;
+  };
+  await round(params.warmupCount, params.warmupMs);
+  const start = performance.now();
+  const messages = await round(params.count, params.durationMs);
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    messages,
+    seconds,
+    rate: messages / seconds,
+    mbps: (messages * params.size) / 1e6 / seconds,
+  };
+}
+
+async function deflate(params: CellParams, ws: NodeWebSocket): Promise<Record<string, number>> {
+  const texts = corpus(params);
+  const window = windowMessages(params);
+  let onMessage: (data: string) => void = () => {};
+  ws.on("message", (data) => onMessage(data.toString()));
+  const stats = (): Promise<Counters | null> =>
+    new Promise((resolve) => {
+      onMessage = (reply) =>
+        resolve(
+          params.role === "server"
+            ? wireCounters(ws)
+            : reply.startsWith("{")
+            ? JSON.parse(reply) as Counters
+            : null,
+        );
+      ws.send(STATS);
+    });
+  let sent = 0;
+  let got = 0;
+  const run = (ms: number) =>
+    new Promise<void>((resolve, reject) => {
+      const end = performance.now() + ms;
+      let sending = true;
+      const fill = () => {
+        while (sending && sent - got < window) {
+          if (performance.now() >= end) {
+            sending = false;
+            break;
+          }
+          ws.send(texts[sent % texts.length]!);
+          sent++;
+        }
+      };
+      ws.once("error", reject);
+      onMessage = () => {
+        got++;
+        if (sending) fill();
+        if (!sending && got === sent) resolve();
+      };
+      fill();
+    });
+  await run(params.warmupMs);
+  const before = got;
+  const c0 = await stats();
+  const start = performance.now();
+  await run(params.durationMs);
+  const seconds = (performance.now() - start) / 1000;
+  const c1 = await stats();
+  const messages = got - before;
+  let up = NaN;
+  let down = NaN;
+  if (c0 !== null && c1 !== null) {
+    // Our own counters (server role): written is up. The server's (client role): read is up.
+    [up, down] = params.role === "server"
+      ? [c1.written - c0.written, c1.read - c0.read]
+      : [c1.read - c0.read, c1.written - c0.written];
+  }
+  return deflateResult(params, messages, seconds, up, down);
+}

@@ -1,0 +1,276 @@
+/**
+ * What the benchmark runs: implementations, workloads (W1-W6) in both roles, their sizes in the
+ * full and the quick mode, and which child processes serve each cell.
+ *
+ * @module
+ */
+
+/** An implementation under test. */
+export type Impl = "wirestream" | "wirestream-raw" | "deno" | "ws" | "tcp";
+
+/** Every implementation, in the order they run within a repetition. */
+export const IMPLS: readonly Impl[] = ["wirestream", "wirestream-raw", "deno", "ws", "tcp"];
+
+/** Display names. */
+export const IMPL_NAMES: Readonly<Record<Impl, string>> = {
+  "wirestream": "wirestream (managed)",
+  "wirestream-raw": "wirestream (raw)",
+  "deno": "Deno built-in",
+  "ws": "npm:ws under Deno",
+  "tcp": "TCP ceiling",
+};
+
+/** Which side the implementation plays: the server under load, or the client. */
+export type Role = "server" | "client";
+
+/** The shape of a workload, as the child processes know it. */
+export type Kind = "echo-seq" | "echo-pipe" | "sink" | "broadcast" | "idle" | "deflate";
+
+/** What the server process runs. */
+export type ServerImpl = Impl | "neutral";
+/** What the client process runs: an implementation, or the neutral load generator. */
+export type ClientImpl = Impl | "neutral";
+
+/** The parameters a cell's child processes get (as JSON on the command line). */
+export interface CellParams {
+  /** The workload shape. */
+  kind: Kind;
+  /** The role of the implementation measured (decides who reports what). */
+  role: Role;
+  /** Payload bytes of each message. */
+  size: number;
+  /** Text (true) or binary messages. */
+  text: boolean;
+  /** Untimed warm-up before measuring, in ms (time-bounded workloads). */
+  warmupMs: number;
+  /** How long to measure, in ms (time-bounded workloads). */
+  durationMs: number;
+  /** A fixed number of messages (W3), or 0 for time-bounded. */
+  count: number;
+  /** Messages sent untimed before a counted run (W3). */
+  warmupCount: number;
+  /** Payload bytes in flight at most (pipelined echo). */
+  windowBytes: number;
+  /** Connected clients (W4). */
+  clients: number;
+  /** Messages broadcast (W4). */
+  messages: number;
+  /** Connections to open (W5). */
+  connections: number;
+  /** Handshakes in flight at most (W4, W5). */
+  concurrency: number;
+  /** W6 corpus. */
+  corpus: "json" | "text" | "";
+}
+
+/** A figure a workload reports, and how it reads. */
+export interface Metric {
+  /** The key in the child's result. */
+  key: string;
+  /** Column title. */
+  label: string;
+  /** Whether more is better (ratios are computed as better/worse accordingly). */
+  higherIsBetter: boolean;
+}
+
+/** One row group of the report: a workload at one size, in one role. */
+export interface Variant {
+  /** Stable id, e.g. `W1-32B-text/server`. */
+  id: string;
+  /** `W1`…`W6`. */
+  workload: string;
+  /** Human title. */
+  title: string;
+  /** Who is measured. */
+  role: Role;
+  /** The implementations compared. */
+  impls: readonly Impl[];
+  /** The child parameters. */
+  params: CellParams;
+  /** The figures; the first one is primary (ratios are computed on it). */
+  metrics: readonly Metric[];
+}
+
+const BASE: CellParams = {
+  kind: "echo-seq",
+  role: "server",
+  size: 0,
+  text: false,
+  warmupMs: 0,
+  durationMs: 0,
+  count: 0,
+  warmupCount: 0,
+  windowBytes: 0,
+  clients: 0,
+  messages: 0,
+  connections: 0,
+  concurrency: 0,
+  corpus: "",
+};
+
+const KIB = 1024;
+const MIB = 1024 * 1024;
+
+/** Sizes of a run. */
+export interface Scale {
+  /** Warm-up of time-bounded workloads, ms. */
+  warmupMs: number;
+  /** Measurement of time-bounded workloads, ms. */
+  durationMs: number;
+  /** W3 message count. */
+  w3Count: number;
+  /** W4 clients and messages. */
+  w4Clients: number;
+  /** W4 messages broadcast. */
+  w4Messages: number;
+  /** W5 connections. */
+  w5Connections: number;
+}
+
+/** The full run (about 15 minutes on the 2-core machine). */
+export const FULL: Scale = {
+  warmupMs: 200,
+  durationMs: 700,
+  w3Count: 1_000_000,
+  w4Clients: 1000,
+  w4Messages: 100,
+  w5Connections: 10_000,
+};
+
+/** The quick smoke run (each workload once, small sizes). */
+export const QUICK: Scale = {
+  warmupMs: 50,
+  durationMs: 150,
+  w3Count: 100_000,
+  w4Clients: 100,
+  w4Messages: 20,
+  w5Connections: 500,
+};
+
+const RT: Metric[] = [
+  { key: "rate", label: "round trips/s", higherIsBetter: true },
+  { key: "p50", label: "p50 µs", higherIsBetter: false },
+  { key: "p99", label: "p99 µs", higherIsBetter: false },
+];
+const MBPS: Metric[] = [{ key: "mbps", label: "MB/s per direction", higherIsBetter: true }];
+const MSGS: Metric[] = [{ key: "rate", label: "messages/s", higherIsBetter: true }];
+const DELIVERIES: Metric[] = [{ key: "rate", label: "deliveries/s", higherIsBetter: true }];
+const IDLE: Metric[] = [
+  { key: "rssPerConn", label: "RSS per connection (B)", higherIsBetter: false },
+  { key: "rate", label: "connections/s", higherIsBetter: true },
+];
+const DEFLATE: Metric[] = [
+  { key: "rate", label: "messages/s", higherIsBetter: true },
+  { key: "wire", label: "wire bytes/message (measured side)", higherIsBetter: false },
+  { key: "peerWire", label: "wire bytes/message (other side)", higherIsBetter: false },
+];
+
+/**
+ * Builds the list of variants.
+ *
+ * @param scale Sizes (full or quick).
+ * @param options Which workloads and roles to keep.
+ */
+export function buildPlan(
+  scale: Scale,
+  options: { only?: readonly string[]; roles?: readonly Role[] } = {},
+): Variant[] {
+  const out: Variant[] = [];
+  const roles: Role[] = ["server", "client"];
+  const t = { warmupMs: scale.warmupMs, durationMs: scale.durationMs };
+  for (const role of roles) {
+    const add = (
+      workload: string,
+      title: string,
+      params: Partial<CellParams>,
+      metrics: Metric[],
+      impls: readonly Impl[] = IMPLS,
+    ) => {
+      const id = `${workload} ${title} (${role})`;
+      out.push({
+        id,
+        workload,
+        title,
+        role,
+        impls,
+        params: { ...BASE, ...t, ...params, role },
+        metrics,
+      });
+    };
+    add("W1", "echo 32 B text", { kind: "echo-seq", size: 32, text: true }, RT);
+    add("W1", "echo 1 KiB binary", { kind: "echo-seq", size: KIB }, RT);
+    for (const size of [64 * KIB, MIB]) {
+      const label = size === MIB ? "1 MiB" : "64 KiB";
+      add("W2", `pipelined echo ${label}`, {
+        kind: "echo-pipe",
+        size,
+        windowBytes: 4 * MIB,
+      }, MBPS);
+      add("W2", `upload to sink ${label}`, { kind: "sink", size }, MBPS);
+    }
+    add("W3", `${scale.w3Count.toLocaleString("en-US")} × 16 B to a sink`, {
+      kind: "sink",
+      size: 16,
+      count: scale.w3Count,
+      warmupCount: Math.floor(scale.w3Count / 10),
+    }, MSGS);
+    if (role === "server") {
+      add("W4", `broadcast 1 KiB to ${scale.w4Clients.toLocaleString("en-US")} clients`, {
+        kind: "broadcast",
+        size: KIB,
+        clients: scale.w4Clients,
+        messages: scale.w4Messages,
+        concurrency: 50,
+      }, DELIVERIES);
+    }
+    add("W5", `${scale.w5Connections.toLocaleString("en-US")} idle connections`, {
+      kind: "idle",
+      connections: scale.w5Connections,
+      concurrency: 64,
+    }, IDLE);
+    const deflateImpls: Impl[] = ["wirestream", "ws"];
+    add("W6", "permessage-deflate 1 KiB JSON", {
+      kind: "deflate",
+      size: KIB,
+      text: true,
+      corpus: "json",
+      windowBytes: 16 * KIB,
+    }, DEFLATE, deflateImpls);
+    add("W6", "permessage-deflate 64 KiB text", {
+      kind: "deflate",
+      size: 64 * KIB,
+      text: true,
+      corpus: "text",
+      windowBytes: 16 * 64 * KIB,
+    }, DEFLATE, deflateImpls);
+  }
+  return out.filter((v) =>
+    (options.only === undefined || options.only.includes(v.workload)) &&
+    (options.roles === undefined || options.roles.includes(v.role))
+  );
+}
+
+/**
+ * Which processes serve a cell: in the server role every server is driven by the neutral load
+ * generator; in the client role every client drives the neutral server. The TCP ceiling is the
+ * load generator's TCP mode against the TCP server in both roles. permessage-deflate needs a
+ * deflate-capable counterpart: npm:ws plays the neutral side there.
+ *
+ * @param variant The variant.
+ * @param impl The implementation measured.
+ */
+export function cellProcesses(
+  variant: Variant,
+  impl: Impl,
+): { server: ServerImpl; client: ClientImpl } {
+  if (impl === "tcp") return { server: "tcp", client: "tcp" };
+  if (variant.params.kind === "deflate") {
+    return variant.role === "server" ? { server: impl, client: "ws" } : {
+      server: "ws",
+      client: impl,
+    };
+  }
+  return variant.role === "server"
+    ? { server: impl, client: "neutral" }
+    : { server: "neutral", client: impl };
+}

@@ -1,0 +1,292 @@
+/**
+ * Turns the cells of a run into tables: per variant, each implementation's median with its
+ * range and its ratios to the baselines measured in the same run; then the issue's targets,
+ * met or missed.
+ *
+ * @module
+ */
+
+import { type Impl, IMPL_NAMES, type Role, type Variant } from "./plan.ts";
+import {
+  formatNumber,
+  formatRatio,
+  formatSpread,
+  markdownTable,
+  median,
+  ratio,
+} from "./stats.ts";
+
+/** One measurement: an implementation in one repetition of a variant. */
+export interface CellRecord {
+  /** The variant id. */
+  variant: string;
+  /** The implementation. */
+  impl: Impl;
+  /** The repetition, from 0. */
+  rep: number;
+  /** The figures, when the cell ran. */
+  result?: Record<string, number>;
+  /** Why the cell failed, when it did. */
+  error?: string;
+}
+
+/** Everything a run produced. */
+export interface RunRecord {
+  /** ISO start time. */
+  started: string;
+  /** ISO end time. */
+  finished: string;
+  /** Wall time in seconds. */
+  seconds: number;
+  /** The command line. */
+  command: string;
+  /** Quick mode. */
+  quick: boolean;
+  /** Repetitions. */
+  reps: number;
+  /** Machine facts (CPU, cores, Deno, load averages, file descriptor limit). */
+  machine: Record<string, string>;
+  /** The variants run. */
+  variants: Variant[];
+  /** The cells. */
+  cells: CellRecord[];
+}
+
+/** The samples of `key` for `impl` in `variant`. */
+export function samples(run: RunRecord, variant: string, impl: Impl, key: string): number[] {
+  return run.cells
+    .filter((c) => c.variant === variant && c.impl === impl && c.result !== undefined)
+    .map((c) => c.result![key] ?? NaN);
+}
+
+/** The median of `key` for `impl` in `variant`. */
+export function med(run: RunRecord, variant: string, impl: Impl, key: string): number {
+  return median(samples(run, variant, impl, key));
+}
+
+/** The implementations a variant's ratios are taken against. */
+export function baselines(variant: Variant): Impl[] {
+  return variant.impls.includes("deno")
+    ? variant.impls.filter((i) => i === "deno" || i === "tcp")
+    : variant.impls.filter((i) => i === "ws");
+}
+
+/**
+ * The table of one variant.
+ *
+ * @param run The run.
+ * @param variant The variant.
+ */
+export function variantTable(run: RunRecord, variant: Variant): string {
+  const bases = baselines(variant);
+  const ratioMetrics = variant.metrics.filter((m, i) => i === 0 || m.key === "rate");
+  const header = [
+    "implementation",
+    ...variant.metrics.map((m, i) => i === 0 ? `${m.label}, median (min–max)` : m.label),
+    ...ratioMetrics.flatMap((m) =>
+      bases.map((b) =>
+        `${ratioMetrics.length > 1 ? `${m.label} ` : ""}vs ${b === "tcp" ? "TCP" : IMPL_NAMES[b]}`
+      )
+    ),
+  ];
+  const rows = variant.impls.map((impl) => {
+    const failed = run.cells.filter((c) =>
+      c.variant === variant.id && c.impl === impl && c.error !== undefined
+    ).length;
+    const cells = [
+      IMPL_NAMES[impl] + (failed > 0 ? ` (${failed} failed)` : ""),
+      ...variant.metrics.map((m, i) => {
+        const s = samples(run, variant.id, impl, m.key);
+        return i === 0 ? formatSpread(s) : formatNumber(median(s));
+      }),
+      ...ratioMetrics.flatMap((m) =>
+        bases.map((b) =>
+          formatRatio(ratio(med(run, variant.id, impl, m.key), med(run, variant.id, b, m.key)))
+        )
+      ),
+    ];
+    return cells;
+  });
+  return markdownTable(header, rows, header.map((_, i) => (i === 0 ? "l" : "r")));
+}
+
+/** A target of the issue, checked for one implementation in one variant. */
+export interface Verdict {
+  /** The workload. */
+  workload: string;
+  /** The variant title. */
+  variant: string;
+  /** Its role. */
+  role: Role;
+  /** The implementation. */
+  impl: Impl;
+  /** The target, in words. */
+  target: string;
+  /** The measured ratios. */
+  measured: string;
+  /** Met, missed, or not measured (`null`). */
+  met: boolean | null;
+}
+
+/** Checks a list of `[label, value, predicate]`; `null` when a value is missing. */
+function judge(checks: [string, number, (v: number) => boolean][]): {
+  measured: string;
+  met: boolean | null;
+} {
+  const measured = checks.map(([label, v]) => `${formatRatio(v)} ${label}`).join(", ");
+  if (checks.some(([, v]) => !Number.isFinite(v))) return { measured, met: null };
+  return { measured, met: checks.every(([, v, ok]) => ok(v)) };
+}
+
+/**
+ * Checks the issue's targets for wirestream (managed and raw).
+ *
+ * @param run The run.
+ */
+export function verdicts(run: RunRecord): Verdict[] {
+  const out: Verdict[] = [];
+  for (const v of run.variants) {
+    for (const impl of v.impls.filter((i) => i === "wirestream" || i === "wirestream-raw")) {
+      const r = (key: string, base: Impl) =>
+        ratio(med(run, v.id, impl, key), med(run, v.id, base, key));
+      let target = "";
+      let result: { measured: string; met: boolean | null } | null = null;
+      switch (v.workload) {
+        case "W1":
+          target = "≥ 1× Deno built-in round trips/s";
+          result = judge([["of Deno", r("rate", "deno"), (x) => x >= 1]]);
+          break;
+        case "W2":
+          target = "≥ 1.5× Deno built-in MB/s and ≥ 0.6 of TCP";
+          result = judge([
+            ["of Deno", r("mbps", "deno"), (x) => x >= 1.5],
+            ["of TCP", r("mbps", "tcp"), (x) => x >= 0.6],
+          ]);
+          break;
+        case "W3":
+          target = "≥ 3× Deno built-in and ≥ 1.5× npm:ws messages/s";
+          result = judge([
+            ["of Deno", r("rate", "deno"), (x) => x >= 3],
+            ["of ws", r("rate", "ws"), (x) => x >= 1.5],
+          ]);
+          break;
+        case "W4":
+          target = "≥ 1.2× Deno built-in deliveries/s";
+          result = judge([["of Deno", r("rate", "deno"), (x) => x >= 1.2]]);
+          break;
+        case "W5":
+          target = "RSS/conn ≤ 1.25× TCP; connections/s ≥ Deno built-in";
+          result = judge([
+            ["RSS of TCP", r("rssPerConn", "tcp"), (x) => x <= 1.25],
+            ["conn/s of Deno", r("rate", "deno"), (x) => x >= 1],
+          ]);
+          break;
+        case "W6":
+          target = "messages/s ≥ npm:ws, wire bytes ≤ npm:ws";
+          result = judge([
+            ["msg/s of ws", r("rate", "ws"), (x) => x >= 1],
+            ["wire of ws", r("wire", "ws"), (x) => x <= 1.0005],
+          ]);
+          break;
+      }
+      if (result === null) continue;
+      out.push({
+        workload: v.workload,
+        variant: v.title,
+        role: v.role,
+        impl,
+        target,
+        ...result,
+      });
+    }
+  }
+  return out;
+}
+
+/** The targets as a Markdown table. */
+export function verdictTable(list: readonly Verdict[]): string {
+  return markdownTable(
+    ["workload", "role", "implementation", "target", "measured", "met"],
+    list.map((v) => [
+      `${v.workload} ${v.variant}`,
+      v.role,
+      IMPL_NAMES[v.impl],
+      v.target,
+      v.measured,
+      v.met === null ? "not measured" : v.met ? "yes" : "**no**",
+    ]),
+  );
+}
+
+/**
+ * The full report (Markdown): how it was made, every variant's table, the targets.
+ *
+ * @param run The run.
+ */
+export function renderReport(run: RunRecord): string {
+  const parts: string[] = [];
+  parts.push(
+    `Produced by \`${run.command}\` on ${run.started.slice(0, 10)} ` +
+      `(${run.quick ? "quick mode: one repetition, small sizes; not comparable" : `${run.reps} interleaved repetitions`}, ` +
+      `${Math.round(run.seconds)} s wall time).`,
+  );
+  parts.push("");
+  parts.push(
+    markdownTable(
+      ["machine", ""],
+      Object.entries(run.machine).map(([k, v]) => [k, v]),
+    ),
+  );
+  for (const role of ["server", "client"] as const) {
+    const list = run.variants.filter((v) => v.role === role);
+    if (list.length === 0) continue;
+    parts.push("");
+    parts.push(
+      role === "server"
+        ? "### Server side: every server driven by the same neutral load generator"
+        : "### Client side: every client driving the same neutral server",
+    );
+    for (const v of list) {
+      parts.push("");
+      parts.push(`#### ${v.workload} ${v.title}`);
+      parts.push("");
+      parts.push(variantTable(run, v));
+    }
+  }
+  const errors = run.cells.filter((c) => c.error !== undefined);
+  if (errors.length > 0) {
+    parts.push("");
+    parts.push("### Failed cells");
+    parts.push("");
+    for (const c of errors.slice(0, 30)) {
+      parts.push(`- ${c.variant}, ${IMPL_NAMES[c.impl]}, repetition ${c.rep + 1}: ${
+        c.error!.split("\n")[0]!.slice(0, 200)
+      }`);
+    }
+  }
+  parts.push("");
+  parts.push("### Targets (issue 7), wirestream against the peers measured in this run");
+  parts.push("");
+  parts.push(verdictTable(verdicts(run)));
+  return parts.join("\n") + "\n";
+}
+
+/** Markers around the generated part of BENCHMARKS.md. */
+export const BEGIN = "<!-- BEGIN GENERATED BY bench/run.ts -->";
+/** End marker. */
+export const END = "<!-- END GENERATED BY bench/run.ts -->";
+
+/**
+ * Puts `generated` between the markers of `doc` (hand-written text outside them is kept); a
+ * document without markers gets them appended.
+ *
+ * @param doc The current BENCHMARKS.md (or `""`).
+ * @param generated The generated Markdown.
+ */
+export function spliceGenerated(doc: string, generated: string): string {
+  const block = `${BEGIN}\n\n${generated.trim()}\n\n${END}`;
+  const a = doc.indexOf(BEGIN);
+  const b = doc.indexOf(END);
+  if (a >= 0 && b > a) return doc.slice(0, a) + block + doc.slice(b + END.length);
+  return `${doc.trimEnd()}${doc.trim() === "" ? "" : "\n\n"}${block}\n`;
+}

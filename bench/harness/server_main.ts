@@ -1,0 +1,42 @@
+/**
+ * A benchmark server process: `deno run -A server_main.ts <impl> <params-json>`. Prints
+ * `READY {"port":N}` once listening; answers `gc` on stdin with `GC {"rss":N}`; exits on `exit`
+ * or when stdin ends.
+ *
+ * @module
+ */
+
+import { childArgs, commands, deadline, emit, settledRss } from "./child.ts";
+import type { CellParams, ServerImpl } from "./plan.ts";
+
+/** Starts the server `impl` for `params`; resolves with its port. */
+export async function startServer(impl: ServerImpl, params: CellParams): Promise<number> {
+  switch (impl) {
+    case "tcp":
+      return (await import("./servers/tcp.ts")).startTcp(params);
+    case "neutral":
+      return (await import("./servers/neutral.ts")).startNeutral(params);
+    case "wirestream":
+    case "wirestream-raw":
+      return (await import("./servers/wirestream.ts")).startWirestream(
+        params,
+        impl === "wirestream-raw",
+      );
+    case "deno":
+      return await (await import("./servers/deno.ts")).startDeno(params);
+    case "ws":
+      return await (await import("./servers/ws.ts")).startWs(params);
+  }
+}
+
+if (import.meta.main) {
+  deadline(10 * 60_000);
+  const { impl, params } = childArgs();
+  const port = await startServer(impl as ServerImpl, params);
+  emit("READY", { port });
+  await commands(async (line) => {
+    if (line === "gc") emit("GC", { rss: await settledRss() });
+    else if (line === "exit") Deno.exit(0);
+  });
+  Deno.exit(0);
+}

@@ -1,0 +1,119 @@
+/**
+ * wirestream's servers under test: the standalone listener with a managed route
+ * (`server.webSocket`) or a raw route (`server.webSocketRaw`), written as a user would.
+ *
+ * @module
+ */
+
+import {
+  createServer,
+  type DefaultWebSocketServerSession,
+  Frame,
+  perMessageDeflate,
+  readText,
+  type RawWebSocketServerSession,
+} from "../../../server.ts";
+import type { CellParams } from "../plan.ts";
+import { DEFLATE, payload } from "../child.ts";
+import { parseGo, ROUND, waitFor } from "./tcp.ts";
+
+/** A session as the broadcast loop sees it. */
+interface Member {
+  send(data: Frame): Promise<void>;
+}
+
+/**
+ * Sends `messages` copies of one 1 KiB frame to every member, in rounds of 16 messages; each
+ * round waits for the members' writes. The frame object is built once.
+ */
+async function broadcast(members: Set<Member>, messages: number, size: number): Promise<void> {
+  const frame = Frame.binary(payload(size));
+  const all = [...members];
+  for (let m = 0; m < messages; m += ROUND) {
+    const round = Math.min(ROUND, messages - m);
+    const last: Promise<void>[] = [];
+    for (let r = 0; r < round - 1; r++) {
+      for (let i = 0; i < all.length; i++) all[i]!.send(frame).catch(() => {});
+    }
+    for (let i = 0; i < all.length; i++) last.push(all[i]!.send(frame).catch(() => {}));
+    await Promise.all(last);
+  }
+}
+
+/**
+ * Starts the server.
+ *
+ * @param params The cell.
+ * @param raw Whether to serve a raw route (else a managed one).
+ * @returns The port.
+ */
+export function startWirestream(params: CellParams, raw: boolean): number {
+  const kind = params.kind;
+  const server = createServer({
+    onError: () => {},
+    extensions: kind === "deflate"
+      ? [perMessageDeflate({ level: DEFLATE.level, memLevel: DEFLATE.memLevel, threshold: 0 })]
+      : [],
+  });
+  const members = new Set<Member>();
+  const clients = () => members.size;
+
+  if (!raw) {
+    server.webSocket("/bench", async (session: DefaultWebSocketServerSession) => {
+      if (kind === "echo-seq" || kind === "echo-pipe" || kind === "deflate") {
+        for await (const message of session.incoming) await session.send(message);
+      } else if (kind === "sink") {
+        let count = 0;
+        for await (const message of session.incoming) {
+          if (message.type === "text") await session.send(`${count}`);
+          else count++;
+        }
+      } else if (kind === "broadcast") {
+        members.add(session);
+        try {
+          for await (const message of session.incoming) {
+            const go = message.type === "text" ? parseGo(readText(message)) : null;
+            if (go === null) continue;
+            await waitFor(() => clients() >= go.clients);
+            await broadcast(members, go.messages, params.size);
+          }
+        } finally {
+          members.delete(session);
+        }
+      } else {
+        for await (const _ of session.incoming) {
+          // Idle.
+        }
+      }
+    });
+  } else {
+    server.webSocketRaw("/bench", async (session: RawWebSocketServerSession) => {
+      let count = 0;
+      if (kind === "broadcast") members.add(session);
+      try {
+        for await (const frame of session.incoming) {
+          const type = frame.type;
+          if (type === "close") {
+            await session.send(frame);
+            return;
+          }
+          if (kind === "echo-seq" || kind === "echo-pipe") {
+            await session.send(frame);
+          } else if (kind === "sink") {
+            if (type === "text") await session.send(`${count}`);
+            else count++;
+          } else if (kind === "broadcast" && type === "text") {
+            const go = parseGo(readText(frame));
+            if (go === null) continue;
+            await waitFor(() => clients() >= go.clients);
+            await broadcast(members, go.messages, params.size);
+          }
+        }
+      } finally {
+        members.delete(session);
+      }
+    });
+  }
+  const listener = server.listen({ hostname: "127.0.0.1", port: 0 });
+  return listener.addr.port;
+}

@@ -1,0 +1,217 @@
+/**
+ * `deno task bench`: wirestream beside Deno's built-in WebSocket, npm:ws under Deno and the TCP
+ * ceiling, in one run on one machine. Each cell runs a server process and a client process
+ * (`Deno.Command`); implementations are interleaved in every repetition (A B C A B C …);
+ * medians, ranges and ratios to the baselines of the same run are printed and written to
+ * BENCHMARKS.md.
+ *
+ * Usage:
+ *
+ *     deno task bench                      # full run, writes BENCHMARKS.md (about 15 min)
+ *     deno task bench --quick              # each workload once, small sizes (about 1 min)
+ *     deno task bench --only=W1,W3 --role=server --reps=3
+ *
+ * Options: `--quick`, `--reps=N` (default 5), `--only=W1,…`, `--role=server|client`,
+ * `--impl=a,b` (keep only these implementations), `--write` / `--no-write` (BENCHMARKS.md:
+ * written by default only by a full, unfiltered run), `--out=PATH` (default BENCHMARKS.md),
+ * `--json=PATH` (raw cells). The exit status is non-zero only when a cell failed to run, never
+ * because of a figure.
+ *
+ * The micro benchmarks of the core stay with `deno bench -A bench/`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import {
+  buildPlan,
+  cellProcesses,
+  FULL,
+  type Impl,
+  IMPL_NAMES,
+  IMPLS,
+  QUICK,
+  type Role,
+  type Variant,
+} from "./harness/plan.ts";
+import { Proc, ROOT } from "./harness/proc.ts";
+import { type CellRecord, renderReport, type RunRecord, spliceGenerated } from "./harness/report.ts";
+import { formatNumber } from "./harness/stats.ts";
+
+const SERVER_MAIN = "bench/harness/server_main.ts";
+const CLIENT_MAIN = "bench/harness/client_main.ts";
+
+/** How long a cell's client may take, by workload shape. */
+function clientTimeout(variant: Variant): number {
+  switch (variant.params.kind) {
+    case "idle":
+      return 180_000;
+    case "broadcast":
+      return 90_000;
+    default:
+      return 60_000;
+  }
+}
+
+/**
+ * Runs one cell: the server process, then the client process; returns the figures.
+ *
+ * @param variant The variant.
+ * @param impl The implementation measured.
+ */
+export async function runCell(variant: Variant, impl: Impl): Promise<Record<string, number>> {
+  const { server, client } = cellProcesses(variant, impl);
+  const params = JSON.stringify(variant.params);
+  const srv = new Proc(SERVER_MAIN, [server, params]);
+  let cli: Proc | null = null;
+  try {
+    const { port } = await srv.expect("READY", 30_000);
+    const idle = variant.params.kind === "idle";
+    const serverRss = idle && variant.role === "server";
+    let before = 0;
+    if (serverRss) {
+      await srv.send("gc");
+      before = (await srv.expect("GC", 10_000)).rss!;
+    }
+    cli = new Proc(CLIENT_MAIN, [client, params, String(port)]);
+    if (!idle) return await cli.expect("RESULT", clientTimeout(variant));
+    const open = await cli.expect("OPEN", clientTimeout(variant));
+    if (serverRss) {
+      await srv.send("gc");
+      const after = (await srv.expect("GC", 10_000)).rss!;
+      open.rssPerConn = (after - before) / open.connections!;
+    }
+    return open;
+  } finally {
+    await cli?.stop(5000);
+    await srv.stop(1000);
+  }
+}
+
+async function shell(command: string): Promise<string> {
+  try {
+    const out = await new Deno.Command("sh", { args: ["-c", command], stderr: "null" }).output();
+    return new TextDecoder().decode(out.stdout).trim();
+  } catch {
+    return "";
+  }
+}
+
+async function machine(): Promise<Record<string, string>> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? "unknown";
+  const meminfo = await Deno.readTextFile("/proc/meminfo").catch(() => "");
+  const memKb = Number(/^MemTotal:\s*(\d+)/m.exec(meminfo)?.[1] ?? NaN);
+  return {
+    "CPU": `${model}, ${navigator.hardwareConcurrency} cores`,
+    "memory": Number.isFinite(memKb) ? `${Math.round(memKb / 1024 / 1024)} GiB` : "unknown",
+    "OS": `${Deno.build.os} ${Deno.osRelease()}`,
+    "Deno": `${Deno.version.deno} (V8 ${Deno.version.v8})`,
+    "npm:ws": "8.23.0",
+    "open files limit": await shell("ulimit -n"),
+  };
+}
+
+function loadavg(): string {
+  return Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+}
+
+function progress(text: string): void {
+  console.error(text);
+}
+
+function summary(variant: Variant, result: Record<string, number>): string {
+  return variant.metrics.map((m) => `${formatNumber(result[m.key] ?? NaN)} ${m.label}`).join(", ");
+}
+
+/** Runs the benchmark with command-line `args`; returns the exit status. */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: "boolean", default: false },
+      reps: { type: "string" },
+      only: { type: "string" },
+      role: { type: "string" },
+      impl: { type: "string" },
+      write: { type: "boolean" },
+      "no-write": { type: "boolean", default: false },
+      out: { type: "string", default: "BENCHMARKS.md" },
+      json: { type: "string" },
+    },
+  });
+  const quick = values.quick;
+  const reps = quick ? 1 : Math.max(1, Number(values.reps ?? 5));
+  const only = values.only?.split(",").map((s) => s.trim().toUpperCase());
+  const roles = values.role !== undefined ? [values.role as Role] : undefined;
+  const impls = values.impl?.split(",").map((s) => s.trim()) as Impl[] | undefined;
+  if (impls?.some((i) => !IMPLS.includes(i))) {
+    console.error(`--impl takes ${IMPLS.join(", ")}`);
+    return 2;
+  }
+  const filtered = only !== undefined || roles !== undefined || impls !== undefined ||
+    values.reps !== undefined;
+  const write = values["no-write"] ? false : values.write ?? (!quick && !filtered);
+
+  const scale = { ...(quick ? QUICK : FULL) };
+  const info = await machine();
+  const fdLimit = Number(info["open files limit"]);
+  if (Number.isFinite(fdLimit) && fdLimit < scale.w5Connections + 256) {
+    scale.w5Connections = Math.max(100, Math.floor((fdLimit - 256) / 100) * 100);
+    info["W5 connections"] = `${scale.w5Connections} (open files limit ${fdLimit})`;
+  }
+  const variants = buildPlan(scale, { only, roles }).map((v) =>
+    impls === undefined ? v : { ...v, impls: v.impls.filter((i) => impls.includes(i)) }
+  ).filter((v) => v.impls.length > 0);
+
+  const command = `deno task bench${args.length > 0 ? " " + args.join(" ") : ""}`;
+  const started = new Date();
+  const t0 = performance.now();
+  info["load average at start"] = loadavg();
+  const total = variants.reduce((n, v) => n + v.impls.length * reps, 0);
+  progress(`${command}: ${variants.length} variants × ${reps} repetitions, ${total} cells`);
+  const cells: CellRecord[] = [];
+  let done = 0;
+  for (const variant of variants) {
+    for (let rep = 0; rep < reps; rep++) {
+      for (const impl of variant.impls) {
+        done++;
+        const label = `[${done}/${total}] ${variant.id} #${rep + 1} ${IMPL_NAMES[impl]}`;
+        try {
+          const result = await runCell(variant, impl);
+          cells.push({ variant: variant.id, impl, rep, result });
+          progress(`${label}: ${summary(variant, result)}`);
+        } catch (err) {
+          const error = err instanceof Error ? err.message : String(err);
+          cells.push({ variant: variant.id, impl, rep, error });
+          progress(`${label}: FAILED ${error}`);
+        }
+      }
+    }
+  }
+  info["load average at end"] = loadavg();
+  const run: RunRecord = {
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    seconds: (performance.now() - t0) / 1000,
+    command,
+    quick,
+    reps,
+    machine: info,
+    variants,
+    cells,
+  };
+  const report = renderReport(run);
+  console.log(report);
+  if (values.json !== undefined) await Deno.writeTextFile(values.json, JSON.stringify(run, null, 1));
+  if (write) {
+    const path = values.out.startsWith("/") ? values.out : ROOT + values.out;
+    const doc = await Deno.readTextFile(path).catch(() => "");
+    await Deno.writeTextFile(path, spliceGenerated(doc, report));
+    progress(`wrote ${path}`);
+  }
+  progress(`done in ${Math.round(run.seconds)} s`);
+  return cells.some((c) => c.error !== undefined) ? 1 : 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
