@@ -14,8 +14,9 @@
  * Options: `--quick`, `--reps=N` (default 5), `--only=W1,…`, `--role=server|client`,
  * `--impl=a,b` (keep only these implementations), `--write` / `--no-write` (BENCHMARKS.md:
  * written by default only by a full, unfiltered run), `--out=PATH` (default BENCHMARKS.md),
- * `--json=PATH` (raw cells). The exit status is non-zero only when a cell failed to run, never
- * because of a figure.
+ * `--json=PATH` (raw cells), `--profile=DIR` (a V8 CPU profile of every measured process, in
+ * `DIR/<variant>/<impl>-<rep>/`, for `deno run --cpu-prof`'s readers). The exit status is
+ * non-zero only when a cell failed to run, never because of a figure.
  *
  * The micro benchmarks of the core stay with `deno bench -A bench/`.
  *
@@ -35,7 +36,12 @@ import {
   type Variant,
 } from "./harness/plan.ts";
 import { Proc, ROOT } from "./harness/proc.ts";
-import { type CellRecord, renderReport, type RunRecord, spliceGenerated } from "./harness/report.ts";
+import {
+  type CellRecord,
+  renderReport,
+  type RunRecord,
+  spliceGenerated,
+} from "./harness/report.ts";
 import { formatNumber } from "./harness/stats.ts";
 
 const SERVER_MAIN = "bench/harness/server_main.ts";
@@ -58,11 +64,18 @@ function clientTimeout(variant: Variant): number {
  *
  * @param variant The variant.
  * @param impl The implementation measured.
+ * @param profileDir Where the measured process writes a CPU profile, if anywhere.
  */
-export async function runCell(variant: Variant, impl: Impl): Promise<Record<string, number>> {
+export async function runCell(
+  variant: Variant,
+  impl: Impl,
+  profileDir?: string,
+): Promise<Record<string, number>> {
   const { server, client } = cellProcesses(variant, impl);
   const params = JSON.stringify(variant.params);
-  const srv = new Proc(SERVER_MAIN, [server, params]);
+  const prof = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
+  const measured = variant.role === "server" ? "server" : "client";
+  const srv = new Proc(SERVER_MAIN, [server, params], measured === "server" ? prof : []);
   let cli: Proc | null = null;
   try {
     const { port } = await srv.expect("READY", 30_000);
@@ -73,7 +86,7 @@ export async function runCell(variant: Variant, impl: Impl): Promise<Record<stri
       await srv.send("gc");
       before = (await srv.expect("GC", 10_000)).rss!;
     }
-    cli = new Proc(CLIENT_MAIN, [client, params, String(port)]);
+    cli = new Proc(CLIENT_MAIN, [client, params, String(port)], measured === "client" ? prof : []);
     if (!idle) return await cli.expect("RESULT", clientTimeout(variant));
     const open = await cli.expect("OPEN", clientTimeout(variant));
     if (serverRss) {
@@ -138,6 +151,7 @@ export async function main(args: string[]): Promise<number> {
       "no-write": { type: "boolean", default: false },
       out: { type: "string", default: "BENCHMARKS.md" },
       json: { type: "string" },
+      profile: { type: "string" },
     },
   });
   const quick = values.quick;
@@ -150,7 +164,7 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const filtered = only !== undefined || roles !== undefined || impls !== undefined ||
-    values.reps !== undefined;
+    values.reps !== undefined || values.profile !== undefined;
   const write = values["no-write"] ? false : values.write ?? (!quick && !filtered);
 
   const scale = { ...(quick ? QUICK : FULL) };
@@ -178,7 +192,12 @@ export async function main(args: string[]): Promise<number> {
         done++;
         const label = `[${done}/${total}] ${variant.id} #${rep + 1} ${IMPL_NAMES[impl]}`;
         try {
-          const result = await runCell(variant, impl);
+          const dir = values.profile === undefined
+            ? undefined
+            : `${values.profile}/${
+              variant.id.replace(/[^A-Za-z0-9]+/g, "-").replace(/-+$/, "")
+            }/${impl}-${rep + 1}`;
+          const result = await runCell(variant, impl, dir);
           cells.push({ variant: variant.id, impl, rep, result });
           progress(`${label}: ${summary(variant, result)}`);
         } catch (err) {
@@ -203,7 +222,9 @@ export async function main(args: string[]): Promise<number> {
   };
   const report = renderReport(run);
   console.log(report);
-  if (values.json !== undefined) await Deno.writeTextFile(values.json, JSON.stringify(run, null, 1));
+  if (values.json !== undefined) {
+    await Deno.writeTextFile(values.json, JSON.stringify(run, null, 1));
+  }
   if (write) {
     const path = values.out.startsWith("/") ? values.out : ROOT + values.out;
     const doc = await Deno.readTextFile(path).catch(() => "");

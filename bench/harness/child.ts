@@ -37,12 +37,17 @@ export async function commands(onLine: (line: string) => void | Promise<void>): 
 
 /** Collects garbage (when started with `--expose-gc`) and returns the resident set size. */
 export async function settledRss(): Promise<number> {
+  return (await settledMemory()).rss;
+}
+
+/** Collects garbage (when started with `--expose-gc`) and returns the memory figures. */
+export async function settledMemory(): Promise<Deno.MemoryUsage> {
   const gc = (globalThis as { gc?: () => void }).gc;
   for (let i = 0; i < 3; i++) {
     gc?.();
     await new Promise((r) => setTimeout(r, 20));
   }
-  return Deno.memoryUsage().rss;
+  return Deno.memoryUsage();
 }
 
 /** Exits the process with an error line after `ms` (every child is bounded in time). */

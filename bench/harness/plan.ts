@@ -69,7 +69,9 @@ export interface Metric {
   key: string;
   /** Column title. */
   label: string;
-  /** Whether more is better (ratios are computed as better/worse accordingly). */
+  /** Short name, for ratio columns. */
+  short: string;
+  /** Whether more is better. */
   higherIsBetter: boolean;
 }
 
@@ -148,21 +150,37 @@ export const QUICK: Scale = {
 };
 
 const RT: Metric[] = [
-  { key: "rate", label: "round trips/s", higherIsBetter: true },
-  { key: "p50", label: "p50 µs", higherIsBetter: false },
-  { key: "p99", label: "p99 µs", higherIsBetter: false },
+  { key: "rate", label: "round trips/s", short: "rt/s", higherIsBetter: true },
+  { key: "p50", label: "p50 µs", short: "p50", higherIsBetter: false },
+  { key: "p99", label: "p99 µs", short: "p99", higherIsBetter: false },
 ];
-const MBPS: Metric[] = [{ key: "mbps", label: "MB/s per direction", higherIsBetter: true }];
-const MSGS: Metric[] = [{ key: "rate", label: "messages/s", higherIsBetter: true }];
-const DELIVERIES: Metric[] = [{ key: "rate", label: "deliveries/s", higherIsBetter: true }];
+const MBPS: Metric[] = [
+  { key: "mbps", label: "MB/s per direction", short: "MB/s", higherIsBetter: true },
+];
+const MSGS: Metric[] = [
+  { key: "rate", label: "messages/s", short: "msg/s", higherIsBetter: true },
+];
+const DELIVERIES: Metric[] = [
+  { key: "rate", label: "deliveries/s", short: "deliveries/s", higherIsBetter: true },
+];
 const IDLE: Metric[] = [
-  { key: "rssPerConn", label: "RSS per connection (B)", higherIsBetter: false },
-  { key: "rate", label: "connections/s", higherIsBetter: true },
+  { key: "rssPerConn", label: "RSS per connection (B)", short: "RSS", higherIsBetter: false },
+  { key: "rate", label: "connections/s", short: "conn/s", higherIsBetter: true },
 ];
 const DEFLATE: Metric[] = [
-  { key: "rate", label: "messages/s", higherIsBetter: true },
-  { key: "wire", label: "wire bytes/message (measured side)", higherIsBetter: false },
-  { key: "peerWire", label: "wire bytes/message (other side)", higherIsBetter: false },
+  { key: "rate", label: "messages/s", short: "msg/s", higherIsBetter: true },
+  {
+    key: "wire",
+    label: "wire bytes/message, measured side",
+    short: "wire",
+    higherIsBetter: false,
+  },
+  {
+    key: "peerWire",
+    label: "wire bytes/message, other side",
+    short: "peer wire",
+    higherIsBetter: false,
+  },
 ];
 
 /**
@@ -229,20 +247,32 @@ export function buildPlan(
       concurrency: 64,
     }, IDLE);
     const deflateImpls: Impl[] = ["wirestream", "ws"];
-    add("W6", "permessage-deflate 1 KiB JSON", {
-      kind: "deflate",
-      size: KIB,
-      text: true,
-      corpus: "json",
-      windowBytes: 16 * KIB,
-    }, DEFLATE, deflateImpls);
-    add("W6", "permessage-deflate 64 KiB text", {
-      kind: "deflate",
-      size: 64 * KIB,
-      text: true,
-      corpus: "text",
-      windowBytes: 16 * 64 * KIB,
-    }, DEFLATE, deflateImpls);
+    add(
+      "W6",
+      "permessage-deflate 1 KiB JSON",
+      {
+        kind: "deflate",
+        size: KIB,
+        text: true,
+        corpus: "json",
+        windowBytes: 16 * KIB,
+      },
+      DEFLATE,
+      deflateImpls,
+    );
+    add(
+      "W6",
+      "permessage-deflate 64 KiB text",
+      {
+        kind: "deflate",
+        size: 64 * KIB,
+        text: true,
+        corpus: "text",
+        windowBytes: 16 * 64 * KIB,
+      },
+      DEFLATE,
+      deflateImpls,
+    );
   }
   return out.filter((v) =>
     (options.only === undefined || options.only.includes(v.workload)) &&

@@ -26,10 +26,11 @@ export class Proc {
    *
    * @param script The script, relative to the repository root.
    * @param args Its arguments.
+   * @param flags More `deno run` flags (e.g. `--cpu-prof`).
    */
-  constructor(script: string, args: string[]) {
+  constructor(script: string, args: string[], flags: string[] = []) {
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", "--v8-flags=--expose-gc", script, ...args],
+      args: ["run", "-A", "--quiet", "--v8-flags=--expose-gc", ...flags, script, ...args],
       cwd: ROOT,
       stdin: "piped",
       stdout: "piped",

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { childArgs, commands, deadline, emit, settledRss } from "./child.ts";
+import { childArgs, commands, deadline, emit, settledMemory } from "./child.ts";
 import type { CellParams, ServerImpl } from "./plan.ts";
 
 /** Starts the server `impl` for `params`; resolves with its port. */
@@ -35,8 +35,15 @@ if (import.meta.main) {
   const port = await startServer(impl as ServerImpl, params);
   emit("READY", { port });
   await commands(async (line) => {
-    if (line === "gc") emit("GC", { rss: await settledRss() });
-    else if (line === "exit") Deno.exit(0);
+    if (line === "gc") {
+      const m = await settledMemory();
+      emit("GC", { rss: m.rss, heap: m.heapUsed, heapTotal: m.heapTotal, external: m.external });
+    } else if (line.startsWith("snapshot ")) {
+      // Diagnostics: a heap snapshot of the server (for memory work on W5).
+      const v8 = await import("node:v8");
+      await settledMemory();
+      emit("SNAPSHOT", { ok: v8.writeHeapSnapshot(line.slice(9)) ? 1 : 0 });
+    } else if (line === "exit") Deno.exit(0);
   });
   Deno.exit(0);
 }

@@ -168,9 +168,7 @@ export class FrameScanner {
       if (this.#small !== null) {
         for (let k = 0; k < take; k++) {
           const b = buf[i + k]!;
-          this.#small[this.#smallLen++] = this.#key !== null
-            ? b ^ this.#key[(offset + k) & 3]!
-            : b;
+          this.#small[this.#smallLen++] = this.#key !== null ? b ^ this.#key[(offset + k) & 3]! : b;
         }
       }
       this.#events.onPayload?.(buf.subarray(i, i + take), offset);

@@ -151,7 +151,7 @@ export class FrameDecoder {
     this.maxMessageSize = options.maxMessageSize ?? Infinity;
     this.allowedRsv = options.allowedRsv ?? 0;
     this.compressedRsv = options.compressedRsv ?? 0;
-    this.#validateUtf8 = options.validateUtf8 ?? true;
+    this.#validateUtf8 = options.validateUtf8 ?? false;
   }
 
   /** The number of bytes received but not yet returned as frames. */
@@ -229,6 +229,11 @@ export class FrameDecoder {
       }
       if (this.#hdrLen > 0) {
         if (!this.#completeSplitHeader()) return null;
+      } else if (this.#pos >= this.#buf.length) {
+        // Every byte consumed (the usual end of a read): let go of the chunk.
+        this.#buf = EMPTY;
+        this.#pos = 0;
+        return null;
       } else if (this.#readHeader(this.#buf, this.#pos) === 0) {
         this.#saveHeaderBytes();
         return null;

@@ -114,6 +114,8 @@ export class FrameEncoder {
   /** Whether payloads are masked. */
   mask: boolean;
   #inMessage: "text" | "binary" | null = null;
+  /** The key of the frame being masked (copied from its header: no view per frame). */
+  readonly #key = new Uint8Array(4);
 
   /**
    * Creates an encoder.
@@ -176,7 +178,12 @@ export class FrameEncoder {
     const data = frame.data;
     const pos = writeFrameHeader(out, offset, this.firstByte(frame), data.length, this.mask);
     if (this.mask) {
-      maskInto(data, out.subarray(pos - 4, pos), out, pos);
+      const key = this.#key;
+      key[0] = out[pos - 4]!;
+      key[1] = out[pos - 3]!;
+      key[2] = out[pos - 2]!;
+      key[3] = out[pos - 1]!;
+      maskInto(data, key, out, pos);
     } else {
       out.set(data, pos);
     }

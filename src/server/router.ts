@@ -122,9 +122,26 @@ function groupsOf(result: URLPatternResult): Record<string, string> {
   return params;
 }
 
+/** Pathnames that URLPattern matches only by equality: unreserved characters and slashes. */
+const LITERAL_PATH = /^\/[A-Za-z0-9\-._~/]*$/;
+
+/**
+ * The pathname a pattern matches, when it matches exactly one pathname and every other URL
+ * component is a wildcard; otherwise `undefined`. Such routes skip `URLPattern.exec`, which
+ * costs more than the rest of a handshake's routing.
+ */
+function literalPath(pattern: URLPattern): string | undefined {
+  const wildcards = pattern.protocol === "*" && pattern.username === "*" &&
+    pattern.password === "*" && pattern.hostname === "*" && pattern.port === "*" &&
+    pattern.search === "*" && pattern.hash === "*";
+  return wildcards && LITERAL_PATH.test(pattern.pathname) ? pattern.pathname : undefined;
+}
+
 /** @internal The routes of a server, in registration order. */
 export class Router {
   readonly #routes: Route[] = [];
+  /** Per route, the one pathname it matches, or `undefined` (see {@linkcode literalPath}). */
+  readonly #literals: (string | undefined)[] = [];
 
   /** The routes, in order. */
   get routes(): readonly Route[] {
@@ -138,6 +155,7 @@ export class Router {
    */
   add(route: Route): void {
     this.#routes.push(route);
+    this.#literals.push(literalPath(route.pattern));
   }
 
   /**
@@ -148,7 +166,14 @@ export class Router {
    */
   match(url: URL): RouteMatch[] {
     const out: RouteMatch[] = [];
-    for (const route of this.#routes) {
+    const routes = this.#routes;
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i]!;
+      const literal = this.#literals[i];
+      if (literal !== undefined) {
+        if (url.pathname === literal) out.push({ route, params: {} });
+        continue;
+      }
       let result: URLPatternResult | null;
       try {
         result = route.pattern.exec(url);

@@ -174,7 +174,7 @@ export type SessionState = "open" | "closing" | "closed";
  *
  * | How the session ends | `closeReason` | `incoming` |
  * | --- | --- | --- |
- * | the peer sends a close frame (echoed at once) | the peer's reason; 1005 when it had no status code | ends normally |
+ * | the peer sends a close frame (echoed at once; when messages came with it, once the application has taken them, at most `closeTimeout` later) | the peer's reason; 1005 when it had no status code | ends normally |
  * | `close(reason)`: the peer answers, is silent for `closeTimeout`, or drops the connection | `reason` (default 1000 "") | ends normally |
  * | the connection ends without a close frame | 1006 | fails with `ConnectionClosedError` `CLOSED_ABNORMALLY` |
  * | the connection breaks (reset) | 1006 | fails with `ConnectionError` |
@@ -421,6 +421,15 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   readonly #abort = new AbortController();
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #closing: Promise<void> | null = null;
+  /** The peer's close frame, when received before ours; its answer may be deferred. */
+  #peerClose: {
+    reason: CloseReason | null;
+    timer: ReturnType<typeof setTimeout> | undefined;
+    soon: ReturnType<typeof setTimeout> | undefined;
+    answered?: boolean;
+  } | null = null;
+  /** Whether the current socket read delivered a message to `incoming`. */
+  #deliveredThisRead = false;
 
   // Incoming.
   #inController!: ReadableStreamDefaultController<Frame>;
@@ -717,7 +726,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.#state === OPEN && !this.#closeSent) this.#startClose(frame, chosen).catch(NOOP);
+    if (this.#peerClose !== null) this.#answerPeerClose();
+    else if (this.#state === OPEN && !this.#closeSent) this.#startClose(frame, chosen).catch(NOOP);
     this.#closing = this.#link.released;
     return this.#closing;
   }
@@ -917,6 +927,15 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   }
 
   #onPull(controller: ReadableStreamDefaultController<Frame>): void {
+    const pending = this.#peerClose;
+    if (
+      pending !== null && !pending.answered && pending.soon === undefined &&
+      controller.desiredSize === this.#inHighWaterMark
+    ) {
+      // The application took the last message queued before the peer's close frame; it is
+      // answering it in this turn (its send is queued in a microtask): close after that.
+      pending.soon = setTimeout(() => this.#answerPeerClose(), 0);
+    }
     if (this.#pendingError !== null && controller.desiredSize === this.#inHighWaterMark) {
       // The queue has drained: now raise the failure.
       const err = this.#pendingError;
@@ -951,6 +970,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
           continue;
         }
         frames.length = 0;
+        this.#deliveredThisRead = false;
         let more = true;
         let readError: unknown = null;
         try {
@@ -991,6 +1011,12 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       }
     } catch (err) {
       frames.length = 0;
+      if (err instanceof ProtocolError && this.#deliveredThisRead && !this.#cancelled) {
+        // Messages that came just before the violation are in the application's hands: one
+        // macrotask lets it answer them before the connection is failed (Autobahn 3.2, 4.1.3,
+        // 5.15 expect the echo of the message sent before the bad frame).
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
       this.#onReadError(err);
     }
   }
@@ -1001,6 +1027,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     const controller = this.#inController;
     if (this.#closeSent && (controller.desiredSize ?? 0) <= 0) return;
     controller.enqueue(frame);
+    this.#deliveredThisRead = true;
   }
 
   /** Appends a fragment to the message buffer; delivers the message at the final fragment. */
@@ -1125,11 +1152,45 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     }
     // The decoder validated the payload (RFC 6455 §7.4), so this cannot throw.
     const peer = readReason(frame);
+    this.#stopPinger();
+    const queued = (this.#inController.desiredSize ?? 0) < this.#inHighWaterMark;
+    if (!this.#cancelled && (queued || this.#deliveredThisRead)) {
+      // Messages that came with the close frame are queued, or in the application's hands: let
+      // it read (and answer) them before our close frame goes out, which RFC 6455 §5.5.1 allows
+      // ("MAY delay sending a Close frame until its current message is sent"). Autobahn 7.1.1
+      // sends a message and a close back to back and expects the echo. The answer goes out one
+      // macrotask after the queue has drained (see #onPull), so that a send the application
+      // makes on receipt is queued first, or after closeTimeout at the latest.
+      this.#peerClose = {
+        reason: peer,
+        timer: setTimeout(() => this.#answerPeerClose(), this.#closeTimeout),
+        soon: queued ? undefined : setTimeout(() => this.#answerPeerClose(), 0),
+      };
+      return;
+    }
+    this.#peerClose = { reason: peer, timer: undefined, soon: undefined };
+    this.#answerPeerClose();
+  }
+
+  /** Answers the peer's close frame (deferred by #onPeerClose while messages were queued). */
+  #answerPeerClose(): void {
+    const pending = this.#peerClose;
+    if (pending === null || pending.answered) return;
+    pending.answered = true;
+    clearTimeout(pending.timer);
+    clearTimeout(pending.soon);
+    if (this.#state === CLOSED || this.#closeSent) return;
+    const peer = pending.reason;
     this.#closeSent = true;
     this.#state = CLOSING;
     this.#rejectParked(new ConnectionClosedError("SESSION_CLOSED", "The peer closed the session"));
-    // Echo the status code and message (RFC 6455 §5.5.1); an empty close is echoed empty.
-    this.#link.writer.write(Frame.close(peer)).catch(NOOP);
+    // Echo the status code and message (RFC 6455 §5.5.1); an empty close is echoed empty. After
+    // the frames already sent (some may still be in the extensions' chain).
+    const frame = Frame.close(peer);
+    const sent = this.#outTail !== null
+      ? this.#chain(frame, null, this.extensions.length, undefined)
+      : this.#link.writer.write(frame);
+    sent.catch(NOOP);
     this.#finish(peer ?? new CloseReason(1005, ""), null);
     this.#releaseClean();
   }
@@ -1463,6 +1524,10 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     this.#endError = err;
     clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
+    if (this.#peerClose !== null) {
+      clearTimeout(this.#peerClose.timer);
+      clearTimeout(this.#peerClose.soon);
+    }
     this.#stopPinger();
     const pingError = err ??
       new ConnectionClosedError("SESSION_CLOSED", "The session closed before the pong", {

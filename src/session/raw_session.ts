@@ -136,6 +136,8 @@ export class RawWebSocketSession implements AsyncDisposable {
   #inController!: ReadableStreamDefaultController<Frame>;
   #outController!: WritableStreamDefaultController;
   readonly #batch: Frame[] = [];
+  /** A protocol error found after frames that were delivered first (raised on the next pull). */
+  #pendingError: ProtocolError | null = null;
   /** The socket read in flight (a pull, or closeAndRelease discarding), if any. */
   #inFlight: Promise<void> | null = null;
 
@@ -358,6 +360,16 @@ export class RawWebSocketSession implements AsyncDisposable {
   async #pull(controller: ReadableStreamDefaultController<Frame>): Promise<void> {
     // closeAndRelease may be reading: one socket read at a time.
     while (this.#inFlight !== null) await this.#inFlight;
+    const pending = this.#pendingError;
+    if (pending !== null) {
+      // The application has taken the frames that came before the bad bytes and asks for more:
+      // fail now, one macrotask later, so that what it sent in answer goes out before the
+      // close frame.
+      this.#pendingError = null;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (!this.#ended) this.#fail(pending);
+      return;
+    }
     await this.#track(this.#readOnce(controller));
   }
 
@@ -380,6 +392,19 @@ export class RawWebSocketSession implements AsyncDisposable {
     try {
       more = await this.#link.read(frames);
     } catch (err) {
+      if (controller !== null && frames.length > 0 && err instanceof ProtocolError) {
+        // The frames decoded before the bad bytes are valid: deliver them first (nothing is
+        // lost; Autobahn 3.2, 4.1.3 and 5.15 expect their echo); the session fails when the
+        // application comes back for more (see #pull).
+        if (this.#ended) return;
+        for (let i = 0; i < frames.length; i++) {
+          controller.enqueue(frames[i]!);
+          if (frames[i]!.type === "close") this.#closeReceived = true;
+        }
+        frames.length = 0;
+        this.#pendingError = err;
+        return;
+      }
       this.#fail(err);
       return;
     }

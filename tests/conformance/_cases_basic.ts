@@ -108,8 +108,16 @@ function category2(): ConformanceCase[] {
   const tenPongs = Array.from({ length: 10 }, (_, i) => pong(`payload-${i}`));
   return [
     make("2.1", "Send a ping without payload.", [send([ping()])], [pong()], CLEAN_CLOSE),
-    make("2.2", "Send a ping with a small text payload.", [send([ping(HELLO)])], [pong(HELLO)], CLEAN_CLOSE),
-    make("2.3", "Send a ping with a small binary (non UTF-8) payload.", [send([ping(bin)])], [pong(bin)], CLEAN_CLOSE),
+    make(
+      "2.2",
+      "Send a ping with a small text payload.",
+      [send([ping(HELLO)])],
+      [pong(HELLO)],
+      CLEAN_CLOSE,
+    ),
+    make("2.3", "Send a ping with a small binary (non UTF-8) payload.", [send([ping(bin)])], [
+      pong(bin),
+    ], CLEAN_CLOSE),
     make(
       "2.4",
       "Send a ping with a binary payload of 125 octets.",
@@ -131,7 +139,13 @@ function category2(): ConformanceCase[] {
       [pong(repeated(0xfe, 125))],
       CLEAN_CLOSE,
     ),
-    make("2.7", "Send an unsolicited pong without payload: nothing comes back.", [send([pongFrame()])], [], CLEAN_CLOSE),
+    make(
+      "2.7",
+      "Send an unsolicited pong without payload: nothing comes back.",
+      [send([pongFrame()])],
+      [],
+      CLEAN_CLOSE,
+    ),
     make(
       "2.8",
       "Send an unsolicited pong with a payload: nothing comes back.",
@@ -146,7 +160,13 @@ function category2(): ConformanceCase[] {
       [pong("ping payload")],
       CLEAN_CLOSE,
     ),
-    make("2.10", "Send 10 pings with payloads: 10 pongs in order.", tenPings("whole"), tenPongs, CLEAN_CLOSE),
+    make(
+      "2.10",
+      "Send 10 pings with payloads: 10 pongs in order.",
+      tenPings("whole"),
+      tenPongs,
+      CLEAN_CLOSE,
+    ),
     make(
       "2.11",
       "Send 10 pings with payloads, octet by octet: 10 pongs in order.",
@@ -166,7 +186,13 @@ function category3(): ConformanceCase[] {
   ];
   const echoFirst = { nonStrict: [] };
   return [
-    make("3.1", "Send a small text message with RSV = 1.", [send([text(HELLO, { rsv: 1 })])], [], PROTOCOL_ERROR),
+    make(
+      "3.1",
+      "Send a small text message with RSV = 1.",
+      [send([text(HELLO, { rsv: 1 })])],
+      [],
+      PROTOCOL_ERROR,
+    ),
     make(
       "3.2",
       "Send a small text message, then again with RSV = 2, then a ping.",
@@ -191,7 +217,13 @@ function category3(): ConformanceCase[] {
       PROTOCOL_ERROR,
       echoFirst,
     ),
-    make("3.5", "Send a small binary message with RSV = 5.", [send([binary(bin, { rsv: 5 })])], [], PROTOCOL_ERROR),
+    make(
+      "3.5",
+      "Send a small binary message with RSV = 5.",
+      [send([binary(bin, { rsv: 5 })])],
+      [],
+      PROTOCOL_ERROR,
+    ),
     make("3.6", "Send a ping with RSV = 6.", [send([ping(HELLO, { rsv: 6 })])], [], PROTOCOL_ERROR),
     make(
       "3.7",
@@ -214,7 +246,9 @@ function category4(): ConformanceCase[] {
       if (i < 2) {
         out.push(make(
           id,
-          `Send a frame with the reserved ${kind} opcode ${opcode}${payload ? " and a payload" : ""}.`,
+          `Send a frame with the reserved ${kind} opcode ${opcode}${
+            payload ? " and a payload" : ""
+          }.`,
           [send([frame])],
           [],
           PROTOCOL_ERROR,
@@ -365,7 +399,19 @@ function category5(): ConformanceCase[] {
 }
 
 /** κόσμε, the UTF-8 sample of Markus Kuhn's stress test. */
-export const KOSME = new Uint8Array([0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5]);
+export const KOSME = new Uint8Array([
+  0xce,
+  0xba,
+  0xe1,
+  0xbd,
+  0xb9,
+  0xcf,
+  0x83,
+  0xce,
+  0xbc,
+  0xce,
+  0xb5,
+]);
 
 function category7(): ConformanceCase[] {
   const closeStep = (code?: number, reason?: string | Uint8Array): Step => ({
@@ -374,10 +420,22 @@ function category7(): ConformanceCase[] {
   const hello = "Hello World!";
   const closeThen = (then: FrameSpec[]): Step[] => [closeStep(1000), send(then)];
   const out: ConformanceCase[] = [
-    make("7.1.1", "Send a message followed by a close frame.", [send([text(hello)]), closeStep(1000)], [echo(hello)], CLEAN_CLOSE),
+    make(
+      "7.1.1",
+      "Send a message followed by a close frame.",
+      [send([text(hello)]), closeStep(1000)],
+      [echo(hello)],
+      CLEAN_CLOSE,
+    ),
     make("7.1.2", "Send two close frames.", [closeStep(1000), closeStep(1000)], [], CLEAN_CLOSE),
     make("7.1.3", "Send a ping after the close frame.", closeThen([ping(hello)]), [], CLEAN_CLOSE),
-    make("7.1.4", "Send a text message after the close frame.", closeThen([text(hello)]), [], CLEAN_CLOSE),
+    make(
+      "7.1.4",
+      "Send a text message after the close frame.",
+      closeThen([text(hello)]),
+      [],
+      CLEAN_CLOSE,
+    ),
     make(
       "7.1.5",
       "Send a message fragment, a close frame, then the last fragment.",
@@ -397,7 +455,13 @@ function category7(): ConformanceCase[] {
       CLEAN_CLOSE,
       { informational: true, nonStrict: [] },
     ),
-    make("7.3.1", "Send a close frame with an empty payload.", [{ close: { payload: new Uint8Array(0) } }], [], CLEAN_CLOSE),
+    make(
+      "7.3.1",
+      "Send a close frame with an empty payload.",
+      [{ close: { payload: new Uint8Array(0) } }],
+      [],
+      CLEAN_CLOSE,
+    ),
     make(
       "7.3.2",
       "Send a close frame with a payload of 1 octet.",
@@ -405,8 +469,20 @@ function category7(): ConformanceCase[] {
       [],
       { closedByMe: true, codes: [1002], requireClean: false },
     ),
-    make("7.3.3", "Send a close frame with a code and no reason.", [closeStep(1000)], [], CLEAN_CLOSE),
-    make("7.3.4", "Send a close frame with a code and a reason.", [closeStep(1000, hello)], [], CLEAN_CLOSE),
+    make(
+      "7.3.3",
+      "Send a close frame with a code and no reason.",
+      [closeStep(1000)],
+      [],
+      CLEAN_CLOSE,
+    ),
+    make(
+      "7.3.4",
+      "Send a close frame with a code and a reason.",
+      [closeStep(1000, hello)],
+      [],
+      CLEAN_CLOSE,
+    ),
     make(
       "7.3.5",
       "Send a close frame with a code and a reason of 123 octets (the maximum).",
@@ -429,7 +505,10 @@ function category7(): ConformanceCase[] {
       { closedByMe: true, codes: [1002, 1007], requireClean: false },
     ),
   ];
-  [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999].forEach((code, i) =>
+  [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999].forEach((
+    code,
+    i,
+  ) =>
     out.push(make(
       `7.7.${i + 1}`,
       `Send a close frame with the valid code ${code}.`,

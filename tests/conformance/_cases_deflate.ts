@@ -12,7 +12,13 @@
  * @module
  */
 
-import { CLEAN_CLOSE, type ConformanceCase, type DeflateAccept, type DeflateSetup, echo } from "./_dsl.ts";
+import {
+  CLEAN_CLOSE,
+  type ConformanceCase,
+  type DeflateAccept,
+  type DeflateSetup,
+  echo,
+} from "./_dsl.ts";
 
 /** (message size, auto-fragment size; 0 = none), as Autobahn's list. */
 const SIZES: [number, number][] = [
@@ -109,9 +115,37 @@ const SETS: DataSet[] = [
     binary: true,
     data: memo(() =>
       fromWords(
-        ["Habe", "nun", "ach", "Philosophie", "Juristerei", "und", "Medizin", "leider", "auch",
-          "Theologie", "durchaus", "studiert", "mit", "heissem", "Bemuehn", "Da", "steh", "ich",
-          "nun", "ich", "armer", "Tor", "und", "bin", "so", "klug", "als", "wie", "zuvor"],
+        [
+          "Habe",
+          "nun",
+          "ach",
+          "Philosophie",
+          "Juristerei",
+          "und",
+          "Medizin",
+          "leider",
+          "auch",
+          "Theologie",
+          "durchaus",
+          "studiert",
+          "mit",
+          "heissem",
+          "Bemuehn",
+          "Da",
+          "steh",
+          "ich",
+          "nun",
+          "ich",
+          "armer",
+          "Tor",
+          "und",
+          "bin",
+          "so",
+          "klug",
+          "als",
+          "wie",
+          "zuvor",
+        ],
         222218,
         11,
         (() => {
@@ -126,8 +160,21 @@ const SETS: DataSet[] = [
     binary: false,
     data: memo(() =>
       fromWords(
-        ['<div class="row">', "<p>", "</p>", "</div>", '<a href="/docs/index.html">', "</a>",
-          "<li>", "</li>", "WebSocket", "compression", "frame", "message", "deflate"],
+        [
+          '<div class="row">',
+          "<p>",
+          "</p>",
+          "</div>",
+          '<a href="/docs/index.html">',
+          "</a>",
+          "<li>",
+          "</li>",
+          "WebSocket",
+          "compression",
+          "frame",
+          "message",
+          "deflate",
+        ],
         83522,
         13,
         () => "\n",
@@ -273,7 +320,17 @@ export function deflateCases(count: number): ConformanceCase[] {
   const out: ConformanceCase[] = [];
   SETS.forEach((set, j) => {
     SIZES.forEach(([size, fragment], i) => {
-      out.push(deflateCase(`12.${j + 1}.${i + 1}`, set.title, set, size, fragment, count, PARAMS[0]!.setup));
+      out.push(
+        deflateCase(
+          `12.${j + 1}.${i + 1}`,
+          set.title,
+          set,
+          size,
+          fragment,
+          count,
+          PARAMS[0]!.setup,
+        ),
+      );
     });
   });
   PARAMS.forEach(({ title, setup }, j) => {

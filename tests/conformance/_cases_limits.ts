@@ -7,7 +7,14 @@
  * @module
  */
 
-import { CLEAN_CLOSE, type ConformanceCase, echo, type Expected, repeated, type Step } from "./_dsl.ts";
+import {
+  CLEAN_CLOSE,
+  type ConformanceCase,
+  echo,
+  type Expected,
+  repeated,
+  type Step,
+} from "./_dsl.ts";
 
 const K = 1024;
 const M = 1024 * 1024;
@@ -76,7 +83,9 @@ export function limitsCases(scale: LimitsScale): ConformanceCase[] {
       const data = payload(binary, n);
       out.push(one(
         `9.${group}.${i + 1}`,
-        `Send a ${binary ? "binary" : "text"} message of ${fmt(n)} in fragments of ${fmt(fragment)}.`,
+        `Send a ${binary ? "binary" : "text"} message of ${fmt(n)} in fragments of ${
+          fmt(fragment)
+        }.`,
         { message: data, binary, fragment },
         echo(data, binary),
         wait(n) + (n / fragment) * 2,
@@ -103,7 +112,9 @@ export function limitsCases(scale: LimitsScale): ConformanceCase[] {
       out.push({
         id: `9.${group}.${i + 1}`,
         category: "9",
-        description: `Send ${count} ${binary ? "binary" : "text"} messages of ${fmt(size)}, one at a time, each after the echo of the one before.`,
+        description: `Send ${count} ${binary ? "binary" : "text"} messages of ${
+          fmt(size)
+        }, one at a time, each after the echo of the one before.`,
         steps: function* () {
           for (let k = 0; k < count; k++) {
             yield { message: data, binary };

@@ -8,22 +8,27 @@
  * @module
  */
 
-import {
-  CLEAN_CLOSE,
-  type ConformanceCase,
-  echo,
-  failWith,
-  type Step,
-  timedOut,
-} from "./_dsl.ts";
+import { CLEAN_CLOSE, type ConformanceCase, echo, failWith, type Step, timedOut } from "./_dsl.ts";
 import { concat, Op, toBytes } from "./_wire.ts";
 import { KOSME } from "./_cases_basic.ts";
 
 const INVALID = failWith(1007);
 const b = (...bytes: number[]) => new Uint8Array(bytes);
 
-function textCase(id: string, description: string, steps: Step[], payload: Uint8Array): ConformanceCase {
-  return { id, category: "6", description, steps: () => steps, ok: [echo(payload)], close: CLEAN_CLOSE };
+function textCase(
+  id: string,
+  description: string,
+  steps: Step[],
+  payload: Uint8Array,
+): ConformanceCase {
+  return {
+    id,
+    category: "6",
+    description,
+    steps: () => steps,
+    ok: [echo(payload)],
+    close: CLEAN_CLOSE,
+  };
 }
 
 /** Each octet of `payload` as its own frame of one text message. */
@@ -69,7 +74,9 @@ function basics(): ConformanceCase[] {
       }],
       middle,
     ),
-    textCase("6.2.1", "Send a valid UTF-8 text message in one fragment.", [{ send: { opcode: Op.TEXT, payload: hello } }], hello),
+    textCase("6.2.1", "Send a valid UTF-8 text message in one fragment.", [{
+      send: { opcode: Op.TEXT, payload: hello },
+    }], hello),
     textCase(
       "6.2.2",
       "Send a valid UTF-8 text message in 2 fragments, cut on a code point boundary.",
@@ -265,7 +272,11 @@ function stressSections(): [string, [boolean, Uint8Array][]][] {
   ];
   sections.push(["Sequences with the last continuation octet missing", incomplete.map(bad)]);
   sections.push(["Concatenation of incomplete sequences", [bad(concat(incomplete))]]);
-  sections.push(["Impossible octets", [bad(b(0xfe)), bad(b(0xff)), bad(b(0xfe, 0xfe, 0xff, 0xff))]]);
+  sections.push(["Impossible octets", [
+    bad(b(0xfe)),
+    bad(b(0xff)),
+    bad(b(0xfe, 0xfe, 0xff, 0xff)),
+  ]]);
   sections.push(["Overlong forms of an ASCII character", [
     bad(b(0xc0, 0xaf)),
     bad(b(0xe0, 0x80, 0xaf)),
@@ -323,7 +334,9 @@ function stressCases(): ConformanceCase[] {
       out.push({
         id,
         category: "6",
-        description: `${title}: a text message that is ${isValid ? "" : "not "}valid UTF-8, 0x${hex}.`,
+        description: `${title}: a text message that is ${
+          isValid ? "" : "not "
+        }valid UTF-8, 0x${hex}.`,
         steps: () => [{ send: { opcode: Op.TEXT, payload } }],
         ok: isValid ? [echo(payload)] : [],
         close: isValid ? CLEAN_CLOSE : INVALID,

@@ -286,10 +286,16 @@ export function judge(
     return { verdict: "FAILED", reason: "the library did not fail the connection" };
   }
   if (expect.closedByMe !== obs.closedByMe) {
-    return { verdict: "FAILED", reason: `the connection was failed by the wrong endpoint (${closeText})` };
+    return {
+      verdict: "FAILED",
+      reason: `the connection was failed by the wrong endpoint (${closeText})`,
+    };
   }
   if (expect.requireClean && !obs.clean) {
-    return { verdict: "FAILED", reason: `UNCLEAN: the close handshake did not complete (${closeText})` };
+    return {
+      verdict: "FAILED",
+      reason: `UNCLEAN: the close handshake did not complete (${closeText})`,
+    };
   }
   if (obs.remoteCode !== undefined && !expect.codes.includes(obs.remoteCode)) {
     return {
@@ -300,7 +306,10 @@ export function judge(
     };
   }
   if (libraryIsServer && obs.droppedByMe) {
-    return { verdict: "FAILED", reason: "FAILED BY CLIENT: the server did not end the TCP connection" };
+    return {
+      verdict: "FAILED",
+      reason: "FAILED BY CLIENT: the server did not end the TCP connection",
+    };
   }
   return { verdict, reason: `${reason}; ${closeText}` };
 }

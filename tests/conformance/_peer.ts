@@ -8,7 +8,7 @@
  */
 
 import type { ConformanceCase, Observation, ObservedEvent, Step } from "./_dsl.ts";
-import { PeerDeflate } from "./_peer_deflate.ts";
+import type { PeerDeflate } from "./_peer_deflate.ts";
 import {
   closePayload,
   concat,
@@ -146,14 +146,12 @@ export interface PlayOptions {
 /** Converts expected events to the observed form for comparison. */
 export function observedForm(list: ConformanceCase["ok"]): ObservedEvent[] {
   return list.map((e) =>
-    e.kind === "timeout"
-      ? { kind: "timeout", label: e.label }
-      : {
-        kind: e.kind,
-        binary: e.kind === "message" ? e.binary : undefined,
-        length: e.data.length,
-        hash: fingerprint(e.data),
-      }
+    e.kind === "timeout" ? { kind: "timeout", label: e.label } : {
+      kind: e.kind,
+      binary: e.kind === "message" ? e.binary : undefined,
+      length: e.data.length,
+      hash: fingerprint(e.data),
+    }
   );
 }
 
@@ -341,7 +339,9 @@ class Peer {
       return;
     }
     if (f.masked !== !this.client) {
-      this.violation(this.client ? "the server masked a frame" : "the client sent an unmasked frame");
+      this.violation(
+        this.client ? "the server masked a frame" : "the client sent an unmasked frame",
+      );
     }
     const control = f.opcode >= 8;
     if ((f.rsv & 3) !== 0 || (f.rsv & 4 && (control || f.opcode === Op.CONTINUATION))) {

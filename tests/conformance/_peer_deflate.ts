@@ -31,7 +31,10 @@ export function parseDeflateOffers(header: string | null): DeflateParams[] {
       if (p === "") continue;
       const eq = p.indexOf("=");
       if (eq < 0) map.set(p.toLowerCase(), true);
-      else map.set(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"|"$/g, ""));
+      else {map.set(
+          p.slice(0, eq).trim().toLowerCase(),
+          p.slice(eq + 1).trim().replace(/^"|"$/g, ""),
+        );}
     }
     out.push(map);
   }

@@ -48,6 +48,11 @@ export interface RunOptions {
   closeWaitMs?: number;
   /** Called after each case. */
   onResult?: (result: CaseResult) => void;
+  /**
+   * For the server targets: the port of an echo server that is already running (for example
+   * examples/echo_server.ts), instead of starting the library's server here.
+   */
+  port?: number;
 }
 
 /** Big enough for category 9 at full size (16 MiB messages). */
@@ -125,7 +130,9 @@ async function rawClientEcho(url: string): Promise<void> {
       else if (frame.type !== "pong") await session.send(frame);
     }
   } catch {
-    // Failed: the close frame was sent by the session.
+    // Failed: the session sent its close frame; or a send failed (the connection broke): a raw
+    // session is released only by reading on or aborting.
+    session.abort();
   }
   await session.closed;
 }
@@ -168,9 +175,9 @@ async function runAgainstServer(
     if (answers.length > 0) {
       if (offers.length === 0) throw new Error("permessage-deflate answered but not offered");
       // The server may pick any offer; the peer checks the answer against the one it matches.
-      const side = offers.map((offer) => clientSide(offer, answers[0]!)).find((s) =>
-        typeof s !== "string"
-      ) ?? clientSide(offers[0]!, answers[0]!);
+      const side = offers.map((offer) =>
+        clientSide(offer, answers[0]!)
+      ).find((s) => typeof s !== "string") ?? clientSide(offers[0]!, answers[0]!);
       if (typeof side === "string") throw new Error(`bad permessage-deflate answer: ${side}`);
       options.deflate = new PeerDeflate(side);
     }
@@ -181,7 +188,14 @@ async function runAgainstServer(
   try {
     const obs = await playCase(c, conn, rest, options);
     const { verdict, reason } = judge(c, obs, expectations(c), true);
-    return { id: c.id, category: c.category, target, verdict, reason, ms: performance.now() - start };
+    return {
+      id: c.id,
+      category: c.category,
+      target,
+      verdict,
+      reason,
+      ms: performance.now() - start,
+    };
   } finally {
     await options.deflate?.close();
   }
@@ -247,7 +261,14 @@ async function runAgainstClient(
     const why = verdict === "FAILED" && clientError !== null
       ? `${reason}; the client threw: ${clientError}`
       : reason;
-    return { id: c.id, category: c.category, target, verdict, reason: why, ms: performance.now() - start };
+    return {
+      id: c.id,
+      category: c.category,
+      target,
+      verdict,
+      reason: why,
+      ms: performance.now() - start,
+    };
   } finally {
     await options.deflate?.close();
   }
@@ -275,9 +296,10 @@ export async function runCases(
   o: RunOptions = {},
 ): Promise<CaseResult[]> {
   const results: CaseResult[] = new Array(cases.length);
-  const server = target.startsWith("server/")
+  const server = target.startsWith("server/") && o.port === undefined
     ? startLibraryServer(target === "server/managed" ? "managed" : "raw")
     : null;
+  const port = o.port ?? server?.listener.addr.port;
   try {
     let next = 0;
     const worker = async () => {
@@ -286,8 +308,8 @@ export async function runCases(
         const c = cases[i]!;
         let result: CaseResult;
         try {
-          result = server
-            ? await runAgainstServer(c, target, server.listener.addr.port, o)
+          result = port !== undefined
+            ? await runAgainstServer(c, target, port, o)
             : await runAgainstClient(c, target, o);
         } catch (err) {
           result = failed(c, target, `runner error: ${err instanceof Error ? err.stack : err}`);

@@ -365,7 +365,7 @@ export async function libraryClientChecks(t: Deno.TestContext, peer: PeerServer)
       await client.close();
     }
   });
-  await t.step("compression", async (t2) => {
+  await t.step("compression", async () => {
     if (!peer.deflate) {
       // The peer has no permessage-deflate: the offer must be declined and all else work.
       const { s, client } = await session(echoUrl, true);
@@ -388,11 +388,13 @@ export async function libraryClientChecks(t: Deno.TestContext, peer: PeerServer)
       await s.send(bytes);
       assert.ok(Buffer.compare((await nextMessage(s)).data, bytes) === 0);
       assert.ok(counts.sentCompressed >= 2, `sent compressed: ${counts.sentCompressed}`);
-      assert.ok(counts.receivedCompressed >= 1, `received compressed: ${counts.receivedCompressed}`);
+      assert.ok(
+        counts.receivedCompressed >= 1,
+        `received compressed: ${counts.receivedCompressed}`,
+      );
     } finally {
       await client.close();
     }
-    void t2;
   });
 }
 

@@ -12,8 +12,8 @@ import {
   HELLO,
   LARGE,
   libraryClientChecks,
-  SERVER_CLOSE,
   type SeenClose,
+  SERVER_CLOSE,
   startMatrixServer,
 } from "./_matrix.ts";
 import { sampleBytes, sampleText } from "./_deflate_common.ts";

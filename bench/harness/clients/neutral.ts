@@ -8,13 +8,7 @@
 
 import type { CellParams } from "../plan.ts";
 import { Signal } from "./common.ts";
-import {
-  latencySummary,
-  MAX_SAMPLES,
-  payload,
-  readCount,
-  windowMessages,
-} from "../child.ts";
+import { latencySummary, MAX_SAMPLES, payload, readCount, windowMessages } from "../child.ts";
 import {
   type Conn,
   connectWs,
@@ -96,7 +90,10 @@ async function readUntil(
   }
 }
 
-async function echoSeq(params: CellParams, { conn, leftover }: Opened): Promise<Record<string, number>> {
+async function echoSeq(
+  params: CellParams,
+  { conn, leftover }: Opened,
+): Promise<Record<string, number>> {
   const frame = encodeFrame(params.text ? OP_TEXT : OP_BINARY, payload(params.size), true);
   const scanner = new FrameScanner();
   scanner.scan(leftover, 0, leftover.length);
@@ -123,7 +120,10 @@ async function echoSeq(params: CellParams, { conn, leftover }: Opened): Promise<
   return latencySummary(samples, n, (now - start) / 1000);
 }
 
-async function echoPipe(params: CellParams, { conn, leftover }: Opened): Promise<Record<string, number>> {
+async function echoPipe(
+  params: CellParams,
+  { conn, leftover }: Opened,
+): Promise<Record<string, number>> {
   const frame = encodeFrame(OP_BINARY, payload(params.size), true);
   const window = windowMessages(params);
   const signal = new Signal();
@@ -209,7 +209,10 @@ function sinkResult(params: CellParams, messages: number, seconds: number): Reco
   };
 }
 
-async function wsSink(params: CellParams, { conn, leftover }: Opened): Promise<Record<string, number>> {
+async function wsSink(
+  params: CellParams,
+  { conn, leftover }: Opened,
+): Promise<Record<string, number>> {
   const chunk = sinkChunk(params.size);
   const end = encodeFrame(OP_TEXT, ENCODER.encode("end"), true);
   let ack = -1;

@@ -12,7 +12,7 @@ import type { CellParams } from "../plan.ts";
 import { corpus, latencySummary, MAX_SAMPLES, STATS, windowMessages } from "../child.ts";
 import { type Counters, deflateResult, HIGH_WATER, message } from "./common.ts";
 import { pool } from "./neutral.ts";
-import { WS_DEFLATE, wireCounters } from "../servers/ws.ts";
+import { wireCounters, WS_DEFLATE } from "../servers/ws.ts";
 
 /** Sockets of the idle workload, kept referenced until the process exits. */
 const kept: NodeWebSocket[] = [];

@@ -90,9 +90,10 @@ export function startNeutral(params: CellParams): number {
       const replies: Uint8Array[] = [];
       const scanner = kind === "sink"
         ? new FrameScanner({
-          onFrame(op, _len, text) {
-            if (op === OP_TEXT) replies.push(encodeFrame(OP_TEXT, ENCODER.encode(`${count}`), false));
-            else if (op === OP_CLOSE) closing = true;
+          onFrame(op) {
+            if (op === OP_TEXT) {
+              replies.push(encodeFrame(OP_TEXT, ENCODER.encode(`${count}`), false));
+            } else if (op === OP_CLOSE) closing = true;
             else count++;
           },
         })

@@ -10,8 +10,8 @@ import {
   type DefaultWebSocketServerSession,
   Frame,
   perMessageDeflate,
-  readText,
   type RawWebSocketServerSession,
+  readText,
 } from "../../../server.ts";
 import type { CellParams } from "../plan.ts";
 import { DEFLATE, payload } from "../child.ts";

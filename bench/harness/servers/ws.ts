@@ -54,7 +54,9 @@ export async function startWs(params: CellParams): Promise<number> {
       for (let r = 0; r < round - 1; r++) {
         for (let i = 0; i < all.length; i++) all[i]!.send(message);
       }
-      await Promise.all(all.map((s) => new Promise<void>((resolve) => s.send(message, () => resolve()))));
+      await Promise.all(
+        all.map((s) => new Promise<void>((resolve) => s.send(message, () => resolve()))),
+      );
     }
   }
 

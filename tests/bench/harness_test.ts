@@ -1,0 +1,245 @@
+/**
+ * The benchmark harness's pure parts: statistics, formatting, report splicing, target checks,
+ * the plan, and the neutral codec (frames split at every byte, unmasking at every phase).
+ * CI does not run the benchmark itself; importing the entry modules type-checks the harness.
+ */
+
+import assert from "node:assert/strict";
+import { main } from "../../bench/run.ts";
+import { runClient } from "../../bench/harness/client_main.ts";
+import { startServer } from "../../bench/harness/server_main.ts";
+import {
+  formatNumber,
+  formatRatio,
+  formatSpread,
+  markdownTable,
+  median,
+  minMax,
+  percentile,
+  ratio,
+} from "../../bench/harness/stats.ts";
+import {
+  BEGIN,
+  END,
+  type RunRecord,
+  spliceGenerated,
+  variantTable,
+  verdicts,
+} from "../../bench/harness/report.ts";
+import { buildPlan, cellProcesses, FULL, IMPLS, QUICK } from "../../bench/harness/plan.ts";
+import {
+  encodeFrame,
+  encodeFrames,
+  FrameScanner,
+  MASK_KEY,
+  OP_BINARY,
+  OP_TEXT,
+} from "../../bench/harness/wire.ts";
+import { unmaskInto } from "../../bench/harness/servers/neutral.ts";
+import { latencySummary } from "../../bench/harness/child.ts";
+import { Signal } from "../../bench/harness/clients/common.ts";
+import { summarize } from "../../bench/harness/profile_summary.ts";
+
+Deno.test("harness entry points are functions", () => {
+  assert.equal(typeof main, "function");
+  assert.equal(typeof runClient, "function");
+  assert.equal(typeof startServer, "function");
+});
+
+Deno.test("median, range and percentiles", () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+  assert.equal(median([NaN, 5, Infinity, 7]), 6);
+  assert.deepEqual(minMax([5, 2, NaN, 9]), [2, 9]);
+  const sorted = Float64Array.from({ length: 100 }, (_, i) => i + 1);
+  assert.equal(percentile(sorted, 50), 50);
+  assert.equal(percentile(sorted, 99), 99);
+  assert.equal(percentile(sorted, 100), 100);
+  assert.ok(Number.isNaN(percentile([], 50)));
+});
+
+Deno.test("latency summary in microseconds", () => {
+  const samples = Float64Array.from({ length: 1000 }, (_, i) => (i + 1) / 1000);
+  const s = latencySummary(samples, 1000, 2);
+  assert.equal(s.rate, 500);
+  assert.equal(s.p50, 500);
+  assert.equal(s.p99, 990);
+});
+
+Deno.test("ratios and number formatting", () => {
+  assert.equal(ratio(3, 2), 1.5);
+  assert.ok(Number.isNaN(ratio(3, 0)));
+  assert.ok(Number.isNaN(ratio(NaN, 2)));
+  assert.equal(formatNumber(68_400), "68.4 k");
+  assert.equal(formatNumber(1_370_000), "1.37 M");
+  assert.equal(formatNumber(860), "860");
+  assert.equal(formatNumber(2.5), "2.50");
+  assert.equal(formatNumber(NaN), "n/a");
+  assert.equal(formatRatio(0.873), "0.87×");
+  assert.equal(formatRatio(12.34), "12.3×");
+  assert.equal(formatRatio(NaN), "n/a");
+  assert.equal(formatSpread([1000, 3000, 2000]), "2.00 k (1.00 k–3.00 k)");
+  assert.equal(formatSpread([5]), "5.00");
+});
+
+Deno.test("markdown tables are aligned", () => {
+  const t = markdownTable(["a", "bb"], [["xyz", "1"]], ["l", "r"]);
+  assert.equal(t, "| a   | bb |\n| --- | -: |\n| xyz |  1 |");
+});
+
+Deno.test("the generated block replaces only itself", () => {
+  const first = spliceGenerated("", "one");
+  assert.equal(first, `${BEGIN}\n\none\n\n${END}\n`);
+  const doc = `# Title\n\nhand-written\n\n${first}\nnotes after\n`;
+  const second = spliceGenerated(doc, "two");
+  assert.ok(second.startsWith("# Title\n\nhand-written\n\n"));
+  assert.ok(second.includes("two") && !second.includes("one"));
+  assert.ok(second.endsWith("notes after\n"));
+  assert.ok(spliceGenerated("# Only text", "g").startsWith("# Only text\n\n" + BEGIN));
+});
+
+Deno.test("the plan covers W1-W6 in both roles and fits the scales", () => {
+  const full = buildPlan(FULL);
+  assert.deepEqual([...new Set(full.map((v) => v.workload))], ["W1", "W2", "W3", "W4", "W5", "W6"]);
+  assert.ok(full.some((v) => v.role === "client") && full.some((v) => v.role === "server"));
+  assert.ok(!full.some((v) => v.workload === "W4" && v.role === "client"));
+  assert.equal(full.find((v) => v.workload === "W3")!.params.count, 1_000_000);
+  assert.equal(full.find((v) => v.workload === "W5")!.params.connections, 10_000);
+  assert.equal(full.find((v) => v.workload === "W4")!.params.clients, 1000);
+  assert.ok(buildPlan(QUICK).every((v) => v.params.durationMs <= 200));
+  const w1 = buildPlan(FULL, { only: ["W1"], roles: ["client"] });
+  assert.equal(w1.length, 2);
+  assert.deepEqual(w1[0]!.impls, IMPLS);
+  // Server side: the neutral load generator; client side: the neutral server; TCP: its pair.
+  assert.deepEqual(cellProcesses(full[0]!, "deno"), { server: "deno", client: "neutral" });
+  assert.deepEqual(cellProcesses(w1[0]!, "deno"), { server: "neutral", client: "deno" });
+  assert.deepEqual(cellProcesses(w1[0]!, "tcp"), { server: "tcp", client: "tcp" });
+  const w6 = full.find((v) => v.workload === "W6" && v.role === "server")!;
+  assert.deepEqual(cellProcesses(w6, "wirestream"), { server: "wirestream", client: "ws" });
+});
+
+Deno.test("tables and targets from a synthetic run", () => {
+  const [variant] = buildPlan(FULL, { only: ["W1"], roles: ["server"] });
+  const rates: Record<string, number[]> = {
+    "wirestream": [110, 120, 100],
+    "wirestream-raw": [90, 95, 80],
+    "deno": [100, 100, 100],
+    "ws": [50, 60, 55],
+    "tcp": [200, 210, 190],
+  };
+  const run: RunRecord = {
+    started: "2026-11-22T00:00:00.000Z",
+    finished: "2026-11-22T00:01:00.000Z",
+    seconds: 60,
+    command: "deno task bench",
+    quick: false,
+    reps: 3,
+    machine: {},
+    variants: [variant!],
+    cells: Object.entries(rates).flatMap(([impl, values]) =>
+      values.map((rate, rep) => ({
+        variant: variant!.id,
+        impl: impl as keyof typeof rates & typeof IMPLS[number],
+        rep,
+        result: { rate, p50: 10, p99: 20 },
+      }))
+    ),
+  };
+  const table = variantTable(run, variant!);
+  assert.match(table, /wirestream \(managed\) +\| +110 \(100–120\) \|/);
+  assert.match(table, /1\.10× \| +0\.55× \|/);
+  const v = verdicts(run);
+  assert.equal(v.length, 2);
+  assert.equal(v[0]!.met, true);
+  assert.equal(v[1]!.met, false);
+  assert.equal(v[1]!.measured, "0.90× of Deno");
+});
+
+Deno.test("the scanner finds frames split at every byte", () => {
+  const text = new TextEncoder().encode("hello, benchmark");
+  const big = new Uint8Array(70_000).map((_, i) => i & 0xff);
+  for (const masked of [false, true]) {
+    const stream = new Uint8Array([
+      ...encodeFrame(OP_TEXT, text, masked),
+      ...encodeFrame(OP_BINARY, new Uint8Array(300), masked),
+      ...encodeFrame(OP_BINARY, big, masked),
+    ]);
+    for (const step of [1, 2, 3, 7, 13, 4096, stream.length]) {
+      const texts: string[] = [];
+      let payload = 0;
+      const scanner = new FrameScanner({
+        onPayload: (chunk) => (payload += chunk.length),
+        onFrame: (_op, _len, t) => {
+          if (t !== null) texts.push(t);
+        },
+      });
+      for (let i = 0; i < stream.length; i += step) {
+        scanner.scan(stream, i, Math.min(stream.length, i + step));
+      }
+      assert.equal(scanner.frames, 3, `step ${step}`);
+      assert.equal(scanner.dataFrames, 3);
+      assert.equal(payload, text.length + 300 + big.length);
+      assert.deepEqual(texts, ["hello, benchmark"]);
+    }
+  }
+});
+
+Deno.test("pre-encoded frames repeat exactly", () => {
+  const one = encodeFrame(OP_BINARY, new Uint8Array(16).fill(7), true);
+  const many = encodeFrames(OP_BINARY, new Uint8Array(16).fill(7), true, 5);
+  assert.equal(many.length, one.length * 5);
+  for (let i = 0; i < 5; i++) {
+    assert.deepEqual(many.subarray(i * one.length, (i + 1) * one.length), one);
+  }
+  assert.deepEqual(one.subarray(2, 6), MASK_KEY);
+  assert.equal(one[6], 7 ^ MASK_KEY[0]!);
+});
+
+Deno.test("unmaskInto matches a byte loop at every alignment and phase", () => {
+  const key = new Uint8Array([1, 2, 3, 250]);
+  const src = new Uint8Array(100).map((_, i) => (i * 37) & 0xff);
+  for (let at = 0; at < 5; at++) {
+    for (let phase = 0; phase < 4; phase++) {
+      for (const len of [0, 1, 15, 16, 17, 99]) {
+        const dst = new Uint8Array(120);
+        unmaskInto(dst, at, src.subarray(1, 1 + len), key, phase);
+        for (let i = 0; i < len; i++) {
+          assert.equal(dst[at + i], src[1 + i]! ^ key[(phase + i) & 3]!, `at ${at} ${phase} ${i}`);
+        }
+      }
+    }
+  }
+});
+
+Deno.test("a signal wakes every waiter whose condition holds", async () => {
+  const signal = new Signal();
+  let x = 0;
+  const a = signal.until(() => x >= 1);
+  const b = signal.until(() => x >= 2);
+  x = 1;
+  signal.notify();
+  await a;
+  x = 2;
+  signal.notify();
+  await b;
+  await signal.until(() => true);
+});
+
+Deno.test("profile summary: self and inclusive shares", () => {
+  const frame = (functionName: string) => ({ functionName, url: "file:///x/a.ts", lineNumber: 0 });
+  const s = summarize({
+    nodes: [
+      { id: 1, callFrame: frame("(root)"), children: [2] },
+      { id: 2, callFrame: frame("outer"), children: [3] },
+      { id: 3, callFrame: frame("inner") },
+    ],
+    samples: [3, 3, 2, 1],
+  });
+  assert.equal(s.samples, 4);
+  assert.deepEqual(s.self[0], { name: "inner a.ts:1", percent: 50 });
+  assert.deepEqual(s.inclusive.find((x) => x.name === "outer a.ts:1"), {
+    name: "outer a.ts:1",
+    percent: 75,
+  });
+});
