@@ -151,7 +151,7 @@ export class FrameDecoder {
     this.maxMessageSize = options.maxMessageSize ?? Infinity;
     this.allowedRsv = options.allowedRsv ?? 0;
     this.compressedRsv = options.compressedRsv ?? 0;
-    this.#validateUtf8 = options.validateUtf8 ?? false;
+    this.#validateUtf8 = options.validateUtf8 ?? true;
   }
 
   /** The number of bytes received but not yet returned as frames. */
