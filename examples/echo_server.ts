@@ -10,7 +10,7 @@
  * - `--deflate` accepts permessage-deflate (managed mode).
  * - `--raw` serves a raw route that echoes frame by frame (fragments as they came), answers
  *   pings and the close by hand.
- * - `--protocol NAME` requires and answers that subprotocol.
+ * - `--protocol NAME` selects that subprotocol when a client offers it.
  *
  * Ctrl-C (SIGINT) or SIGTERM shuts the server down: 1001 to every session, then exit.
  *
@@ -18,7 +18,14 @@
  */
 
 import { parseArgs } from "node:util";
-import { createServer, Frame, perMessageDeflate, readReason } from "../server.ts";
+import {
+  createServer,
+  type DefaultWebSocketServerSession,
+  Frame,
+  perMessageDeflate,
+  type RawWebSocketServerSession,
+  readReason,
+} from "../server.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -57,29 +64,33 @@ const server = createServer({
   onError: (error, context) => console.error(`${context.phase} ${context.route ?? ""}:`, error),
 });
 
-if (values.raw) {
-  server.webSocketRaw("/*", async (session) => {
-    for await (const frame of session.incoming) {
-      switch (frame.type) {
-        case "ping":
-          await session.send(Frame.pong(frame.data));
-          break;
-        case "pong":
-          break;
-        case "close":
-          // Answer with the same code (none when the client sent none), then stop.
-          await session.close(readReason(frame)).catch(() => {});
-          return;
-        default:
-          // Text and binary frames, fragments included, go back as they came.
-          await session.send(frame);
-      }
+const rawEcho = async (session: RawWebSocketServerSession) => {
+  for await (const frame of session.incoming) {
+    switch (frame.type) {
+      case "ping":
+        await session.send(Frame.pong(frame.data));
+        break;
+      case "pong":
+        break;
+      case "close":
+        // Answer with the same code (none when the client sent none), then stop.
+        await session.close(readReason(frame)).catch(() => {});
+        return;
+      default:
+        // Text and binary frames, fragments included, go back as they came.
+        await session.send(frame);
     }
-  }, { protocol: values.protocol });
-} else {
-  server.webSocket("/*", async (session) => {
-    for await (const message of session.incoming) await session.send(message);
-  }, { protocol: values.protocol });
+  }
+};
+const managedEcho = async (session: DefaultWebSocketServerSession) => {
+  for await (const message of session.incoming) await session.send(message);
+};
+
+// With --protocol, a client offering NAME gets it selected; one that does not offer it is
+// served by the same echo without a subprotocol.
+for (const protocol of values.protocol ? [values.protocol, undefined] : [undefined]) {
+  if (values.raw) server.webSocketRaw("/*", rawEcho, { protocol });
+  else server.webSocket("/*", managedEcho, { protocol });
 }
 
 const listener = server.listen({ port, hostname: values.hostname });

@@ -324,7 +324,13 @@ export class RawWebSocketSession implements AsyncDisposable {
   async #write(frame: Frame): Promise<void> {
     const isClose = frame.type === "close";
     if (isClose) this.#closeSent = true;
-    await this.#link.writer.write(frame);
+    try {
+      await this.#link.writer.write(frame);
+    } catch (err) {
+      // A broken connection is released at once, even if nobody reads `incoming` any more.
+      if (err instanceof ConnectionError) this.#link.release(err);
+      throw err;
+    }
     if (isClose) {
       try {
         this.#outController.error(

@@ -83,8 +83,15 @@ Deno.test("examples/echo_server.ts --raw --protocol: frame-by-frame echo", async
     "echo_server.ts",
     ["--port", "0", "--raw", "--protocol", "echo"],
     async (port) => {
-      const refused = await exchange(port, upgradeRequest("/", port));
-      assert.equal(refused.status, 400);
+      // A client that does not offer the subprotocol is served without one.
+      const plain = await webSocketRawSession(`ws://127.0.0.1:${port}/`, { protocols: ["other"] });
+      assert.equal(plain.protocol, "");
+      await plain.send("plain");
+      for await (const frame of plain.incoming) {
+        assert.equal(readText(frame), "plain");
+        break;
+      }
+      await plain.closeAndRelease();
       const session = await webSocketRawSession(`ws://127.0.0.1:${port}/`, { protocols: ["echo"] });
       assert.equal(session.protocol, "echo");
       await session.send(Frame.text("Hel", { fin: false }));

@@ -592,3 +592,20 @@ Deno.test("raw session: leaving a for-await loop early keeps the session open", 
   await session.closed;
   assert.deepEqual(await serverClosed, { code: 1000, reason: "bye" });
 });
+
+Deno.test("raw session: a write on a broken connection releases the socket with no reader", async () => {
+  await using srv = await startWsServer();
+  const session = await webSocketRawSession(srv.url());
+  const { socket } = await srv.connection();
+  socket.terminate();
+  let failed: unknown = null;
+  for (let i = 0; i < 500 && failed === null; i++) {
+    await session.send(new Uint8Array(65536)).catch((err) => {
+      failed = err;
+    });
+  }
+  assert.ok(failed instanceof ConnectionError, `expected a ConnectionError, got ${failed}`);
+  // Nobody reads incoming, yet the socket is released.
+  await session.closed;
+  assert.ok(session.signal.aborted);
+});
