@@ -10,12 +10,17 @@ import {
   ConnectionClosedError,
   ConnectionError,
   ProtocolError,
-  SerializationError,
   WebSocketError,
 } from "../core/errors.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
 import { Frame, readReason, readText } from "../core/frame.ts";
-import type { WebSocketContentConverter } from "../session/converter.ts";
+import {
+  checkValidator,
+  deserializeFrame,
+  requireConverter,
+  serializeValue,
+  type WebSocketContentConverter,
+} from "../session/converter.ts";
 import type { SessionState, Validator } from "../session/managed_session.ts";
 import type { Sendable, UpgradeCall, UpgradeRequest } from "../session/raw_session.ts";
 import type { DefaultWebSocketServerSession } from "./managed_server_session.ts";
@@ -38,10 +43,6 @@ function rejected<T>(err: unknown): Promise<T> {
   const p = Promise.reject(err);
   p.catch(NOOP);
   return p;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** @internal What the adapter knows when it creates a session. */
@@ -402,25 +403,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    * @returns Resolves once Deno has the message.
    */
   async sendSerialized(value: unknown): Promise<void> {
-    const converter = this.#requireConverter();
-    let frame: unknown;
-    try {
-      frame = await converter.serialize(value);
-    } catch (cause) {
-      if (cause instanceof SerializationError) throw cause;
-      throw new SerializationError(
-        "SERIALIZATION_FAILED",
-        `Can't serialize value: ${errorText(cause)}`,
-        { cause },
-      );
-    }
-    if (!(frame instanceof Frame) || frame.isControl || !frame.fin) {
-      throw new SerializationError(
-        "SERIALIZATION_FAILED",
-        "The converter must return a complete text or binary Frame",
-      );
-    }
-    return this.send(frame);
+    return this.send(await serializeValue(requireConverter(this.converter), value));
   }
 
   /**
@@ -430,10 +413,8 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    * @returns The value.
    */
   async receiveDeserialized<T = unknown>(validate?: Validator<T>): Promise<T> {
-    const converter = this.#requireConverter();
-    if (validate !== undefined && typeof validate !== "function") {
-      throw new TypeError("receiveDeserialized: validate must be a function");
-    }
+    const converter = requireConverter(this.converter);
+    checkValidator(validate);
     const next = this.#receiving.then(async () => {
       const reader = this.incoming.getReader();
       try {
@@ -453,53 +434,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
       }
     });
     this.#receiving = next.catch(NOOP);
-    const frame = await next;
-    if (!converter.isApplicable(frame)) {
-      throw new SerializationError(
-        "DESERIALIZATION_FAILED",
-        `Converter doesn't support frame type ${frame.type.toUpperCase()}`,
-        { frame },
-      );
-    }
-    let value: unknown;
-    try {
-      value = await converter.deserialize(frame);
-    } catch (cause) {
-      if (cause instanceof SerializationError && cause.frame !== undefined) throw cause;
-      throw new SerializationError(
-        "DESERIALIZATION_FAILED",
-        `Can't deserialize the message: ${errorText(cause)}`,
-        { frame, cause },
-      );
-    }
-    if (validate !== undefined) {
-      let ok: unknown;
-      try {
-        ok = validate(value);
-      } catch (cause) {
-        throw new SerializationError(
-          "DESERIALIZATION_FAILED",
-          `The message failed validation: ${errorText(cause)}`,
-          { frame, cause },
-        );
-      }
-      if (ok === false) {
-        throw new SerializationError("DESERIALIZATION_FAILED", "The message failed validation", {
-          frame,
-        });
-      }
-    }
-    return value as T;
-  }
-
-  #requireConverter(): WebSocketContentConverter {
-    if (this.converter === undefined) {
-      throw new SerializationError(
-        "CONVERTER_NOT_FOUND",
-        "No converter was found for websocket: pass the converter option (e.g. jsonConverter())",
-      );
-    }
-    return this.converter;
+    return deserializeFrame(converter, await next, validate);
   }
 
   #sendError(): unknown {

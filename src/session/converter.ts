@@ -139,3 +139,107 @@ export function jsonConverter(options?: JsonConverterOptions): WebSocketContentC
     },
   };
 }
+
+/** A type guard, or an assertion function, that checks a deserialized value. */
+export type Validator<T> =
+  | ((value: unknown) => value is T)
+  | ((value: unknown) => asserts value is T);
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** @internal The session's converter, or a `CONVERTER_NOT_FOUND` error. */
+export function requireConverter(
+  converter: WebSocketContentConverter | undefined,
+): WebSocketContentConverter {
+  if (converter === undefined) {
+    throw new SerializationError(
+      "CONVERTER_NOT_FOUND",
+      "No converter was found for websocket: pass the converter option (e.g. jsonConverter())",
+    );
+  }
+  return converter;
+}
+
+/** @internal Checks the `validate` argument of `receiveDeserialized`. */
+export function checkValidator(validate: unknown): void {
+  if (validate !== undefined && typeof validate !== "function") {
+    throw new TypeError("receiveDeserialized: validate must be a function");
+  }
+}
+
+/** @internal `sendSerialized`'s conversion: a complete text or binary frame, or a typed error. */
+export async function serializeValue(
+  converter: WebSocketContentConverter,
+  value: unknown,
+): Promise<Frame> {
+  let frame: unknown;
+  try {
+    frame = await converter.serialize(value);
+  } catch (cause) {
+    if (cause instanceof SerializationError) throw cause;
+    throw new SerializationError(
+      "SERIALIZATION_FAILED",
+      `Can't serialize value: ${errorText(cause)}`,
+      {
+        cause,
+      },
+    );
+  }
+  if (!(frame instanceof Frame) || frame.isControl || !frame.fin) {
+    throw new SerializationError(
+      "SERIALIZATION_FAILED",
+      "The converter must return a complete text or binary Frame",
+    );
+  }
+  return frame;
+}
+
+/**
+ * @internal `receiveDeserialized`'s conversion of a received message: the converter must apply
+ * to it, deserialize it, and the value must pass `validate`; every failure is a
+ * `DESERIALIZATION_FAILED` error carrying the frame.
+ */
+export async function deserializeFrame<T>(
+  converter: WebSocketContentConverter,
+  frame: Frame,
+  validate?: Validator<T>,
+): Promise<T> {
+  if (!converter.isApplicable(frame)) {
+    throw new SerializationError(
+      "DESERIALIZATION_FAILED",
+      `Converter doesn't support frame type ${frame.type.toUpperCase()}`,
+      { frame },
+    );
+  }
+  let value: unknown;
+  try {
+    value = await converter.deserialize(frame);
+  } catch (cause) {
+    if (cause instanceof SerializationError && cause.frame !== undefined) throw cause;
+    throw new SerializationError(
+      "DESERIALIZATION_FAILED",
+      `Can't deserialize the message: ${errorText(cause)}`,
+      { frame, cause },
+    );
+  }
+  if (validate !== undefined) {
+    let ok: unknown;
+    try {
+      ok = validate(value);
+    } catch (cause) {
+      throw new SerializationError(
+        "DESERIALIZATION_FAILED",
+        `The message failed validation: ${errorText(cause)}`,
+        { frame, cause },
+      );
+    }
+    if (ok === false) {
+      throw new SerializationError("DESERIALIZATION_FAILED", "The message failed validation", {
+        frame,
+      });
+    }
+  }
+  return value as T;
+}

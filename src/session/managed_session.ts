@@ -10,7 +10,6 @@ import {
   ConnectionClosedError,
   ConnectionError,
   ProtocolError,
-  SerializationError,
   TimeoutError,
   WebSocketError,
 } from "../core/errors.ts";
@@ -18,7 +17,14 @@ import { extensionRsv, type OutgoingHints, type WebSocketExtension } from "../co
 import { Frame, makeFrame, readReason } from "../core/frame.ts";
 import { Utf8Validator } from "../core/utf8.ts";
 import { Link } from "./_link.ts";
-import type { WebSocketContentConverter } from "./converter.ts";
+import {
+  checkValidator,
+  deserializeFrame,
+  requireConverter,
+  serializeValue,
+  type Validator,
+  type WebSocketContentConverter,
+} from "./converter.ts";
 import { checkMs, checkSize, runBlock } from "./raw_client.ts";
 import type { Sendable, SessionInit, UpgradeCall } from "./raw_session.ts";
 
@@ -135,9 +141,7 @@ export interface PingOptions {
  * A check run on a deserialized value: a type guard (`false` rejects the value) or an assertion
  * function (throwing rejects it).
  */
-export type Validator<T> =
-  | ((value: unknown) => value is T)
-  | ((value: unknown) => asserts value is T);
+export type { Validator } from "./converter.ts";
 
 /** Where a session is: open, closing (a close frame was sent or received), closed. */
 export type SessionState = "open" | "closing" | "closed";
@@ -827,24 +831,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    *   `SERIALIZATION_FAILED` when the converter fails.
    */
   async sendSerialized(value: unknown, options?: OutgoingHints): Promise<void> {
-    const converter = this.#requireConverter();
-    let frame: unknown;
-    try {
-      frame = await converter.serialize(value);
-    } catch (cause) {
-      if (cause instanceof SerializationError) throw cause;
-      throw new SerializationError(
-        "SERIALIZATION_FAILED",
-        `Can't serialize value: ${errorText(cause)}`,
-        { cause },
-      );
-    }
-    if (!(frame instanceof Frame) || frame.isControl || !frame.fin) {
-      throw new SerializationError(
-        "SERIALIZATION_FAILED",
-        "The converter must return a complete text or binary Frame",
-      );
-    }
+    const frame = await serializeValue(requireConverter(this.converter), value);
     return this.send(frame, options);
   }
 
@@ -872,47 +859,9 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    * @throws {TypeError} (rejects) When `incoming` is locked by a reader.
    */
   async receiveDeserialized<T = unknown>(validate?: Validator<T>): Promise<T> {
-    const converter = this.#requireConverter();
-    if (validate !== undefined && typeof validate !== "function") {
-      throw new TypeError("receiveDeserialized: validate must be a function");
-    }
-    const frame = await this.#receive();
-    if (!converter.isApplicable(frame)) {
-      throw new SerializationError(
-        "DESERIALIZATION_FAILED",
-        `Converter doesn't support frame type ${frame.type.toUpperCase()}`,
-        { frame },
-      );
-    }
-    let value: unknown;
-    try {
-      value = await converter.deserialize(frame);
-    } catch (cause) {
-      if (cause instanceof SerializationError && cause.frame !== undefined) throw cause;
-      throw new SerializationError(
-        "DESERIALIZATION_FAILED",
-        `Can't deserialize the message: ${errorText(cause)}`,
-        { frame, cause },
-      );
-    }
-    if (validate !== undefined) {
-      let ok: unknown;
-      try {
-        ok = validate(value);
-      } catch (cause) {
-        throw new SerializationError(
-          "DESERIALIZATION_FAILED",
-          `The message failed validation: ${errorText(cause)}`,
-          { frame, cause },
-        );
-      }
-      if (ok === false) {
-        throw new SerializationError("DESERIALIZATION_FAILED", "The message failed validation", {
-          frame,
-        });
-      }
-    }
-    return value as T;
+    const converter = requireConverter(this.converter);
+    checkValidator(validate);
+    return deserializeFrame(converter, await this.#receive(), validate);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1658,17 +1607,6 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       new TimeoutError("PING_TIMEOUT", `Ping timeout: no pong within ${timeout} ms`),
       new CloseReason(1011, "Ping timeout"),
     );
-  }
-
-  #requireConverter(): WebSocketContentConverter {
-    const converter = this.converter;
-    if (converter === undefined) {
-      throw new SerializationError(
-        "CONVERTER_NOT_FOUND",
-        "No converter was found for websocket: pass the converter option (e.g. jsonConverter())",
-      );
-    }
-    return converter;
   }
 }
 
