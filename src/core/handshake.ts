@@ -23,6 +23,7 @@ import {
   type ParsedResponseHead,
   serializeRequestHead,
   serializeResponseHead,
+  statusText,
   trimOws,
 } from "./http1.ts";
 import { utf8Encoder } from "./_text.ts";
@@ -668,33 +669,6 @@ export async function buildServerResponse(
   return serializeResponseHead(101, "Switching Protocols", fields);
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  200: "OK",
-  301: "Moved Permanently",
-  302: "Found",
-  303: "See Other",
-  307: "Temporary Redirect",
-  308: "Permanent Redirect",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  409: "Conflict",
-  410: "Gone",
-  413: "Content Too Large",
-  426: "Upgrade Required",
-  429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-  505: "HTTP Version Not Supported",
-};
-
 /**
  * Builds a complete, small HTTP/1.1 response that refuses an upgrade: status line, `Content-Type`
  * (`text/plain; charset=utf-8` unless given, when there is a body), `Content-Length`,
@@ -748,7 +722,7 @@ export function buildRejectResponse(
   for (const entry of extra) {
     if (entry[0] !== "connection") fields.push(entry);
   }
-  const head = serializeResponseHead(status, STATUS_TEXT[status] ?? "", fields);
+  const head = serializeResponseHead(status, statusText(status), fields);
   const out = new Uint8Array(head.length + bytes.length);
   out.set(head);
   out.set(bytes, head.length);

@@ -7,52 +7,17 @@
  */
 
 import { HandshakeError } from "../core/errors.ts";
-import { type ParsedRequestHead, parseRequestHead, serializeResponseHead } from "../core/http1.ts";
+import {
+  type ParsedRequestHead,
+  parseRequestHead,
+  serializeResponseHead,
+  statusText,
+} from "../core/http1.ts";
 import { writeAll } from "../transport/frame_writer.ts";
 import { hasToken } from "./upgrade.ts";
 
 const FIRST_BUFFER = 2048;
 const BODY_CHUNK = 16 * 1024;
-
-const STATUS_TEXT: Record<number, string> = {
-  100: "Continue",
-  200: "OK",
-  201: "Created",
-  202: "Accepted",
-  204: "No Content",
-  206: "Partial Content",
-  301: "Moved Permanently",
-  302: "Found",
-  303: "See Other",
-  304: "Not Modified",
-  307: "Temporary Redirect",
-  308: "Permanent Redirect",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  409: "Conflict",
-  410: "Gone",
-  411: "Length Required",
-  413: "Content Too Large",
-  415: "Unsupported Media Type",
-  426: "Upgrade Required",
-  429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-  505: "HTTP Version Not Supported",
-};
-
-/** The reason phrase of a status, or `""`. */
-export function statusText(status: number): string {
-  return STATUS_TEXT[status] ?? "";
-}
 
 /** Headers the response writer sets itself. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
