@@ -7,6 +7,7 @@
 
 import { setImmediate } from "node:timers";
 import type { CellParams } from "./plan.ts";
+import { percentile } from "./stats.ts";
 
 /** Prints one `TAG {json}` line for the driver. */
 export function emit(tag: string, data: unknown = {}): void {
@@ -149,8 +150,13 @@ export function latencySummary(
   seconds: number,
 ): Record<string, number> {
   const sorted = samples.subarray(0, n).sort();
-  const at = (p: number) => sorted[Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1))]! * 1000;
-  return { roundTrips: n, seconds, rate: n / seconds, p50: at(0.5), p99: at(0.99) };
+  return {
+    roundTrips: n,
+    seconds,
+    rate: n / seconds,
+    p50: percentile(sorted, 50) * 1000,
+    p99: percentile(sorted, 99) * 1000,
+  };
 }
 
 /** The 8-byte big-endian count the TCP sink answers with. */

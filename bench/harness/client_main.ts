@@ -7,6 +7,7 @@
  */
 
 import { childArgs, commands, deadline, emit, settledRss } from "./child.ts";
+import { processTicks } from "./load.ts";
 import type { CellParams, ClientImpl } from "./plan.ts";
 
 /** Runs the client `impl` for `params` against `port`. */
@@ -44,12 +45,18 @@ if (import.meta.main) {
     const before = await settledRss();
     const result = await runClient(impl as ClientImpl, params, port);
     const after = await settledRss();
-    emit("OPEN", { ...result, rssPerConn: (after - before) / result.connections! });
+    emit("OPEN", {
+      ...result,
+      rssPerConn: (after - before) / result.connections!,
+      cpuTicks: processTicks("self"),
+    });
     await commands((line) => {
       if (line === "close" || line === "exit") Deno.exit(0);
     });
   } else {
-    emit("RESULT", await runClient(impl as ClientImpl, params, port));
+    const result = await runClient(impl as ClientImpl, params, port);
+    // Our own CPU time, so the driver can tell the machine's other load during the cell.
+    emit("RESULT", { ...result, cpuTicks: processTicks("self") });
   }
   Deno.exit(0);
 }

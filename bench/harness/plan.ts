@@ -129,7 +129,7 @@ export interface Scale {
   w5Connections: number;
 }
 
-/** The full run (about 15 minutes on the 2-core machine). */
+/** The full run (about 10 minutes on the 2-core machine, 5 repetitions). */
 export const FULL: Scale = {
   warmupMs: 200,
   durationMs: 700,
@@ -139,7 +139,7 @@ export const FULL: Scale = {
   w5Connections: 10_000,
 };
 
-/** The quick smoke run (each workload once, small sizes). */
+/** The quick smoke run (each workload once, small sizes; about 30-40 s). */
 export const QUICK: Scale = {
   warmupMs: 50,
   durationMs: 150,

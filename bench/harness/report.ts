@@ -21,6 +21,10 @@ export interface CellRecord {
   result?: Record<string, number>;
   /** Why the cell failed, when it did. */
   error?: string;
+  /** CPU used by other work on the machine while the kept run ran, in cores. */
+  otherLoad?: number;
+  /** How many times the cell ran (more than once when other work disturbed it). */
+  attempts?: number;
 }
 
 /** Everything a run produced. */
@@ -111,6 +115,23 @@ export function variantTable(run: RunRecord, variant: Variant): string {
     return cells;
   });
   return markdownTable(header, rows, header.map((_, i) => (i === 0 ? "l" : "r")));
+}
+
+/**
+ * One line on the machine's other load during a variant's cells (empty when not measured).
+ *
+ * @param run The run.
+ * @param variant The variant.
+ */
+export function loadNote(run: RunRecord, variant: Variant): string {
+  const cells = run.cells.filter((c) => c.variant === variant.id && c.result !== undefined);
+  const loads = cells.map((c) => c.otherLoad ?? NaN).filter(Number.isFinite);
+  if (loads.length === 0) return "";
+  const pct = (x: number) => `${Math.round(x * 100)}%`;
+  const rerun = cells.filter((c) => (c.attempts ?? 1) > 1).length;
+  return `Other load on the machine during these cells: median ${pct(median(loads))} of a core, ` +
+    `at most ${pct(Math.max(...loads))}` +
+    (rerun > 0 ? `; ${rerun} cell${rerun > 1 ? "s" : ""} run again because of it.` : ".");
 }
 
 /** A target of the issue, checked for one implementation in one variant. */
@@ -260,6 +281,11 @@ export function renderReport(run: RunRecord): string {
       parts.push(`#### ${v.workload} ${v.title}`);
       parts.push("");
       parts.push(variantTable(run, v));
+      const note = loadNote(run, v);
+      if (note !== "") {
+        parts.push("");
+        parts.push(note);
+      }
     }
   }
   const errors = run.cells.filter((c) => c.error !== undefined);

@@ -18,9 +18,11 @@ import {
   percentile,
   ratio,
 } from "../../bench/harness/stats.ts";
+import { busyTicks, processTicks } from "../../bench/harness/load.ts";
 import {
   BEGIN,
   END,
+  loadNote,
   type RunRecord,
   spliceGenerated,
   variantTable,
@@ -242,4 +244,37 @@ Deno.test("profile summary: self and inclusive shares", () => {
     name: "outer a.ts:1",
     percent: 75,
   });
+});
+
+Deno.test("other load: /proc parsing and the note under a table", () => {
+  assert.equal(busyTicks("cpu  100 2 30 5000 7 1 4 6 0 0\ncpu0 1 2 3\n"), 100 + 2 + 30 + 6);
+  assert.ok(Number.isNaN(busyTicks("garbage")));
+  const stat = "4242 (deno run (x)) S 1 2 3 4 5 6 7 8 9 10 120 35 0 0 20 0 9";
+  assert.equal(processTicks(4242, stat), 155);
+  const [variant] = buildPlan(FULL, { only: ["W3"], roles: ["server"] });
+  const cell = (impl: typeof IMPLS[number], otherLoad: number, attempts = 1) => ({
+    variant: variant!.id,
+    impl,
+    rep: 0,
+    result: { rate: 1 },
+    otherLoad,
+    attempts,
+  });
+  const run: RunRecord = {
+    started: "",
+    finished: "",
+    seconds: 1,
+    command: "",
+    quick: false,
+    reps: 1,
+    machine: {},
+    variants: [variant!],
+    cells: [cell("wirestream", 0.02), cell("deno", 0.1, 2), cell("tcp", 0.3)],
+  };
+  assert.equal(
+    loadNote(run, variant!),
+    "Other load on the machine during these cells: median 10% of a core, at most 30%; " +
+      "1 cell run again because of it.",
+  );
+  assert.equal(loadNote({ ...run, cells: [] }, variant!), "");
 });
