@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { IncomingMessage } from "node:http";
 // @ts-types="npm:@types/ws@8.18.2"
-import { type ServerOptions, WebSocket as NodeWebSocket, WebSocketServer } from "ws";
+import { WebSocket as NodeWebSocket } from "ws";
+import { startWsServer, type WsConnection, type WsServer } from "./node_ws_server.ts";
 import { buildServerResponse, validateClientRequest } from "../../src/core/handshake.ts";
 import { type ParsedRequestHead, parseRequestHead } from "../../src/core/http1.ts";
 import { FrameDecoder } from "../../src/core/frame_decoder.ts";
@@ -255,79 +255,10 @@ export function startPeerServer(unixPath?: string): PeerServer {
   return new PeerServer(unixPath);
 }
 
-/** An accepted `npm:ws` connection. */
-export interface NodeConnection {
-  /** The server-side socket. */
-  socket: NodeWebSocket;
-  /** The upgrade request. */
-  request: IncomingMessage;
-}
-
-/** A running `npm:ws` server. */
-export interface NodeServer extends AsyncDisposable {
-  /** The server. */
-  wss: WebSocketServer;
-  /** The port. */
-  port: number;
-  /** `ws://127.0.0.1:<port><path>`. */
-  url(path?: string): string;
-  /** The next connection (queued until taken). */
-  connection(): Promise<NodeConnection>;
-  /** Terminates every client and closes the server. */
-  close(): Promise<void>;
-}
-
-/**
- * Starts an `npm:ws` server on 127.0.0.1 (compression off unless asked for).
- *
- * @param options More `WebSocketServer` options.
- * @returns The server.
- */
-export async function startNodeServer(
-  options?: Omit<ServerOptions, "port" | "host" | "server" | "noServer">,
-): Promise<NodeServer> {
-  const wss = new WebSocketServer({
-    perMessageDeflate: false,
-    ...options,
-    port: 0,
-    host: "127.0.0.1",
-  });
-  const listening = Promise.withResolvers<void>();
-  wss.once("listening", () => listening.resolve());
-  wss.once("error", (err) => listening.reject(err));
-  await listening.promise;
-  const port = (wss.address() as { port: number }).port;
-  const queued: NodeConnection[] = [];
-  const waiting: ((c: NodeConnection) => void)[] = [];
-  wss.on("connection", (socket, request) => {
-    socket.on("error", () => {});
-    const c = { socket, request };
-    const w = waiting.shift();
-    if (w) w(c);
-    else queued.push(c);
-  });
-  let closing: Promise<void> | null = null;
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      for (const client of wss.clients) client.terminate();
-      const done = Promise.withResolvers<void>();
-      wss.close(() => done.resolve());
-      await done.promise;
-    })();
-    return closing;
-  };
-  return {
-    wss,
-    port,
-    url: (path = "/") => `ws://127.0.0.1:${port}${path}`,
-    connection: () => {
-      const c = queued.shift();
-      return c ? Promise.resolve(c) : new Promise((resolve) => waiting.push(resolve));
-    },
-    close,
-    [Symbol.asyncDispose]: close,
-  };
-}
+// The npm:ws server helper lives in node_ws_server.ts; these names are kept for the tests
+// that import them from here.
+export type { WsConnection as NodeConnection, WsServer as NodeServer };
+export const startNodeServer: typeof startWsServer = startWsServer;
 
 /**
  * The next `close` event of an `npm:ws` socket.
@@ -346,7 +277,7 @@ export function nodeClose(socket: NodeWebSocket): Promise<{ code: number; reason
  *
  * @returns The server.
  */
-export async function startNodeEcho(): Promise<NodeServer> {
+export async function startNodeEcho(): Promise<WsServer> {
   const server = await startNodeServer();
   server.wss.on("connection", (socket) => {
     socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary }));
