@@ -46,10 +46,14 @@ export class Link {
   readonly reader: FrameReader;
   /** The frame writer. */
   readonly writer: FrameWriter;
-  readonly #controller = new AbortController();
-  readonly #released = Promise.withResolvers<void>();
+  /** Made on first use of `signal`: an idle session holds none. */
+  #controller: AbortController | null = null;
+  /** Made on first use of `released`. */
+  #released: PromiseWithResolvers<void> | null = null;
+  #reason: unknown = undefined;
   #done = false;
-  #reading = false;
+  /** Whether a socket read is in progress (set by whoever reads; see `finish`). */
+  reading = false;
   #finishing: Promise<void> | null = null;
 
   /**
@@ -72,11 +76,19 @@ export class Link {
 
   /** Aborted once the socket is released. */
   get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#done) this.#controller.abort(this.#reason);
+    }
     return this.#controller.signal;
   }
 
   /** Resolves once the socket is released. */
   get released(): Promise<void> {
+    if (this.#released === null) {
+      if (this.#done) return Promise.resolve();
+      this.#released = Promise.withResolvers<void>();
+    }
     return this.#released.promise;
   }
 
@@ -92,17 +104,12 @@ export class Link {
    * @returns `false` at end of stream.
    */
   async read(out: Frame[]): Promise<boolean> {
-    this.#reading = true;
+    this.reading = true;
     try {
       return await this.reader.read(out);
     } finally {
-      this.#reading = false;
+      this.reading = false;
     }
-  }
-
-  /** Whether a read is in progress. */
-  get reading(): boolean {
-    return this.#reading;
   }
 
   /**
@@ -121,8 +128,9 @@ export class Link {
     } catch {
       // Already closed.
     }
-    this.#controller.abort(reason);
-    this.#released.resolve();
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.#released?.resolve();
   }
 
   /**
@@ -145,7 +153,7 @@ export class Link {
     } catch {
       // The writer broke; release anyway.
     }
-    if (this.role === "server" || this.#reading || timeoutMs <= 0) {
+    if (this.role === "server" || this.reading || timeoutMs <= 0) {
       this.release();
       return;
     }

@@ -17,6 +17,7 @@ import { extensionRsv, type OutgoingHints, type WebSocketExtension } from "../co
 import { Frame, makeFrame, readReason } from "../core/frame.ts";
 import { Utf8Validator } from "../core/utf8.ts";
 import { Link } from "./_link.ts";
+import { IncomingStream } from "./_incoming_stream.ts";
 import {
   checkValidator,
   deserializeFrame,
@@ -361,6 +362,19 @@ function checkQueueBound(name: string, value: number | undefined): void {
  * `desiredSize === highWaterMark`).
  */
 function incomingStrategy(messages: number, bytes: number): QueuingStrategy<Frame> {
+  // Sessions of one client or server share their options: they share the strategy (and its
+  // size function) too.
+  const last = lastStrategy;
+  if (last !== null && last.messages === messages && last.bytes === bytes) return last.strategy;
+  const strategy = makeStrategy(messages, bytes);
+  lastStrategy = { messages, bytes, strategy };
+  return strategy;
+}
+
+let lastStrategy: { messages: number; bytes: number; strategy: QueuingStrategy<Frame> } | null =
+  null;
+
+function makeStrategy(messages: number, bytes: number): QueuingStrategy<Frame> {
   if (bytes === Infinity) {
     // A finite mark even when unbounded, so that an empty queue is still recognisable.
     return { highWaterMark: Math.min(messages, Number.MAX_SAFE_INTEGER), size: () => 1 };
@@ -399,8 +413,6 @@ function incomingStrategy(messages: number, bytes: number): QueuingStrategy<Fram
 export class ManagedWebSocketSession implements DefaultWebSocketSession {
   /** Complete text and binary messages from the peer. */
   readonly incoming: ReadableStream<Frame>;
-  /** Frames to the peer. */
-  readonly outgoing: WritableStream<Frame>;
   /** The HTTP upgrade exchange. */
   readonly call: UpgradeCall;
   /** The negotiated subprotocol, or `""`. */
@@ -421,8 +433,10 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   #localReason: CloseReason | null = null;
   #reason: CloseReason | null = null;
   #endError: unknown = null;
-  readonly #closeReasonDeferred = Promise.withResolvers<CloseReason | null>();
-  readonly #abort = new AbortController();
+  // Made on first use (an idle session holds neither): see `closeReason` and `signal`.
+  #closeReasonDeferred: PromiseWithResolvers<CloseReason | null> | null = null;
+  #abort: AbortController | null = null;
+  #abortReason: unknown = undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #closing: Promise<void> | null = null;
   /** The peer's close frame, when received before ours; its answer may be deferred. */
@@ -453,7 +467,9 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   #utf8: Utf8Validator | null = null;
 
   // Outgoing.
-  #outController!: WritableStreamDefaultController;
+  /** `outgoing`, made on first use. */
+  #outgoing: WritableStream<Frame> | null = null;
+  #outController: WritableStreamDefaultController | null = null;
   #lastWrite: Promise<void> | null = null;
   #outTail: Promise<void> | null = null;
   #parked: (Frame | string)[] | null = null;
@@ -468,10 +484,16 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   #pingTimer: ReturnType<typeof setTimeout> | undefined;
   #autoPing: PendingPing | null = null;
   readonly #pings: PendingPing[] = [];
-  readonly #pingPrefix = crypto.getRandomValues(new Uint8Array(8));
+  /** Random bytes that start every pinger payload (made at the first ping). */
+  #pingPrefix: Uint8Array | null = null;
   #pingCounter = 0;
 
-  #receiving: Promise<unknown> = Promise.resolve();
+  #receiving: Promise<unknown> | null = null;
+  // Methods as callbacks, made on first use.
+  #onWriteErrorFn: ((err: unknown) => void) | null = null;
+  #drainParkedCb: (() => void) | null = null;
+  #rejectParkedCb: ((err: unknown) => void) | null = null;
+  #pingTickCb: (() => void) | null = null;
   #disposed = false;
 
   /**
@@ -510,7 +532,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       o.incomingQueue?.bytes ?? SESSION_DEFAULTS.incomingBytes,
     );
     this.#inHighWaterMark = strategy.highWaterMark!;
-    const incoming = new ReadableStream<Frame>({
+    // Leaving a `for await` loop early does not cancel the session's incoming messages.
+    this.incoming = new IncomingStream<Frame>({
       start: (controller) => {
         this.#inController = controller;
       },
@@ -520,32 +543,41 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
         this.#wake();
       },
     }, strategy);
-    // Leaving a `for await` loop early must not cancel the session's incoming messages.
-    Object.defineProperty(incoming, Symbol.asyncIterator, {
-      value: () => incoming.values({ preventCancel: true }),
-      configurable: true,
-      writable: true,
-    });
-    this.incoming = incoming;
-    this.outgoing = new WritableStream<Frame>({
-      start: (controller) => {
-        this.#outController = controller;
-      },
-      write: (frame) => this.#writeOutgoing(frame),
-      close: () => this.flush(),
-      abort: (reason) => this.close(new CloseReason(1011, truncateUtf8(errorText(reason), 123))),
-    });
     this.#loopDone = this.#readLoop();
     this.#restartPinger();
   }
 
+  /** Frames to the peer (made on first use). */
+  get outgoing(): WritableStream<Frame> {
+    if (this.#outgoing === null) {
+      this.#outgoing = new WritableStream<Frame>({
+        start: (controller) => {
+          this.#outController = controller;
+          if (this.#state === CLOSED) controller.error(this.#abortReason);
+        },
+        write: (frame) => this.#writeOutgoing(frame),
+        close: () => this.flush(),
+        abort: (reason) => this.close(new CloseReason(1011, truncateUtf8(errorText(reason), 123))),
+      });
+    }
+    return this.#outgoing;
+  }
+
   /** Why the session ended; resolves exactly once (see the table above), never rejects. */
   get closeReason(): Promise<CloseReason | null> {
+    if (this.#closeReasonDeferred === null) {
+      this.#closeReasonDeferred = Promise.withResolvers<CloseReason | null>();
+      if (this.#state === CLOSED) this.#closeReasonDeferred.resolve(this.#reason);
+    }
     return this.#closeReasonDeferred.promise;
   }
 
   /** Aborted when the session ends, with the failure error or a `SESSION_CLOSED` error. */
   get signal(): AbortSignal {
+    if (this.#abort === null) {
+      this.#abort = new AbortController();
+      if (this.#state === CLOSED) this.#abort.abort(this.#abortReason);
+    }
     return this.#abort.signal;
   }
 
@@ -906,6 +938,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   async #readLoop(): Promise<void> {
     const link = this.#link;
     const reader = link.reader;
+    const conn = link.conn;
     const frames = this.#frames;
     const withExtensions = this.extensions.length > 0;
     try {
@@ -923,8 +956,14 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
         let more = true;
         let readError: unknown = null;
         try {
-          // The reader directly (not Link.read): one async layer less per read.
-          more = await reader.read(frames);
+          // The socket directly (not FrameReader.read): no async layer between the socket read
+          // and this loop, and no second suspended function per idle session.
+          while (reader.drain(frames) === 0) {
+            if (reader.eof || !reader.commit(await conn.read(reader.window()))) {
+              more = false;
+              break;
+            }
+          }
         } catch (err) {
           // The frames decoded before the bad bytes are valid: handle them first.
           readError = err;
@@ -1183,7 +1222,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   }
 
   #receive(): Promise<Frame> {
-    const next = this.#receiving.then(async () => {
+    const next = (this.#receiving ?? Promise.resolve()).then(async () => {
       const reader = this.incoming.getReader();
       try {
         const { done, value } = await reader.read();
@@ -1311,12 +1350,12 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     // socket, and makes an unawaited failed send harmless.
     if (p !== this.#lastWrite) {
       this.#lastWrite = p;
-      p.catch(this.#onWriteError);
+      p.catch(this.#onWriteErrorFn ??= (err) => this.#onWriteError(err));
     }
     return p;
   }
 
-  readonly #onWriteError = (err: unknown): void => {
+  #onWriteError(err: unknown): void {
     // A refused frame (say, a fragment of the wrong type) leaves the writer working.
     if (this.#state === CLOSED || this.#link.writer.error === null) return;
     if (this.#closeSent && this.#localReason !== null) {
@@ -1330,14 +1369,14 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       this.#finish(new CloseReason(1006, "Connection was closed without close frame"), wrapped);
     }
     this.#link.release(this.#endError ?? undefined);
-  };
+  }
 
   #park(frame: Frame | string): Promise<void> {
     if (this.#parked === null) {
       this.#parked = [];
       this.#parkedHead = 0;
       this.#groupOpen = false;
-      this.#link.writer.flush().then(this.#drainParked, this.#rejectParked);
+      this.#link.writer.flush().then(this.#drainParkedFn, this.#rejectParkedFn);
     }
     this.#parked.push(frame);
     let group = this.#groupOpen ? this.#groups[this.#groups.length - 1] : undefined;
@@ -1353,7 +1392,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   }
 
   /** Moves parked frames to the writer, in order, while under the bound. */
-  readonly #drainParked = (): void => {
+  #drainParked(): void {
     const parked = this.#parked;
     if (parked === null) return;
     this.#groupOpen = false;
@@ -1393,11 +1432,11 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
         head = 0;
       }
       this.#parkedHead = head;
-      writer.flush().then(this.#drainParked, this.#rejectParked);
+      writer.flush().then(this.#drainParkedFn, this.#rejectParkedFn);
     }
-  };
+  }
 
-  readonly #rejectParked = (err: unknown): void => {
+  #rejectParked(err: unknown): void {
     if (this.#parked === null) return;
     this.#parked = null;
     this.#parkedHead = 0;
@@ -1405,7 +1444,17 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     for (const group of this.#groups.splice(0)) group.reject(err);
     this.#parkedIdle?.resolve();
     this.#parkedIdle = null;
-  };
+  }
+
+  /** `#drainParked` as a callback (made on first use). */
+  get #drainParkedFn(): () => void {
+    return this.#drainParkedCb ??= () => this.#drainParked();
+  }
+
+  /** `#rejectParked` as a callback (made on first use). */
+  get #rejectParkedFn(): (err: unknown) => void {
+    return this.#rejectParkedCb ??= (err) => this.#rejectParked(err);
+  }
 
   /** Sends our close frame (after everything already sent) and starts the close timer. */
   #startClose(frame: Frame, reason: CloseReason): Promise<void> {
@@ -1507,13 +1556,14 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     } catch {
       // The stream already ended (cancelled).
     }
+    this.#abortReason = err ?? closedError;
     try {
-      this.#outController.error(err ?? closedError);
+      this.#outController?.error(this.#abortReason);
     } catch {
       // Already errored.
     }
-    this.#closeReasonDeferred.resolve(reason);
-    this.#abort.abort(err ?? closedError);
+    this.#closeReasonDeferred?.resolve(reason);
+    this.#abort?.abort(this.#abortReason);
     this.#wake();
     Promise.allSettled([this.#loopDone, this.#outTail, this.#link.released]).then(() =>
       this.#disposeExtensions()
@@ -1537,7 +1587,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
 
   #nextPayload(): Uint8Array {
     const payload = new Uint8Array(12);
-    payload.set(this.#pingPrefix);
+    payload.set(this.#pingPrefix ??= crypto.getRandomValues(new Uint8Array(8)));
     this.#pingCounter = (this.#pingCounter + 1) >>> 0;
     new DataView(payload.buffer).setUint32(8, this.#pingCounter);
     return payload;
@@ -1563,11 +1613,16 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   #restartPinger(): void {
     this.#stopPinger();
     if (this.#state !== OPEN || this.#closeSent || this.#pingInterval <= 0) return;
-    this.#pingTimer = setTimeout(this.#pingTick, this.#pingInterval);
+    this.#pingTimer = setTimeout(this.#pingTickFn, this.#pingInterval);
   }
 
   /** Sends the pinger's next ping and waits `timeout` for its pong. */
-  readonly #pingTick = (): void => {
+  /** `#pingTick` as a timer callback (made when the pinger starts). */
+  get #pingTickFn(): () => void {
+    return this.#pingTickCb ??= () => this.#pingTick();
+  }
+
+  #pingTick(): void {
     this.#pingTimer = undefined;
     if (this.#state !== OPEN || this.#closeSent) return;
     const previous = this.#autoPing;
@@ -1583,7 +1638,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
         this.#autoPing = null;
         if (timeout > 0) {
           clearTimeout(this.#pingTimer);
-          this.#pingTimer = setTimeout(this.#pingTick, this.#pingInterval);
+          this.#pingTimer = setTimeout(this.#pingTickFn, this.#pingInterval);
         }
       },
       reject: NOOP,
@@ -1593,8 +1648,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     this.#link.writer.writeUrgent(Frame.ping(payload)).catch(NOOP);
     this.#pingTimer = timeout > 0
       ? setTimeout(() => this.#onPingTimeout(timeout), timeout)
-      : setTimeout(this.#pingTick, this.#pingInterval);
-  };
+      : setTimeout(this.#pingTickFn, this.#pingInterval);
+  }
 
   #onPingTimeout(timeout: number): void {
     this.#pingTimer = undefined;

@@ -13,6 +13,7 @@ import {
   WebSocketError,
 } from "../core/errors.ts";
 import { Frame } from "../core/frame.ts";
+import { IncomingStream } from "./_incoming_stream.ts";
 import { Link, type SessionConn } from "./_link.ts";
 
 /** The request side of the upgrade, as sent or received. */
@@ -79,6 +80,14 @@ export function handled<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
+/** The error of writes to `outgoing` after our close frame. */
+function closeSentError(): ConnectionClosedError {
+  return new ConnectionClosedError("SESSION_CLOSED", "Cannot send: a close frame was already sent");
+}
+
+/** `incoming` is pulled: nothing is read ahead of the application. */
+const ZERO_WATER_MARK: QueuingStrategy<Frame> = { highWaterMark: 0 };
+
 /** @internal The close frame a protocol error is answered with. */
 export function closeFrameFor(err: ProtocolError): Frame {
   return Frame.close(new CloseReason(err.closeCode, truncateUtf8(err.message, 123)));
@@ -120,8 +129,6 @@ export function closeFrameFor(err: ProtocolError): Frame {
 export class RawWebSocketSession implements AsyncDisposable {
   /** Frames from the peer, as they arrive. */
   readonly incoming: ReadableStream<Frame>;
-  /** Frames to the peer. */
-  readonly outgoing: WritableStream<Frame>;
   /** The HTTP upgrade exchange. */
   readonly call: UpgradeCall;
   /** The negotiated subprotocol, or `""`. */
@@ -131,10 +138,14 @@ export class RawWebSocketSession implements AsyncDisposable {
   readonly #link: Link;
   readonly #closeTimeout: number;
   #closeSent = false;
+  /** Whether our close frame was taken by the socket (`outgoing` is then closed to writes). */
+  #closeWritten = false;
   #closeReceived = false;
   #ended = false;
   #inController!: ReadableStreamDefaultController<Frame>;
-  #outController!: WritableStreamDefaultController;
+  /** `outgoing`, made on first use. */
+  #outgoing: WritableStream<Frame> | null = null;
+  #outController: WritableStreamDefaultController | null = null;
   readonly #batch: Frame[] = [];
   /** A protocol error found after frames that were delivered first (raised on the next pull). */
   #pendingError: ProtocolError | null = null;
@@ -160,29 +171,31 @@ export class RawWebSocketSession implements AsyncDisposable {
       allowedRsv: init.allowedRsv ?? 0,
       compressedRsv: init.allowedRsv ?? 0,
     });
-    const incoming = new ReadableStream<Frame>({
+    // Leaving a `for await` loop early must not cancel the stream (which aborts the session):
+    // the frames that follow stay readable, and a close handshake can still run.
+    this.incoming = new IncomingStream<Frame>({
       start: (controller) => {
         this.#inController = controller;
       },
       pull: (controller) => this.#pull(controller),
       cancel: (reason) => this.abort(reason),
-    }, { highWaterMark: 0 });
-    // Leaving a `for await` loop early must not cancel the stream (which aborts the session):
-    // the frames that follow stay readable, and a close handshake can still run.
-    Object.defineProperty(incoming, Symbol.asyncIterator, {
-      value: () => incoming.values({ preventCancel: true }),
-      configurable: true,
-      writable: true,
-    });
-    this.incoming = incoming;
-    this.outgoing = new WritableStream<Frame>({
-      start: (controller) => {
-        this.#outController = controller;
-      },
-      write: (frame) => this.#write(frame),
-      close: () => this.flush(),
-      abort: (reason) => this.abort(reason),
-    });
+    }, ZERO_WATER_MARK);
+  }
+
+  /** Frames to the peer (made on first use). */
+  get outgoing(): WritableStream<Frame> {
+    if (this.#outgoing === null) {
+      this.#outgoing = new WritableStream<Frame>({
+        start: (controller) => {
+          this.#outController = controller;
+          if (this.#closeWritten) controller.error(closeSentError());
+        },
+        write: (frame) => this.#write(frame),
+        close: () => this.flush(),
+        abort: (reason) => this.abort(reason),
+      });
+    }
+    return this.#outgoing;
   }
 
   /** Whether outgoing frames are masked (clients: true, servers: false). */
@@ -332,13 +345,9 @@ export class RawWebSocketSession implements AsyncDisposable {
       throw err;
     }
     if (isClose) {
+      this.#closeWritten = true;
       try {
-        this.#outController.error(
-          new ConnectionClosedError(
-            "SESSION_CLOSED",
-            "Cannot send: a close frame was already sent",
-          ),
-        );
+        this.#outController?.error(closeSentError());
       } catch {
         // Already errored.
       }
@@ -363,7 +372,14 @@ export class RawWebSocketSession implements AsyncDisposable {
     }
   }
 
-  async #pull(controller: ReadableStreamDefaultController<Frame>): Promise<void> {
+  #pull(controller: ReadableStreamDefaultController<Frame>): Promise<void> {
+    if (this.#inFlight === null && this.#pendingError === null) {
+      return this.#track(this.#readOnce(controller));
+    }
+    return this.#pullSlow(controller);
+  }
+
+  async #pullSlow(controller: ReadableStreamDefaultController<Frame>): Promise<void> {
     // closeAndRelease may be reading: one socket read at a time.
     while (this.#inFlight !== null) await this.#inFlight;
     const pending = this.#pendingError;
@@ -380,10 +396,11 @@ export class RawWebSocketSession implements AsyncDisposable {
   }
 
   /** Records `read` (which never rejects) as the read in flight until it settles. */
-  async #track(read: Promise<void>): Promise<void> {
+  #track(read: Promise<void>): Promise<void> {
     this.#inFlight = read;
-    await read;
-    if (this.#inFlight === read) this.#inFlight = null;
+    return read.then(() => {
+      if (this.#inFlight === read) this.#inFlight = null;
+    });
   }
 
   /**
@@ -394,10 +411,20 @@ export class RawWebSocketSession implements AsyncDisposable {
     if (this.#ended) return;
     const frames = this.#batch;
     frames.length = 0;
-    let more: boolean;
+    let more = true;
+    const link = this.#link;
+    const reader = link.reader;
+    link.reading = true;
     try {
-      more = await this.#link.read(frames);
+      // The socket directly (not Link.read): no async layer between the read and this loop.
+      while (reader.drain(frames) === 0) {
+        if (reader.eof || !reader.commit(await link.conn.read(reader.window()))) {
+          more = false;
+          break;
+        }
+      }
     } catch (err) {
+      link.reading = false;
       if (controller !== null && frames.length > 0 && err instanceof ProtocolError) {
         // The frames decoded before the bad bytes are valid: deliver them first (nothing is
         // lost; Autobahn 3.2, 4.1.3 and 5.15 expect their echo); the session fails when the
@@ -414,6 +441,7 @@ export class RawWebSocketSession implements AsyncDisposable {
       this.#fail(err);
       return;
     }
+    link.reading = false;
     // Aborted while the read was settling: the frames go nowhere.
     if (this.#ended) return;
     for (let i = 0; i < frames.length; i++) {

@@ -38,6 +38,8 @@ export class FrameReader {
   #pos = 0;
   #nextSize = FIRST_SLAB;
   #eof = false;
+  /** Whether the last window was a payload target (not the slab). */
+  #direct = false;
 
   /**
    * Creates a reader.
@@ -64,6 +66,64 @@ export class FrameReader {
   }
 
   /**
+   * Appends to `out` every frame the buffered bytes hold, without reading (the synchronous half
+   * of {@linkcode FrameReader.read}, for loops that call `conn.read` themselves).
+   *
+   * @param out The array frames are pushed onto.
+   * @returns How many frames were appended.
+   * @throws {ProtocolError} When the bytes break the protocol.
+   */
+  drain(out: Frame[]): number {
+    const decoder = this.#decoder;
+    const start = out.length;
+    for (let frame = decoder.next(); frame !== null; frame = decoder.next()) out.push(frame);
+    return out.length - start;
+  }
+
+  /**
+   * The buffer the next socket read should fill: the unfilled rest of a large split payload
+   * (read straight into place), or the free tail of the current slab. Pass what the read
+   * returned to {@linkcode FrameReader.commit} before calling this again.
+   *
+   * @returns A view to read into.
+   */
+  window(): Uint8Array {
+    const target = this.#decoder.payloadTarget;
+    if (target !== null && target.length >= DIRECT_READ) {
+      this.#direct = true;
+      return target;
+    }
+    this.#direct = false;
+    if (this.#slab.length - this.#pos < MIN_WINDOW) {
+      this.#slab = new Uint8Array(this.#nextSize);
+      this.#pos = 0;
+    }
+    return this.#slab.subarray(this.#pos);
+  }
+
+  /**
+   * Hands the decoder what a read into {@linkcode FrameReader.window} delivered.
+   *
+   * @param n The read's result: a byte count, or `null` at end of stream.
+   * @returns `false` at end of stream.
+   */
+  commit(n: number | null): boolean {
+    if (n === null) {
+      this.#eof = true;
+      return false;
+    }
+    if (this.#direct) {
+      this.#decoder.commit(n);
+      return true;
+    }
+    const pos = this.#pos;
+    if (pos + n === this.#slab.length && this.#nextSize < MAX_SLAB) this.#nextSize *= 2;
+    this.#decoder.push(this.#slab.subarray(pos, pos + n));
+    this.#pos = pos + n;
+    return true;
+  }
+
+  /**
    * Appends to `out` every frame the buffered bytes hold; when there are none, reads the
    * socket (once, or more while a frame is incomplete) until at least one frame is complete.
    *
@@ -72,35 +132,11 @@ export class FrameReader {
    * @throws {ProtocolError} When the bytes break the protocol.
    */
   async read(out: Frame[]): Promise<boolean> {
-    const decoder = this.#decoder;
-    const start = out.length;
     while (true) {
-      for (let frame = decoder.next(); frame !== null; frame = decoder.next()) out.push(frame);
-      if (out.length > start) return true;
+      if (this.drain(out) > 0) return true;
       if (this.#eof) return false;
-      const target = decoder.payloadTarget;
-      if (target !== null && target.length >= DIRECT_READ) {
-        const n = await this.#source.read(target);
-        if (n === null) {
-          this.#eof = true;
-          return false;
-        }
-        decoder.commit(n);
-        continue;
-      }
-      if (this.#slab.length - this.#pos < MIN_WINDOW) {
-        this.#slab = new Uint8Array(this.#nextSize);
-        this.#pos = 0;
-      }
-      const window = this.#slab.subarray(this.#pos);
-      const n = await this.#source.read(window);
-      if (n === null) {
-        this.#eof = true;
-        return false;
-      }
-      if (n === window.length && this.#nextSize < MAX_SLAB) this.#nextSize *= 2;
-      decoder.push(this.#slab.subarray(this.#pos, this.#pos + n));
-      this.#pos += n;
+      const window = this.window();
+      if (!this.commit(await this.#source.read(window))) return false;
     }
   }
 }

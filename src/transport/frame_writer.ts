@@ -24,6 +24,8 @@ const COPY_LIMIT = 65 * 1024;
 /** The first batch buffer, allocated at the first write (idle connections hold none). */
 const FIRST_BUFFER = 4096;
 const NO_BUFFER = new Uint8Array(0);
+/** Placeholder settlers of a batch nobody awaits yet (shared: an idle writer holds no closure). */
+const NOOP = (): void => {};
 
 /** A group of frames written together; every writer of the group awaits the same promise. */
 interface Batch {
@@ -47,8 +49,8 @@ function newBatch(): Batch {
     len: 0,
     bytes: 0,
     promise: null,
-    resolve: () => {},
-    reject: () => {},
+    resolve: NOOP,
+    reject: NOOP,
   };
 }
 
@@ -99,8 +101,8 @@ export class FrameWriter {
   readonly #encoder: FrameEncoder;
   /** Frames queued behind the write in flight. */
   #next: Batch = newBatch();
-  /** A second buffer, swapped in while `#next` is being written. */
-  #spare: Batch = newBatch();
+  /** A second buffer, swapped in while `#next` is being written (made at the first write). */
+  #spare: Batch | null = null;
   #urgent: Uint8Array[] = [];
   #writing = false;
   #closed = false;
@@ -274,7 +276,7 @@ export class FrameWriter {
     try {
       while (this.#next.bytes > 0 || this.#urgent.length > 0) {
         const batch = this.#next;
-        this.#next = this.#spare;
+        this.#next = this.#spare ?? newBatch();
         const urgent = this.#urgent;
         if (urgent.length > 0) this.#urgent = [];
         if (batch.len > batch.mark) batch.parts.push(batch.buf.subarray(batch.mark, batch.len));

@@ -904,3 +904,21 @@ Deno.test("npm:ws: fragments with interleaved pings, pongs carry the pings' payl
   assert.deepEqual(pongs, ["first", "second"]);
   await session.close();
 });
+
+Deno.test("outgoing, signal and closeReason first touched after the end report the end", async () => {
+  const { peer, session, close } = await pair();
+  try {
+    await peer.send(Frame.close(new CloseReason(4000, "over")));
+    // The session answers the close and ends; nothing above touched its lazily made parts.
+    for await (const _ of session.incoming) {
+      // Nothing but the close.
+    }
+    await session.closed;
+    assert.deepEqual(await session.closeReason, new CloseReason(4000, "over"));
+    assert.equal(session.signal.aborted, true);
+    const writer = session.outgoing.getWriter();
+    await assert.rejects(writer.write(Frame.text("late")), ConnectionClosedError);
+  } finally {
+    await close();
+  }
+});

@@ -609,3 +609,19 @@ Deno.test("raw session: a write on a broken connection releases the socket with 
   await session.closed;
   assert.ok(session.signal.aborted);
 });
+
+Deno.test("raw session: outgoing first used after the close frame was written is closed to writes", async () => {
+  await using srv = await startWsServer();
+  const session = await webSocketRawSession(srv.url());
+  const { socket } = await srv.connection();
+  const serverClosed = nextClose(socket);
+  await session.close(new CloseReason(1000, "done"));
+  const writer = session.outgoing.getWriter();
+  await assert.rejects(writer.write(Frame.text("late")), { code: "SESSION_CLOSED" });
+  assert.deepEqual(await serverClosed, { code: 1000, reason: "done" });
+  const rest = await readToEnd(session);
+  assert.deepEqual(rest.map((f) => f.type), ["close"]);
+  await session.closed;
+  // The signal, first read after the release, is already aborted.
+  assert.equal(session.signal.aborted, true);
+});

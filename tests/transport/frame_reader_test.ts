@@ -174,3 +174,38 @@ Deno.test("FrameReader: a server-side reader unmasks client frames, also across 
   assert.equal(frames.length, 1);
   assert.deepEqual(frames[0]!.data, payload);
 });
+
+Deno.test("FrameReader: drain/window/commit decode the same frames as read, with direct reads", async () => {
+  const big = new Uint8Array(100_000).map((_, i) => i & 0xff);
+  const frames = [
+    Frame.text("a"),
+    Frame.binary(big),
+    Frame.ping(new Uint8Array([1, 2])),
+    Frame.text("z"),
+  ];
+  const wire = concat(frames.map((f) => encodeFrame(f, { maskKey: new Uint8Array([9, 8, 7, 6]) })));
+  for (const sizes of [[1], [7, 3000], [65536]]) {
+    const source = new ChunkedSource(wire, sizes);
+    const reader = new FrameReader(source, new FrameDecoder({ role: "server" }));
+    const out: Frame[] = [];
+    let directReads = 0;
+    while (true) {
+      if (reader.drain(out) > 0) continue;
+      const window = reader.window();
+      if (
+        window.length >= 16 * 1024 && window.byteOffset === 0 &&
+        window.buffer.byteLength === 100_000
+      ) {
+        directReads++;
+      }
+      if (!reader.commit(await source.read(window))) break;
+    }
+    assert.equal(reader.eof, true);
+    assert.deepEqual(out.map((f) => [f.type, f.data.length]), [["text", 1], ["binary", 100_000], [
+      "ping",
+      2,
+    ], ["text", 1]]);
+    assert.deepEqual(out[1]!.data, big);
+    if (sizes[0] === 1) assert.ok(directReads > 0, "the large payload was read in place");
+  }
+});
