@@ -18,6 +18,11 @@ export interface ByteSource {
 const FIRST_SLAB = 2048;
 /** The largest read buffer. */
 const MAX_SLAB = 256 * 1024;
+/**
+ * Slabs grow to this size on busy connections even when no single read fills them: a slab used
+ * up by small reads would otherwise be replaced (allocated and zeroed) on almost every read.
+ */
+const BUSY_SLAB = 16 * 1024;
 /** A slab with less room than this left is replaced. */
 const MIN_WINDOW = 1024;
 /** A split payload with at least this much left is read into directly. */
@@ -29,7 +34,10 @@ const DIRECT_READ = 16 * 1024;
  * Each socket read lands in the unused tail of a slab; the decoder returns frames whose
  * payloads are views into it, so nothing is copied. A slab is never written again once handed
  * over, so frames stay valid; a new slab is allocated when the old one is used up, growing
- * while reads keep filling it (up to 256 KiB) and staying small on quiet connections.
+ * while reads keep filling it (up to 256 KiB) or while many small reads use slabs up (up to
+ * 16 KiB), and staying small (2 KiB) on quiet connections. A payload view keeps its whole slab
+ * alive: an application that stores many small messages for long should copy them
+ * (`data.slice()`).
  */
 export class FrameReader {
   readonly #source: ByteSource;
@@ -95,6 +103,8 @@ export class FrameReader {
     }
     this.#direct = false;
     if (this.#slab.length - this.#pos < MIN_WINDOW) {
+      // A used-up slab (not the first, empty one) means traffic: the next one may be larger.
+      if (this.#slab.length > 0 && this.#nextSize < BUSY_SLAB) this.#nextSize *= 2;
       this.#slab = new Uint8Array(this.#nextSize);
       this.#pos = 0;
     }

@@ -62,7 +62,7 @@ function newBatch(): Batch {
 function settle(batch: Batch): Promise<void> {
   if (batch.promise === null) {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
-    promise.catch(() => {});
+    promise.catch(NOOP);
     batch.promise = promise;
     batch.resolve = resolve;
     batch.reject = reject;
