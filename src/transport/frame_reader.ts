@@ -15,7 +15,7 @@ export interface ByteSource {
 }
 
 /** The first read buffer: small, so that idle connections cost little memory. */
-const FIRST_SLAB = 2048;
+const FIRST_SLAB = 1024;
 /** The largest read buffer. */
 const MAX_SLAB = 256 * 1024;
 /**
@@ -24,7 +24,7 @@ const MAX_SLAB = 256 * 1024;
  */
 const BUSY_SLAB = 16 * 1024;
 /** A slab with less room than this left is replaced. */
-const MIN_WINDOW = 1024;
+const MIN_WINDOW = 512;
 /** A split payload with at least this much left is read into directly. */
 const DIRECT_READ = 16 * 1024;
 
@@ -35,7 +35,7 @@ const DIRECT_READ = 16 * 1024;
  * payloads are views into it, so nothing is copied. A slab is never written again once handed
  * over, so frames stay valid; a new slab is allocated when the old one is used up, growing
  * while reads keep filling it (up to 256 KiB) or while many small reads use slabs up (up to
- * 16 KiB), and staying small (2 KiB) on quiet connections. A payload view keeps its whole slab
+ * 16 KiB), and staying small (1 KiB) on quiet connections. A payload view keeps its whole slab
  * alive: an application that stores many small messages for long should copy them
  * (`data.slice()`).
  */
