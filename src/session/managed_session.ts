@@ -454,7 +454,6 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   #cancelled = false;
   #pendingError: unknown = null;
   #demand: (() => void) | null = null;
-  readonly #frames: Frame[] = [];
   readonly #loopDone: Promise<void>;
   // The message being reassembled.
   #msgType: "text" | "binary" | null = null;
@@ -938,8 +937,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   async #readLoop(): Promise<void> {
     const link = this.#link;
     const reader = link.reader;
+    const decoder = reader.decoder;
     const conn = link.conn;
-    const frames = this.#frames;
     const withExtensions = this.extensions.length > 0;
     try {
       while (this.#state !== CLOSED && !this.#closeReceived) {
@@ -951,25 +950,21 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
           });
           continue;
         }
-        frames.length = 0;
         this.#deliveredThisRead = false;
-        let more = true;
-        let readError: unknown = null;
-        try {
-          // The socket directly (not FrameReader.read): no async layer between the socket read
-          // and this loop, and no second suspended function per idle session.
-          while (reader.drain(frames) === 0) {
-            if (reader.eof || !reader.commit(await conn.read(reader.window()))) {
-              more = false;
-              break;
-            }
-          }
-        } catch (err) {
-          // The frames decoded before the bad bytes are valid: handle them first.
-          readError = err;
+        // The socket directly (not FrameReader.read): no async layer between the socket read
+        // and this loop, and no second suspended function per idle session.
+        let frame = decoder.next();
+        while (frame === null) {
+          if (reader.eof || !reader.commit(await conn.read(reader.window()))) break;
+          frame = decoder.next();
         }
-        for (let i = 0; i < frames.length; i++) {
-          const frame = frames[i]!;
+        if (frame === null) {
+          this.#onEof();
+          return;
+        }
+        // Every frame the read delivered, handled as it is decoded (no array per read): the
+        // frames before bad bytes are handled before the decoder throws.
+        do {
           const type = frame.type;
           if (type === "text" || type === "binary") {
             if (withExtensions) {
@@ -989,16 +984,10 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
             break;
           }
           if (this.#state === CLOSED) break;
-        }
-        frames.length = 0;
-        if (readError !== null) throw readError;
-        if (!more) {
-          this.#onEof();
-          return;
-        }
+          frame = decoder.next();
+        } while (frame !== null);
       }
     } catch (err) {
-      frames.length = 0;
       if (err instanceof ProtocolError && this.#deliveredThisRead && !this.#cancelled) {
         // Messages that came just before the violation are in the application's hands: one
         // macrotask lets it answer them before the connection is failed (Autobahn 3.2, 4.1.3,

@@ -146,7 +146,6 @@ export class RawWebSocketSession implements AsyncDisposable {
   /** `outgoing`, made on first use. */
   #outgoing: WritableStream<Frame> | null = null;
   #outController: WritableStreamDefaultController | null = null;
-  readonly #batch: Frame[] = [];
   /** A protocol error found after frames that were delivered first (raised on the next pull). */
   #pendingError: ProtocolError | null = null;
   /** The socket read in flight (a pull, or closeAndRelease discarding), if any. */
@@ -409,63 +408,61 @@ export class RawWebSocketSession implements AsyncDisposable {
    */
   async #readOnce(controller: ReadableStreamDefaultController<Frame> | null): Promise<void> {
     if (this.#ended) return;
-    const frames = this.#batch;
-    frames.length = 0;
-    let more = true;
     const link = this.#link;
     const reader = link.reader;
+    const decoder = reader.decoder;
+    let delivered = 0;
     link.reading = true;
     try {
       // The socket directly (not Link.read): no async layer between the read and this loop.
-      while (reader.drain(frames) === 0) {
-        if (reader.eof || !reader.commit(await link.conn.read(reader.window()))) {
-          more = false;
-          break;
-        }
+      let frame = decoder.next();
+      while (frame === null) {
+        if (reader.eof || !reader.commit(await link.conn.read(reader.window()))) break;
+        frame = decoder.next();
       }
+      link.reading = false;
+      // Aborted while the read was settling: the frames go nowhere.
+      if (this.#ended) return;
+      if (frame === null) {
+        this.#onEof();
+        return;
+      }
+      // Every frame the read delivered, enqueued as it is decoded (no array per read).
+      do {
+        controller?.enqueue(frame);
+        delivered++;
+        if (frame.type === "close") this.#closeReceived = true;
+        frame = decoder.next();
+      } while (frame !== null);
     } catch (err) {
       link.reading = false;
-      if (controller !== null && frames.length > 0 && err instanceof ProtocolError) {
-        // The frames decoded before the bad bytes are valid: deliver them first (nothing is
-        // lost; Autobahn 3.2, 4.1.3 and 5.15 expect their echo); the session fails when the
+      if (controller !== null && delivered > 0 && err instanceof ProtocolError) {
+        // The frames decoded before the bad bytes are valid and were delivered first (nothing
+        // is lost; Autobahn 3.2, 4.1.3 and 5.15 expect their echo); the session fails when the
         // application comes back for more (see #pull).
-        if (this.#ended) return;
-        for (let i = 0; i < frames.length; i++) {
-          controller.enqueue(frames[i]!);
-          if (frames[i]!.type === "close") this.#closeReceived = true;
-        }
-        frames.length = 0;
-        this.#pendingError = err;
+        if (!this.#ended) this.#pendingError = err;
         return;
       }
       this.#fail(err);
       return;
     }
-    link.reading = false;
-    // Aborted while the read was settling: the frames go nowhere.
-    if (this.#ended) return;
-    for (let i = 0; i < frames.length; i++) {
-      const frame = frames[i]!;
-      controller?.enqueue(frame);
-      if (frame.type === "close") this.#closeReceived = true;
-    }
-    frames.length = 0;
-    if (!more) {
-      if (this.#closeReceived) {
-        this.#end(null);
-      } else {
-        this.#end(
-          new ConnectionClosedError(
-            "CLOSED_ABNORMALLY",
-            "The connection was closed without a close frame",
-            { closeReason: new CloseReason(1006, "") },
-          ),
-        );
-      }
-      this.#link.release();
-      return;
-    }
     if (this.#closeReceived && this.#closeSent) this.#afterHandshake();
+  }
+
+  /** The peer ended the TCP connection: `incoming` ends, normally after a close frame. */
+  #onEof(): void {
+    if (this.#closeReceived) {
+      this.#end(null);
+    } else {
+      this.#end(
+        new ConnectionClosedError(
+          "CLOSED_ABNORMALLY",
+          "The connection was closed without a close frame",
+          { closeReason: new CloseReason(1006, "") },
+        ),
+      );
+    }
+    this.#link.release();
   }
 
   #fail(err: unknown): void {
