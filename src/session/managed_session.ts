@@ -18,6 +18,7 @@ import { Frame, makeFrame, readReason } from "../core/frame.ts";
 import { Utf8Validator } from "../core/utf8.ts";
 import { Link } from "./_link.ts";
 import { IncomingStream } from "./_incoming_stream.ts";
+import { Keepalive } from "./_keepalive.ts";
 import {
   checkValidator,
   deserializeFrame,
@@ -295,22 +296,8 @@ function rejected<T>(err: unknown): Promise<T> {
   return p;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-interface PendingPing {
-  payload: Uint8Array;
-  sentAt: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  resolve(rtt: number): void;
-  reject(err: unknown): void;
 }
 
 /** Sends parked between two drains of the outgoing queue share one promise. */
@@ -480,19 +467,14 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   // Pinger and pings.
   #pingInterval: number;
   #timeout: number | undefined;
-  #pingTimer: ReturnType<typeof setTimeout> | undefined;
-  #autoPing: PendingPing | null = null;
-  readonly #pings: PendingPing[] = [];
-  /** Random bytes that start every pinger payload (made at the first ping). */
-  #pingPrefix: Uint8Array | null = null;
-  #pingCounter = 0;
+  /** The pinger and waiting pings: made when the pinger starts or at the first `ping()`. */
+  #keepalive: Keepalive | null = null;
 
   #receiving: Promise<unknown> | null = null;
   // Methods as callbacks, made on first use.
   #onWriteErrorFn: ((err: unknown) => void) | null = null;
   #drainParkedCb: (() => void) | null = null;
   #rejectParkedCb: ((err: unknown) => void) | null = null;
-  #pingTickCb: (() => void) | null = null;
   #disposed = false;
 
   /**
@@ -543,7 +525,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       },
     }, strategy);
     this.#loopDone = this.#readLoop();
-    this.#restartPinger();
+    if (this.#pingInterval > 0) this.#pinger().restart();
   }
 
   /** Frames to the peer (made on first use). */
@@ -633,7 +615,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   set pingInterval(value: number) {
     checkMs("pingInterval", value);
     this.#pingInterval = value;
-    this.#restartPinger();
+    if (this.#keepalive !== null) this.#keepalive.interval = value;
+    else if (value > 0) this.#pinger().restart();
   }
 
   /**
@@ -646,7 +629,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   set timeout(value: number) {
     checkMs("timeout", value);
     this.#timeout = value;
-    this.#restartPinger();
+    if (this.#keepalive !== null) this.#keepalive.timeout = value;
   }
 
   /**
@@ -817,33 +800,11 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     let frame: Frame;
     try {
       checkMs("timeout", options?.timeout);
-      frame = Frame.ping(data === undefined ? this.#nextPayload() : data.slice());
+      frame = Frame.ping(data === undefined ? this.#pinger().nextPayload() : data.slice());
     } catch (err) {
       return Promise.reject(err);
     }
-    const timeout = options?.timeout ?? this.timeout;
-    const { promise, resolve, reject } = Promise.withResolvers<number>();
-    const entry: PendingPing = {
-      payload: frame.data,
-      sentAt: performance.now(),
-      timer: undefined,
-      resolve,
-      reject,
-    };
-    if (timeout > 0) {
-      entry.timer = setTimeout(() => {
-        this.#removePing(entry);
-        reject(new TimeoutError("PING_TIMEOUT", `No pong within ${timeout} ms`));
-      }, timeout);
-    }
-    this.#pings.push(entry);
-    this.#link.writer.writeUrgent(frame).catch((err) => {
-      if (this.#removePing(entry)) {
-        clearTimeout(entry.timer);
-        reject(err);
-      }
-    });
-    return promise;
+    return this.#pinger().ping(frame, options?.timeout ?? this.timeout);
   }
 
   /**
@@ -978,7 +939,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
               link.writer.writeUrgent(Frame.pong(frame.data)).catch(NOOP);
             }
           } else if (type === "pong") {
-            if (this.#pings.length > 0) this.#onPong(frame.data);
+            const keepalive = this.#keepalive;
+            if (keepalive !== null && keepalive.waiting) keepalive.onPong(frame.data);
           } else {
             this.#onPeerClose(frame);
             break;
@@ -1105,20 +1067,6 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     else this.#assemble(out);
   }
 
-  #onPong(data: Uint8Array): void {
-    const pings = this.#pings;
-    for (let i = 0; i < pings.length; i++) {
-      const entry = pings[i]!;
-      if (sameBytes(entry.payload, data)) {
-        pings.splice(i, 1);
-        clearTimeout(entry.timer);
-        entry.resolve(performance.now() - entry.sentAt);
-        return;
-      }
-    }
-    // A pong that matches no ping (unsolicited, or late): ignored (RFC 6455 §5.5.3).
-  }
-
   #onPeerClose(frame: Frame): void {
     this.#closeReceived = true;
     if (this.#closeSent) {
@@ -1129,7 +1077,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     }
     // The decoder validated the payload (RFC 6455 §7.4), so this cannot throw.
     const peer = readReason(frame);
-    this.#stopPinger();
+    this.#keepalive?.stop();
     const queued = (this.#inController.desiredSize ?? 0) < this.#inHighWaterMark;
     if (!this.#cancelled && (queued || this.#deliveredThisRead)) {
       // Messages that came with the close frame are queued, or in the application's hands: let
@@ -1450,7 +1398,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     this.#closeSent = true;
     this.#localReason = reason;
     this.#state = CLOSING;
-    this.#stopPinger();
+    this.#keepalive?.stop();
     this.#closeTimer = setTimeout(() => {
       this.#closeTimer = undefined;
       // No answer in time: end with our reason and let go of the socket.
@@ -1515,15 +1463,12 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       clearTimeout(this.#peerClose.timer);
       clearTimeout(this.#peerClose.soon);
     }
-    this.#stopPinger();
-    const pingError = err ??
-      new ConnectionClosedError("SESSION_CLOSED", "The session closed before the pong", {
-        closeReason: reason,
-      });
-    for (const entry of this.#pings.splice(0)) {
-      clearTimeout(entry.timer);
-      entry.reject(pingError);
-    }
+    this.#keepalive?.end(
+      err ??
+        new ConnectionClosedError("SESSION_CLOSED", "The session closed before the pong", {
+          closeReason: reason,
+        }),
+    );
     this.#msgType = null;
     this.#msgBuf = EMPTY;
     const closedError = new ConnectionClosedError(
@@ -1574,82 +1519,20 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   // ------------------------------------------------------------------------------------------
   // Pinger
 
-  #nextPayload(): Uint8Array {
-    const payload = new Uint8Array(12);
-    payload.set(this.#pingPrefix ??= crypto.getRandomValues(new Uint8Array(8)));
-    this.#pingCounter = (this.#pingCounter + 1) >>> 0;
-    new DataView(payload.buffer).setUint32(8, this.#pingCounter);
-    return payload;
-  }
-
-  #removePing(entry: PendingPing): boolean {
-    const i = this.#pings.indexOf(entry);
-    if (i < 0) return false;
-    this.#pings.splice(i, 1);
-    return true;
-  }
-
-  #stopPinger(): void {
-    clearTimeout(this.#pingTimer);
-    this.#pingTimer = undefined;
-    const auto = this.#autoPing;
-    if (auto !== null) {
-      this.#autoPing = null;
-      this.#removePing(auto);
-    }
-  }
-
-  #restartPinger(): void {
-    this.#stopPinger();
-    if (this.#state !== OPEN || this.#closeSent || this.#pingInterval <= 0) return;
-    this.#pingTimer = setTimeout(this.#pingTickFn, this.#pingInterval);
-  }
-
-  /** Sends the pinger's next ping and waits `timeout` for its pong. */
-  /** `#pingTick` as a timer callback (made when the pinger starts). */
-  get #pingTickFn(): () => void {
-    return this.#pingTickCb ??= () => this.#pingTick();
-  }
-
-  #pingTick(): void {
-    this.#pingTimer = undefined;
-    if (this.#state !== OPEN || this.#closeSent) return;
-    const previous = this.#autoPing;
-    if (previous !== null) this.#removePing(previous);
-    const timeout = this.timeout;
-    const payload = this.#nextPayload();
-    const entry: PendingPing = {
-      payload,
-      sentAt: performance.now(),
-      timer: undefined,
-      resolve: () => {
-        if (this.#autoPing !== entry) return;
-        this.#autoPing = null;
-        if (timeout > 0) {
-          clearTimeout(this.#pingTimer);
-          this.#pingTimer = setTimeout(this.#pingTickFn, this.#pingInterval);
-        }
+  /** The keepalive, made when the pinger starts or the application first pings. */
+  #pinger(): Keepalive {
+    return this.#keepalive ??= new Keepalive(
+      {
+        canPing: () => this.#state === OPEN && !this.#closeSent,
+        sendUrgent: (frame) => this.#link.writer.writeUrgent(frame),
+        pongTimedOut: (timeout) =>
+          this.#fail(
+            new TimeoutError("PING_TIMEOUT", `Ping timeout: no pong within ${timeout} ms`),
+            new CloseReason(1011, "Ping timeout"),
+          ),
       },
-      reject: NOOP,
-    };
-    this.#autoPing = entry;
-    this.#pings.push(entry);
-    this.#link.writer.writeUrgent(Frame.ping(payload)).catch(NOOP);
-    this.#pingTimer = timeout > 0
-      ? setTimeout(() => this.#onPingTimeout(timeout), timeout)
-      : setTimeout(this.#pingTickFn, this.#pingInterval);
-  }
-
-  #onPingTimeout(timeout: number): void {
-    this.#pingTimer = undefined;
-    const auto = this.#autoPing;
-    if (auto !== null) {
-      this.#autoPing = null;
-      this.#removePing(auto);
-    }
-    this.#fail(
-      new TimeoutError("PING_TIMEOUT", `Ping timeout: no pong within ${timeout} ms`),
-      new CloseReason(1011, "Ping timeout"),
+      this.#pingInterval,
+      this.#timeout,
     );
   }
 }
