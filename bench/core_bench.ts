@@ -121,3 +121,28 @@ globalThis.addEventListener("unload", () => {
   writer.close();
   reader.close();
 });
+
+// Sec-WebSocket-Accept: the synchronous SHA-1 the server uses beside WebCrypto's digest.
+import { computeAcceptSync, WEBSOCKET_GUID } from "../src/core/handshake.ts";
+
+const ACCEPT_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
+const acceptEncoder = new TextEncoder();
+Deno.bench({
+  name: "Sec-WebSocket-Accept, synchronous SHA-1 (computeAcceptSync)",
+  group: "accept",
+  baseline: true,
+  fn() {
+    computeAcceptSync(ACCEPT_KEY);
+  },
+});
+Deno.bench({
+  name: "Sec-WebSocket-Accept, crypto.subtle.digest",
+  group: "accept",
+  async fn() {
+    const digest = await crypto.subtle.digest(
+      "SHA-1",
+      acceptEncoder.encode(ACCEPT_KEY + WEBSOCKET_GUID),
+    );
+    btoa(String.fromCharCode(...new Uint8Array(digest)));
+  },
+});

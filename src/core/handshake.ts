@@ -21,12 +21,14 @@ import {
   isToken,
   type ParsedRequestHead,
   type ParsedResponseHead,
+  requestField as fieldOf,
   serializeRequestHead,
   serializeResponseHead,
   statusText,
   trimOws,
 } from "./http1.ts";
 import { utf8Encoder } from "./_text.ts";
+import { sha1 } from "./sha1.ts";
 
 /** The GUID appended to the key before hashing (RFC 6455 §1.3). */
 export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -34,8 +36,11 @@ export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /** The only protocol version spoken, sent in `Sec-WebSocket-Version`. */
 export const WEBSOCKET_VERSION = "13";
 
-// base64 of exactly 16 bytes, canonical: 21 free characters, one whose low 4 bits are 0, "==".
-const KEY_PATTERN = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
+// base64 of exactly 16 bytes, canonical: 21 free characters, one whose low 4 bits are 0 (A, Q,
+// g or w), then "==".
+const BASE64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const IS_BASE64 = new Uint8Array(128);
+for (let i = 0; i < 64; i++) IS_BASE64[BASE64_ALPHABET.charCodeAt(i)] = 1;
 
 function toBase64(bytes: Uint8Array): string {
   return btoa(String.fromCharCode.apply(null, bytes as unknown as number[]));
@@ -55,7 +60,14 @@ function toBase64(bytes: Uint8Array): string {
  * @returns `true` when the key is well-formed.
  */
 export function isValidKey(key: string): boolean {
-  return typeof key === "string" && KEY_PATTERN.test(key);
+  if (typeof key !== "string" || key.length !== 24) return false;
+  for (let i = 0; i < 21; i++) {
+    const c = key.charCodeAt(i);
+    if (c > 0x7f || IS_BASE64[c] === 0) return false;
+  }
+  const last = key.charCodeAt(21);
+  return (last === 0x41 || last === 0x51 || last === 0x67 || last === 0x77) &&
+    key.charCodeAt(22) === 0x3d && key.charCodeAt(23) === 0x3d;
 }
 
 /**
@@ -77,6 +89,9 @@ export function generateKey(): string {
 /**
  * The `Sec-WebSocket-Accept` value for a key: base64(SHA-1(key + {@linkcode WEBSOCKET_GUID})).
  *
+ * The value is computed synchronously (see {@linkcode computeAcceptSync}); the promise is kept
+ * for compatibility.
+ *
  * @example
  * ```ts
  * import { computeAccept } from "@wirestream/ws/raw";
@@ -88,10 +103,125 @@ export function generateKey(): string {
  * @returns The accept value.
  * @throws {TypeError} When `key` is not a string.
  */
-export async function computeAccept(key: string): Promise<string> {
+export function computeAccept(key: string): Promise<string> {
+  try {
+    return Promise.resolve(computeAcceptSync(key));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+const GUID_LENGTH = WEBSOCKET_GUID.length;
+const GUID_BYTES = utf8Encoder.encode(WEBSOCKET_GUID);
+/** The hashed message when it is ASCII: key then GUID (grown for long keys). */
+let acceptInput = new Uint8Array(64);
+/** The digest of the last accept value. */
+const acceptDigest = new Uint8Array(20);
+const BASE64_CODES = new Uint8Array(64);
+for (let i = 0; i < 64; i++) BASE64_CODES[i] = BASE64_ALPHABET.charCodeAt(i);
+/** The length of an accept value: base64 of 20 bytes. */
+const ACCEPT_LENGTH = 28;
+/** The last accept value, as bytes. */
+const acceptBytes = new Uint8Array(ACCEPT_LENGTH);
+
+/**
+ * Writes the accept value of `key` as 28 ASCII bytes at `offset` of `out`.
+ */
+function writeAccept(key: string, out: Uint8Array, offset: number): void {
   if (typeof key !== "string") throw new TypeError("The key must be a string");
-  const digest = await crypto.subtle.digest("SHA-1", utf8Encoder.encode(key + WEBSOCKET_GUID));
-  return toBase64(new Uint8Array(digest));
+  const length = key.length + GUID_LENGTH;
+  let input: Uint8Array | null = acceptInput.length >= length ? acceptInput : null;
+  if (input !== null) {
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      if (c > 0x7f) {
+        input = null;
+        break;
+      }
+      input[i] = c;
+    }
+  }
+  if (input !== null) {
+    input.set(GUID_BYTES, key.length);
+    input = input.subarray(0, length);
+  } else {
+    // Not ASCII, or longer than any valid key: UTF-8, as WebCrypto would have hashed it.
+    input = utf8Encoder.encode(key + WEBSOCKET_GUID);
+    if (length <= 1024 && acceptInput.length < length) acceptInput = new Uint8Array(length);
+  }
+  const d = sha1(input, acceptDigest);
+  let j = offset;
+  // 20 bytes: six groups of three, then two bytes and one "=".
+  for (let i = 0; i < 18; i += 3) {
+    const n = (d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!;
+    out[j++] = BASE64_CODES[n >>> 18]!;
+    out[j++] = BASE64_CODES[(n >>> 12) & 63]!;
+    out[j++] = BASE64_CODES[(n >>> 6) & 63]!;
+    out[j++] = BASE64_CODES[n & 63]!;
+  }
+  const n = (d[18]! << 16) | (d[19]! << 8);
+  out[j++] = BASE64_CODES[n >>> 18]!;
+  out[j++] = BASE64_CODES[(n >>> 12) & 63]!;
+  out[j++] = BASE64_CODES[(n >>> 6) & 63]!;
+  out[j] = 0x3d;
+}
+
+/**
+ * @internal The `Sec-WebSocket-Accept` value for a key, computed synchronously: what
+ * {@linkcode computeAccept} resolves to.
+ *
+ * @example
+ * ```ts
+ * import { computeAcceptSync } from "./handshake.ts";
+ *
+ * console.log(computeAcceptSync("dGhlIHNhbXBsZSBub25jZQ==")); // "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+ * ```
+ *
+ * @param key The `Sec-WebSocket-Key` (taken as is; it is not validated).
+ * @returns The accept value.
+ * @throws {TypeError} When `key` is not a string.
+ */
+export function computeAcceptSync(key: string): string {
+  writeAccept(key, acceptBytes, 0);
+  return String.fromCharCode.apply(null, acceptBytes as unknown as number[]);
+}
+
+const PLAIN_101_START = serializeResponseHead(101, "Switching Protocols", [
+  ["Upgrade", "websocket"],
+  ["Connection", "Upgrade"],
+  ["Sec-WebSocket-Accept", ""],
+]).subarray(0, -4);
+
+/**
+ * @internal The `101 Switching Protocols` head for `key` with no subprotocol, extension or
+ * extra header, built without checks: what `buildServerResponse(key)` gives for a valid key.
+ *
+ * @example
+ * ```ts
+ * import { plainServerResponse } from "./handshake.ts";
+ *
+ * const head = plainServerResponse("dGhlIHNhbXBsZSBub25jZQ==");
+ * console.log(new TextDecoder().decode(head).includes("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")); // true
+ * ```
+ *
+ * @param key The `Sec-WebSocket-Key` (taken as is; it is not validated).
+ * @param room Where to write the head, when it is long enough (else a new array is made).
+ * @returns The head bytes: the start of `room`, or a new array.
+ * @throws {TypeError} When `key` is not a string.
+ */
+export function plainServerResponse(key: string, room?: Uint8Array): Uint8Array {
+  const start = PLAIN_101_START.length;
+  const end = start + ACCEPT_LENGTH;
+  const head = room !== undefined && room.length >= end + 4
+    ? room.subarray(0, end + 4)
+    : new Uint8Array(end + 4);
+  head.set(PLAIN_101_START);
+  writeAccept(key, head, start);
+  head[end] = 0x0d;
+  head[end + 1] = 0x0a;
+  head[end + 2] = 0x0d;
+  head[end + 3] = 0x0a;
+  return head;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -110,11 +240,36 @@ function listElements(value: string | null): string[] {
 
 /** Whether a comma-separated header value holds `token` (lower-case), compared case-insensitively. */
 function hasToken(value: string | null, token: string): boolean {
-  return listElements(value).some((element) => element.toLowerCase() === token);
+  if (value === null) return false;
+  const n = value.length;
+  for (let start = 0; start <= n;) {
+    let end = value.indexOf(",", start);
+    if (end === -1) end = n;
+    let from = start;
+    let to = end;
+    let c: number;
+    while (from < to && ((c = value.charCodeAt(from)) === 0x20 || c === 0x09)) from++;
+    while (to > from && ((c = value.charCodeAt(to - 1)) === 0x20 || c === 0x09)) to--;
+    if (to - from === token.length && isElement(value, from, token)) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+/** Whether `value` at `from` is `token` (lower-case, as long as what is left), as `toLowerCase`. */
+function isElement(value: string, from: number, token: string): boolean {
+  for (let i = 0; i < token.length; i++) {
+    let c = value.charCodeAt(from + i);
+    if (c > 0x7f) return value.slice(from, from + token.length).toLowerCase() === token;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== token.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** Checks a subprotocol list: tokens, unique. Returns the problem, or `null`. */
 function protocolListProblem(protocols: readonly string[]): string | null {
+  if (protocols.length === 0) return null;
   const seen = new Set<string>();
   for (const protocol of protocols) {
     if (typeof protocol !== "string" || !isToken(protocol)) {
@@ -330,10 +485,22 @@ export interface AcceptedServerResponse {
  * @returns The chosen subprotocol and the accepted extensions.
  * @throws {HandshakeError} When the response does not accept the upgrade as offered.
  */
-export async function validateServerResponse(
+export function validateServerResponse(
   head: ParsedResponseHead,
   expect: ServerResponseExpectation,
 ): Promise<AcceptedServerResponse> {
+  try {
+    return Promise.resolve(checkServerResponse(head, expect));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** {@linkcode validateServerResponse}, synchronously. */
+function checkServerResponse(
+  head: ParsedResponseHead,
+  expect: ServerResponseExpectation,
+): AcceptedServerResponse {
   const { status, headers } = head;
   const fail = (
     code:
@@ -368,7 +535,7 @@ export async function validateServerResponse(
       }`,
     );
   }
-  const expected = await computeAccept(expect.key);
+  const expected = computeAcceptSync(expect.key);
   const received = headers.get("sec-websocket-accept");
   if (received !== expected) {
     throw fail(
@@ -519,7 +686,6 @@ export function validateClientRequest(
   head: ParsedRequestHead,
   options?: ClientRequestValidationOptions,
 ): ClientRequestCheck {
-  const { headers } = head;
   if (head.method !== "GET") {
     return reject(405, `Method ${head.method} not allowed for a WebSocket upgrade`, {
       Allow: "GET",
@@ -531,25 +697,27 @@ export function validateClientRequest(
   if (head.versionMajor > 1) {
     return reject(505, `HTTP version ${head.version} not supported`);
   }
-  if (!headers.has("host")) return reject(400, "Missing Host header");
-  const contentLength = headers.get("content-length");
-  if (headers.has("transfer-encoding") || (contentLength !== null && contentLength !== "0")) {
+  if (fieldOf(head, "host") === null) return reject(400, "Missing Host header");
+  const contentLength = fieldOf(head, "content-length");
+  if (
+    fieldOf(head, "transfer-encoding") !== null || (contentLength !== null && contentLength !== "0")
+  ) {
     return reject(400, "A WebSocket upgrade request must not have a body");
   }
-  const upgrade = headers.get("upgrade");
+  const upgrade = fieldOf(head, "upgrade");
   if (upgrade === null) {
     return reject(426, "Expected a WebSocket upgrade request", UPGRADE_REQUIRED);
   }
   if (!hasToken(upgrade, "websocket")) {
     return reject(400, `Expected Upgrade: websocket, got ${JSON.stringify(upgrade)}`);
   }
-  if (!hasToken(headers.get("connection"), "upgrade")) {
+  if (!hasToken(fieldOf(head, "connection"), "upgrade")) {
     return reject(
       400,
-      `Expected Connection: Upgrade, got ${JSON.stringify(headers.get("connection"))}`,
+      `Expected Connection: Upgrade, got ${JSON.stringify(fieldOf(head, "connection"))}`,
     );
   }
-  const version = headers.get("sec-websocket-version");
+  const version = fieldOf(head, "sec-websocket-version");
   if (version !== WEBSOCKET_VERSION) {
     return reject(
       426,
@@ -559,19 +727,19 @@ export function validateClientRequest(
       [...UPGRADE_REQUIRED, ["Sec-WebSocket-Version", WEBSOCKET_VERSION]],
     );
   }
-  const key = headers.get("sec-websocket-key");
+  const key = fieldOf(head, "sec-websocket-key");
   if (key === null) return reject(400, "Missing Sec-WebSocket-Key header");
   if (!isValidKey(key)) {
     return reject(400, `Invalid Sec-WebSocket-Key ${JSON.stringify(key)}`);
   }
-  const protocolValue = headers.get("sec-websocket-protocol");
+  const protocolValue = fieldOf(head, "sec-websocket-protocol");
   const protocols = listElements(protocolValue);
   const problem = protocolValue !== null && protocols.length === 0
     ? "Empty Sec-WebSocket-Protocol header"
     : protocolListProblem(protocols);
   if (problem !== null) return reject(400, problem);
   let extensions: ExtensionOffer[] = [];
-  const extensionsValue = headers.get("sec-websocket-extensions");
+  const extensionsValue = fieldOf(head, "sec-websocket-extensions");
   if (extensionsValue !== null) {
     try {
       extensions = parseExtensionHeader(extensionsValue);
@@ -579,7 +747,7 @@ export function validateClientRequest(
       return reject(400, error instanceof Error ? error.message : String(error));
     }
   }
-  const origin = headers.get("origin");
+  const origin = fieldOf(head, "origin");
   const allowed = options?.origins;
   if (allowed !== undefined && (origin === null || !originAllowed(origin, allowed))) {
     return reject(
@@ -644,10 +812,19 @@ const SERVER_FORBIDDEN = [
  * @throws {TypeError} When the key is not base64 of 16 bytes, the subprotocol is not a token,
  * the extensions value does not parse, or an extra header is one of the reserved ones.
  */
-export async function buildServerResponse(
+export function buildServerResponse(
   key: string,
   options?: ServerResponseOptions,
 ): Promise<Uint8Array> {
+  try {
+    return Promise.resolve(serverResponseHead(key, options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** {@linkcode buildServerResponse}, synchronously. */
+function serverResponseHead(key: string, options: ServerResponseOptions | undefined): Uint8Array {
   if (!isValidKey(key)) {
     throw new TypeError(`Invalid key ${JSON.stringify(key)}: expected base64 of 16 bytes`);
   }
@@ -661,7 +838,7 @@ export async function buildServerResponse(
   const fields: [string, string][] = [
     ["Upgrade", "websocket"],
     ["Connection", "Upgrade"],
-    ["Sec-WebSocket-Accept", await computeAccept(key)],
+    ["Sec-WebSocket-Accept", computeAcceptSync(key)],
   ];
   if (protocol !== "") fields.push(["Sec-WebSocket-Protocol", protocol]);
   if (trimOws(extensions) !== "") fields.push(["Sec-WebSocket-Extensions", trimOws(extensions)]);

@@ -18,6 +18,7 @@
  */
 
 import { HandshakeError } from "./errors.ts";
+import { utf8Decoder } from "./_text.ts";
 
 /** The default {@linkcode HeadParseOptions.maxHeadSize}: 16 KiB. */
 export const DEFAULT_MAX_HEAD_SIZE = 16384;
@@ -133,6 +134,15 @@ function isDigit(c: number): boolean {
 }
 
 function latin1(buf: Uint8Array, start: number, end: number): string {
+  // ASCII (the usual head) decodes the same as UTF-8, which the decoder does much faster.
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (buf[i]! > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return utf8Decoder.decode(buf.subarray(start, end));
   let out = "";
   for (let i = start; i < end; i += 4096) {
     // apply, not spread: spreading a typed array goes through its iterator and is much slower.
@@ -214,14 +224,17 @@ function checkStatusLine(buf: Uint8Array, start: number, end: number, partial: b
   if (!partial && n < 12) throw invalid("Malformed status line");
 }
 
+/** Where the request target of the last line `checkRequestLine` checked ends. */
+let requestTargetEnd = 0;
+
 // request-line = method SP request-target SP "HTTP/" DIGIT "." DIGIT
-// Returns [methodEnd, targetEnd] for a complete line.
+// Returns where the method ends, and sets requestTargetEnd.
 function checkRequestLine(
   buf: Uint8Array,
   start: number,
   end: number,
   partial: boolean,
-): [number, number] {
+): number {
   let i = start;
   while (i < end && (CHARS[buf[i]!]! & TCHAR) !== 0) i++;
   if (i < end && (i === start || buf[i] !== SP)) {
@@ -244,7 +257,8 @@ function checkRequestLine(
   if (!partial && (versionStart > end || end - versionStart !== 8)) {
     throw invalid("Malformed request line");
   }
-  return [methodEnd, targetEnd];
+  requestTargetEnd = targetEnd;
+  return methodEnd;
 }
 
 // field-line = field-name ":" OWS field-value OWS. Returns the colon's index (-1 if not yet seen).
@@ -275,18 +289,26 @@ function checkFieldLine(buf: Uint8Array, start: number, end: number, partial: bo
 // ---------------------------------------------------------------------------------------------
 // The head scanner shared by both parsers
 
-interface ScannedHead {
-  // [start, end] of the start line, then [start, colon, end] of each field line
-  startLine: [number, number];
-  fields: number[];
-  headLength: number;
+// What scanHead finds, as offsets into the bytes: the head's length, the end of the start line
+// (which starts at 0), the method's and the target's ends (requests only), then [start, colon]
+// of each field line. A field line ends 2 bytes (CRLF) before the next line starts; the blank
+// line that ends the head starts at headLength - 2.
+const HEAD_LENGTH = 0;
+const LINE_END = 1;
+const METHOD_END = 2;
+const TARGET_END = 3;
+const FIELDS = 4;
+
+/** Where the field line whose start is at `marks[i]` ends (its CRLF excluded). */
+function fieldEnd(marks: readonly number[], i: number): number {
+  return (i + 2 < marks.length ? marks[i + 2]! : marks[HEAD_LENGTH]! - 2) - 2;
 }
 
 function scanHead(
   buf: Uint8Array,
   options: HeadParseOptions | undefined,
   request: boolean,
-): ScannedHead | null {
+): number[] | null {
   if (!(buf instanceof Uint8Array)) throw new TypeError("buf must be a Uint8Array");
   const maxHeadSize = options?.maxHeadSize ?? DEFAULT_MAX_HEAD_SIZE;
   if (!Number.isInteger(maxHeadSize) || maxHeadSize <= 0) {
@@ -295,8 +317,7 @@ function scanHead(
   const limit = Math.min(buf.length, maxHeadSize);
   // Search only the bytes that may belong to the head, however much has arrived.
   const view = limit < buf.length ? buf.subarray(0, limit) : buf;
-  const fields: number[] = [];
-  let startLine: [number, number] | null = null;
+  let marks: number[] | null = null;
   let pos = 0;
   for (;;) {
     const lf = view.indexOf(LF, pos);
@@ -304,7 +325,7 @@ function scanHead(
       // An incomplete line: check what is there (a final CR may be followed by LF later).
       let end = limit;
       if (end > pos && buf[end - 1] === CR) end--;
-      if (startLine === null) {
+      if (marks === null) {
         if (request) checkRequestLine(buf, pos, end, true);
         else checkStatusLine(buf, pos, end, true);
       } else {
@@ -320,38 +341,184 @@ function scanHead(
     }
     if (lf === pos || buf[lf - 1] !== CR) throw invalid("Malformed head: bare LF line ending");
     const end = lf - 1;
-    if (startLine === null) {
+    if (marks === null) {
       if (end === pos) throw invalid("Malformed head: empty start line");
-      if (request) checkRequestLine(buf, pos, end, false);
-      else checkStatusLine(buf, pos, end, false);
-      startLine = [pos, end];
+      marks = [0, end, 0, 0];
+      if (request) {
+        marks[METHOD_END] = checkRequestLine(buf, pos, end, false);
+        marks[TARGET_END] = requestTargetEnd;
+      } else {
+        checkStatusLine(buf, pos, end, false);
+      }
     } else if (end === pos) {
-      return { startLine, fields, headLength: lf + 1 };
+      marks[HEAD_LENGTH] = lf + 1;
+      return marks;
     } else {
-      fields.push(pos, checkFieldLine(buf, pos, end, false), end);
+      marks.push(pos, checkFieldLine(buf, pos, end, false));
     }
     pos = lf + 1;
   }
 }
 
-function buildHeaders(buf: Uint8Array, fields: number[], countHost: boolean): Headers {
-  const headers = new Headers();
-  let hosts = 0;
-  for (let i = 0; i < fields.length; i += 3) {
-    const start = fields[i]!;
-    const colon = fields[i + 1]!;
-    const end = fields[i + 2]!;
-    const name = latin1(buf, start, colon);
-    if (countHost && name.length === 4 && name.toLowerCase() === "host" && ++hosts > 1) {
-      throw invalid("Malformed request: more than one Host header");
+/** The value of the field line at `marks[i]` of `text`, without OWS. */
+function fieldValue(text: string, marks: readonly number[], i: number): string {
+  let from = marks[i + 1]! + 1;
+  let to = fieldEnd(marks, i);
+  let c: number;
+  while (from < to && ((c = text.charCodeAt(from)) === SP || c === HTAB)) from++;
+  while (to > from && ((c = text.charCodeAt(to - 1)) === SP || c === HTAB)) to--;
+  return text.slice(from, to);
+}
+
+/** Whether the name of the field line at `marks[i]` of `text` is `lower`, ignoring ASCII case. */
+function isFieldNamed(text: string, marks: readonly number[], i: number, lower: string): boolean {
+  const start = marks[i]!;
+  const n = lower.length;
+  if (marks[i + 1]! - start !== n) return false;
+  for (let k = 0; k < n; k++) {
+    let c = text.charCodeAt(start + k);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== lower.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/** What `Headers.get(name)` gives for the fields of a scanned head (`name` lower-case). */
+function fieldOfText(text: string, marks: readonly number[], name: string): string | null {
+  let out: string | null = null;
+  for (let i = FIELDS; i < marks.length; i += 2) {
+    if (isFieldNamed(text, marks, i, name)) {
+      const value = fieldValue(text, marks, i);
+      out = out === null ? value : `${out}, ${value}`;
     }
+  }
+  return out;
+}
+
+function buildHeaders(text: string, marks: readonly number[]): Headers {
+  const headers = new Headers();
+  for (let i = FIELDS; i < marks.length; i += 2) {
+    const name = text.slice(marks[i]!, marks[i + 1]!);
     try {
-      headers.append(name, trimOws(latin1(buf, colon + 1, end)));
+      headers.append(name, fieldValue(text, marks, i));
     } catch (cause) {
       throw new HandshakeError("HANDSHAKE_INVALID", `Malformed header field ${name}`, { cause });
     }
   }
   return headers;
+}
+
+/**
+ * @internal A parsed request head whose `headers` are made on first use: the server looks its
+ * fields up with {@linkcode RequestHead.field}, which gives what `headers.get` would, so a
+ * handshake that nobody asks the `Headers` of never builds them. It keeps the head as one
+ * string and the offsets of its fields.
+ */
+export class RequestHead implements ParsedRequestHead {
+  method: string;
+  target: string;
+  version: string;
+  versionMajor: number;
+  versionMinor: number;
+  headLength: number;
+  /** The head, latin1-decoded. */
+  readonly #text: string;
+  /** What `scanHead` found. */
+  readonly #marks: readonly number[];
+  /** Bit `n % 32` is set when a field name is `n` long: most absent names are ruled out at once. */
+  readonly #nameLengths: number;
+  #headers: Headers | null = null;
+
+  /**
+   * @param text The head, latin1-decoded.
+   * @param marks What `scanHead` found.
+   * @throws {HandshakeError} When there is more than one `Host` field.
+   */
+  constructor(text: string, marks: number[]) {
+    const methodEnd = marks[METHOD_END]!;
+    const targetEnd = marks[TARGET_END]!;
+    const lineEnd = marks[LINE_END]!;
+    this.method = methodEnd === 3 && text.startsWith("GET") ? "GET" : text.slice(0, methodEnd);
+    this.target = text.slice(methodEnd + 1, targetEnd);
+    this.version = lineEnd - targetEnd === 9 && text.startsWith("HTTP/1.1", targetEnd + 1)
+      ? "HTTP/1.1"
+      : text.slice(targetEnd + 1, lineEnd);
+    this.versionMajor = text.charCodeAt(targetEnd + 6) - 0x30;
+    this.versionMinor = text.charCodeAt(targetEnd + 8) - 0x30;
+    this.headLength = marks[HEAD_LENGTH]!;
+    let hosts = 0;
+    let nameLengths = 0;
+    for (let i = FIELDS; i < marks.length; i += 2) {
+      nameLengths |= 1 << ((marks[i + 1]! - marks[i]!) & 31);
+      if (isFieldNamed(text, marks, i, "host") && ++hosts > 1) {
+        throw invalid("Malformed request: more than one Host header");
+      }
+    }
+    this.#text = text;
+    this.#marks = marks;
+    this.#nameLengths = nameLengths;
+  }
+
+  /** The header fields, as `parseRequestHead` gives them (made on first use). */
+  get headers(): Headers {
+    return this.#headers ??= buildHeaders(this.#text, this.#marks);
+  }
+
+  set headers(headers: Headers) {
+    this.#headers = headers;
+  }
+
+  /**
+   * What `headers.get(name)` gives: the values of the fields named `name`, joined with `", "`,
+   * or `null` when there is none. Once the `Headers` exist, they answer.
+   *
+   * @param name A lower-case field name.
+   * @returns The value, or `null`.
+   */
+  field(name: string): string | null {
+    if (this.#headers !== null) return this.#headers.get(name);
+    return this.sentField(name);
+  }
+
+  /**
+   * Like {@linkcode RequestHead.field}, but as received, whatever was done to the `Headers`
+   * since.
+   *
+   * @param name A lower-case field name.
+   * @returns The value, or `null`.
+   */
+  sentField(name: string): string | null {
+    if ((this.#nameLengths & (1 << (name.length & 31))) === 0) return null;
+    return fieldOfText(this.#text, this.#marks, name);
+  }
+}
+
+/**
+ * @internal `head.headers.get(name)`, without making the `Headers` of a lazily parsed head.
+ *
+ * @param head A parsed request head.
+ * @param name A lower-case field name.
+ * @returns The value, or `null`.
+ */
+export function requestField(head: ParsedRequestHead, name: string): string | null {
+  return head instanceof RequestHead ? head.field(name) : head.headers.get(name);
+}
+
+/**
+ * @internal Parses a request head like {@linkcode parseRequestHead}, but its `headers` are
+ * made on first use (see {@linkcode RequestHead}).
+ *
+ * @param buf The bytes received so far, starting with the request line.
+ * @param options The head size limit.
+ * @returns The head, or `null` while it is incomplete.
+ */
+export function parseRequestHeadLazily(
+  buf: Uint8Array,
+  options?: HeadParseOptions,
+): RequestHead | null {
+  const marks = scanHead(buf, options, true);
+  if (marks === null) return null;
+  return new RequestHead(latin1(buf, 0, marks[HEAD_LENGTH]!), marks);
 }
 
 /**
@@ -386,17 +553,16 @@ export function parseResponseHead(
   buf: Uint8Array,
   options?: HeadParseOptions,
 ): ParsedResponseHead | null {
-  const scanned = scanHead(buf, options, false);
-  if (scanned === null) return null;
-  const start = scanned.startLine[0];
-  const end = scanned.startLine[1];
+  const marks = scanHead(buf, options, false);
+  if (marks === null) return null;
+  const end = marks[LINE_END]!;
+  const text = latin1(buf, 0, marks[HEAD_LENGTH]!);
   return {
-    version: buf[start + 7] === 0x30 ? "HTTP/1.0" : "HTTP/1.1",
-    status: (buf[start + 9]! - 0x30) * 100 + (buf[start + 10]! - 0x30) * 10 +
-      (buf[start + 11]! - 0x30),
-    statusText: end > start + 13 ? latin1(buf, start + 13, end) : "",
-    headers: buildHeaders(buf, scanned.fields, false),
-    headLength: scanned.headLength,
+    version: buf[7] === 0x30 ? "HTTP/1.0" : "HTTP/1.1",
+    status: (buf[9]! - 0x30) * 100 + (buf[10]! - 0x30) * 10 + (buf[11]! - 0x30),
+    statusText: end > 13 ? text.slice(13, end) : "",
+    headers: buildHeaders(text, marks),
+    headLength: marks[HEAD_LENGTH]!,
   };
 }
 
@@ -429,19 +595,16 @@ export function parseRequestHead(
   buf: Uint8Array,
   options?: HeadParseOptions,
 ): ParsedRequestHead | null {
-  const scanned = scanHead(buf, options, true);
-  if (scanned === null) return null;
-  const start = scanned.startLine[0];
-  const end = scanned.startLine[1];
-  const [methodEnd, targetEnd] = checkRequestLine(buf, start, end, false);
+  const head = parseRequestHeadLazily(buf, options);
+  if (head === null) return null;
   return {
-    method: latin1(buf, start, methodEnd),
-    target: latin1(buf, methodEnd + 1, targetEnd),
-    version: latin1(buf, targetEnd + 1, end),
-    versionMajor: buf[targetEnd + 6]! - 0x30,
-    versionMinor: buf[targetEnd + 8]! - 0x30,
-    headers: buildHeaders(buf, scanned.fields, true),
-    headLength: scanned.headLength,
+    method: head.method,
+    target: head.target,
+    version: head.version,
+    versionMajor: head.versionMajor,
+    versionMinor: head.versionMinor,
+    headers: head.headers,
+    headLength: head.headLength,
   };
 }
 

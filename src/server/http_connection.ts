@@ -8,8 +8,9 @@
 
 import { HandshakeError } from "../core/errors.ts";
 import {
-  type ParsedRequestHead,
-  parseRequestHead,
+  type HeadParseOptions,
+  parseRequestHeadLazily,
+  type RequestHead,
   serializeResponseHead,
   statusText,
 } from "../core/http1.ts";
@@ -17,11 +18,19 @@ import { writeAll } from "../transport/frame_writer.ts";
 import { hasToken } from "./upgrade.ts";
 
 const FIRST_BUFFER = 2048;
+/**
+ * First head buffers given back by upgraded connections, for the next ones: a server that
+ * accepts many connections does not allocate (and collect) one per connection.
+ */
+const spareBuffers: Uint8Array[] = [];
+/** The most spare buffers kept. */
+const MAX_SPARE_BUFFERS = 64;
 const BODY_CHUNK = 16 * 1024;
 
 /** Headers the response writer sets itself. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
 
+const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 const CRLF = encoder.encode("\r\n");
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
@@ -31,7 +40,8 @@ export class HttpConnection {
   /** The socket. */
   readonly conn: Deno.Conn;
   readonly #maxHeadSize: number;
-  #buf: Uint8Array = new Uint8Array(0);
+  readonly #parseOptions: HeadParseOptions;
+  #buf: Uint8Array = EMPTY;
   /** Start of the unconsumed bytes in `#buf`. */
   #start = 0;
   /** End of the received bytes in `#buf`. */
@@ -47,6 +57,7 @@ export class HttpConnection {
   constructor(conn: Deno.Conn, maxHeadSize: number) {
     this.conn = conn;
     this.#maxHeadSize = maxHeadSize;
+    this.#parseOptions = { maxHeadSize };
   }
 
   /** Whether bytes of a next request (or frames) were already received. */
@@ -66,27 +77,57 @@ export class HttpConnection {
    * @throws {HandshakeError} `HANDSHAKE_INVALID` (answer 400), `HANDSHAKE_HEAD_TOO_LARGE`
    * (answer 431), `HANDSHAKE_EOF` (the connection ended inside the head).
    */
-  async readHead(): Promise<ParsedRequestHead | null> {
-    const max = this.#maxHeadSize;
+  async readHead(): Promise<RequestHead | null> {
     while (true) {
-      if (this.#end > this.#start) {
-        const head = parseRequestHead(this.#buf.subarray(this.#start, this.#end), {
-          maxHeadSize: max,
-        });
-        if (head !== null) {
-          this.#start += head.headLength;
-          return head;
-        }
-      }
-      if (this.#eof) {
-        if (this.#end === this.#start) return null;
-        throw new HandshakeError("HANDSHAKE_EOF", "The connection ended inside the request head");
-      }
-      this.#makeRoom(max);
-      const n = await this.conn.read(this.#buf.subarray(this.#end));
-      if (n === null) this.#eof = true;
-      else this.#end += n;
+      const head = this.bufferedHead();
+      if (head !== undefined) return head;
+      this.received(await this.conn.read(this.readRoom()));
     }
+  }
+
+  /**
+   * The next request head, from the bytes received so far: what {@linkcode readHead} gives,
+   * or `undefined` when more bytes are needed (read them into {@linkcode readRoom}, then call
+   * {@linkcode received}).
+   *
+   * @returns The head, `null` when the client closed the connection before sending a byte, or
+   * `undefined`.
+   * @throws {HandshakeError} As {@linkcode readHead}.
+   */
+  bufferedHead(): RequestHead | null | undefined {
+    if (this.#end > this.#start) {
+      const head = parseRequestHeadLazily(
+        this.#buf.subarray(this.#start, this.#end),
+        this.#parseOptions,
+      );
+      if (head !== null) {
+        this.#start += head.headLength;
+        return head;
+      }
+    }
+    if (!this.#eof) return undefined;
+    if (this.#end === this.#start) return null;
+    throw new HandshakeError("HANDSHAKE_EOF", "The connection ended inside the request head");
+  }
+
+  /**
+   * Where to read more of a head into (made room for, up to the head size limit).
+   *
+   * @returns The free end of the buffer.
+   */
+  readRoom(): Uint8Array {
+    this.#makeRoom(this.#maxHeadSize);
+    return this.#buf.subarray(this.#end);
+  }
+
+  /**
+   * Takes note of a read into {@linkcode readRoom}.
+   *
+   * @param n What `conn.read` gave: the bytes read, or `null` at the end of the stream.
+   */
+  received(n: number | null): void {
+    if (n === null) this.#eof = true;
+    else this.#end += n;
   }
 
   /** Makes room to read more of a head: compacts, then grows the buffer up to `max` bytes. */
@@ -99,22 +140,41 @@ export class HttpConnection {
     }
     if (this.#end < this.#buf.length) return;
     const size = Math.min(Math.max(FIRST_BUFFER, this.#buf.length * 2), Math.max(max, pending + 1));
+    if (this.#buf.length === 0 && size === FIRST_BUFFER && spareBuffers.length > 0) {
+      this.#buf = spareBuffers.pop()!;
+      return;
+    }
     const grown = new Uint8Array(size);
     grown.set(this.#buf.subarray(0, this.#end));
     this.#buf = grown;
   }
 
   /**
+   * The free end of the head buffer, past every byte received: room to build a small reply in
+   * until the next read (or {@linkcode takeLeftover}).
+   *
+   * @returns The room (possibly empty).
+   */
+  spareRoom(): Uint8Array {
+    return this.#buf.subarray(this.#end);
+  }
+
+  /**
    * Hands over the bytes received after the head (the first WebSocket frames) as a fresh copy,
-   * and drops the head buffer.
+   * and drops the head buffer (kept for another connection when it is a first buffer). Call it
+   * only when no read is in progress.
    *
    * @returns The bytes, or `undefined` when there are none.
    */
   takeLeftover(): Uint8Array | undefined {
-    const rest = this.#end > this.#start ? this.#buf.slice(this.#start, this.#end) : undefined;
-    this.#buf = new Uint8Array(0);
+    const buf = this.#buf;
+    const rest = this.#end > this.#start ? buf.slice(this.#start, this.#end) : undefined;
+    this.#buf = EMPTY;
     this.#start = 0;
     this.#end = 0;
+    if (buf.length === FIRST_BUFFER && spareBuffers.length < MAX_SPARE_BUFFERS) {
+      spareBuffers.push(buf);
+    }
     return rest;
   }
 

@@ -6,11 +6,11 @@
  * @module
  */
 
-import { buildRejectResponse, computeAccept } from "../core/handshake.ts";
+import { buildRejectResponse, computeAcceptSync, plainServerResponse } from "../core/handshake.ts";
 import { HandshakeError, WebSocketError } from "../core/errors.ts";
 import { writeAll } from "../transport/frame_writer.ts";
-import { type ParsedRequestHead, serializeResponseHead } from "../core/http1.ts";
-import type { UpgradeCall } from "../session/raw_session.ts";
+import { type ParsedRequestHead, type RequestHead, serializeResponseHead } from "../core/http1.ts";
+import type { UpgradeCall, UpgradeRequest, UpgradeResponse } from "../session/raw_session.ts";
 import { HttpConnection } from "./http_connection.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { Route, Router } from "./router.ts";
@@ -67,6 +67,10 @@ interface Pending {
   state: "head" | "busy";
   /** Aborted when the handshake is abandoned. */
   controller: AbortController | null;
+  /** When `handshakeTimeout` runs out (`performance.now()` time), while armed. */
+  deadline: number;
+  /** Whether `handshakeTimeout` ran out. */
+  timedOut: boolean;
 }
 
 function closeQuietly(conn: Deno.Conn): void {
@@ -77,34 +81,186 @@ function closeQuietly(conn: Deno.Conn): void {
   }
 }
 
+/** Path characters the URL parser keeps as they are (for http and https URLs). */
+const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+/** A `.` or `..` segment, which the URL parser removes. */
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
 /**
- * @internal The request URL: `scheme://Host` plus the origin-form target; the absolute form is
- * taken as is. `null` for targets a WebSocket server does not serve (`*`, authority form) or a
- * `Host` that does not make a URL.
+ * @internal The pathname the URL of an origin-form `target` has, when it is the target's path
+ * as sent (no dot segments, nothing the URL parser escapes); else `undefined`.
+ *
+ * @param target The request target, starting with `/`.
+ * @returns The pathname, or `undefined` when only the URL parser can tell.
  */
-export function requestUrl(
-  head: ParsedRequestHead,
-  secure: boolean,
-  local: Deno.NetAddr,
-): URL | null {
-  const target = head.target;
-  const scheme = secure ? "https" : "http";
-  try {
-    if (target.startsWith("/")) {
-      const host = head.headers.get("host") ??
-        (local.hostname.includes(":")
-          ? `[${local.hostname}]:${local.port}`
-          : `${local.hostname}:${local.port}`);
-      if (host === "" || /[\/?#@\s\\]/.test(host)) return null;
-      const url = new URL(`${scheme}://${host}${target}`);
-      return url;
-    }
-    if (/^(https?|wss?):\/\//i.test(target)) return new URL(target);
-  } catch {
-    return null;
+export function plainPathname(target: string): string | undefined {
+  let end = target.length;
+  for (let i = 1; i < end; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) end = i; // "?" or "#"
   }
-  return null;
+  const path = end === target.length ? target : target.slice(0, end);
+  if (!PLAIN_PATH.test(path) || DOT_SEGMENT.test(path)) return undefined;
+  return path;
 }
+
+/** @internal How a listener makes request URLs. */
+export interface UrlBase {
+  /** `http://` or `https://`. */
+  readonly scheme: string;
+  /** The listener's `host:port`, for a request without `Host`. */
+  readonly localHost: string;
+}
+
+/**
+ * @internal The upgrade request of a listener's connection, as sessions and `onError` see it:
+ * the URL and the `Headers` are made on first use.
+ */
+export class ListenerRequest implements UpgradeRequest {
+  readonly #head: RequestHead;
+  readonly #base: UrlBase;
+  #url: URL | null;
+
+  /**
+   * @param head The request head, with an origin-form target unless `url` is given.
+   * @param base The listener's scheme and address.
+   * @param url The URL, when already made.
+   */
+  constructor(head: RequestHead, base: UrlBase, url: URL | null) {
+    this.#head = head;
+    this.#base = base;
+    this.#url = url;
+  }
+
+  /** The HTTP method (GET). */
+  get method(): string {
+    return this.#head.method;
+  }
+
+  /** The WebSocket URL: `scheme://Host` (as received) plus the target. */
+  get url(): URL {
+    if (this.#url === null) {
+      const head = this.#head;
+      const base = this.#base;
+      this.#url = new URL(base.scheme + (head.sentField("host") ?? base.localHost) + head.target);
+    }
+    return this.#url;
+  }
+
+  /** The request headers. */
+  get headers(): Headers {
+    return this.#head.headers;
+  }
+
+  /**
+   * The plain object the request stands for, for `JSON.stringify`.
+   *
+   * @returns The URL, method and headers.
+   */
+  toJSON(): { url: URL; method: string; headers: Headers } {
+    return { url: this.url, method: this.method, headers: this.headers };
+  }
+
+  /** Shows the request as the plain object it stands for. */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options: unknown) => string,
+    options: unknown,
+  ): string {
+    return inspect(this.toJSON(), options);
+  }
+}
+
+/** A request on a listener's connection, for `decideUpgrade`. */
+class ListenerIncoming implements IncomingRequest {
+  readonly head: RequestHead;
+  readonly upgradeRequest: ListenerRequest;
+  readonly pathname: string | undefined;
+  readonly remoteAddr: Deno.NetAddr;
+  readonly mode = "listen" as const;
+  readonly #entry: Pending;
+  #request: Request | null = null;
+
+  constructor(entry: Pending, head: RequestHead, request: ListenerRequest, pathname?: string) {
+    this.head = head;
+    this.upgradeRequest = request;
+    this.pathname = pathname;
+    this.remoteAddr = entry.conn.remoteAddr as Deno.NetAddr;
+    this.#entry = entry;
+  }
+
+  get url(): URL {
+    return this.upgradeRequest.url;
+  }
+
+  get signal(): AbortSignal {
+    const entry = this.#entry;
+    entry.controller ??= new AbortController();
+    return entry.controller.signal;
+  }
+
+  request(): Request {
+    if (this.#request === null) {
+      const entry = this.#entry;
+      entry.controller ??= new AbortController();
+      this.#request = new Request(this.url, {
+        method: this.head.method,
+        headers: this.head.headers,
+        signal: entry.controller.signal,
+      });
+    }
+    return this.#request;
+  }
+}
+
+/** The 101 reply as a session sees it; its `Headers` are made on first use. */
+class ListenerResponse implements UpgradeResponse {
+  readonly status = 101;
+  readonly statusText = "Switching Protocols";
+  /** The fields sent, or the key of a reply with none but the handshake's own. */
+  readonly #sent: [string, string][] | string;
+  #headers: Headers | null = null;
+
+  /**
+   * @param sent The fields sent, or the key when the reply was `plainServerResponse(key)`.
+   */
+  constructor(sent: [string, string][] | string) {
+    this.#sent = sent;
+  }
+
+  get headers(): Headers {
+    if (this.#headers === null) {
+      const sent = this.#sent;
+      this.#headers = new Headers(typeof sent === "string" ? acceptFields(sent) : sent);
+    }
+    return this.#headers;
+  }
+}
+
+/** The fields of a 101 reply with no subprotocol, extension or extra header. */
+function acceptFields(key: string): [string, string][] {
+  return [
+    ["Upgrade", "websocket"],
+    ["Connection", "Upgrade"],
+    ["Sec-WebSocket-Accept", computeAcceptSync(key)],
+  ];
+}
+
+/** The fields of a 101 reply with a subprotocol, extensions or extra headers. */
+function replyFields(plan: UpgradePlan): [string, string][] {
+  const fields = acceptFields(plan.key);
+  if (plan.protocol !== "") fields.push(["Sec-WebSocket-Protocol", plan.protocol]);
+  if (plan.extensionHeader !== "") fields.push(["Sec-WebSocket-Extensions", plan.extensionHeader]);
+  for (const field of plan.headers) fields.push(field);
+  return fields;
+}
+
+/** Disposes the extensions negotiated for an upgrade that does not happen. */
+function disposeAgreements(plan: UpgradePlan): void {
+  for (const a of plan.agreements) a.extension.dispose();
+}
+
+/** How many `Host` values known to make a URL each listener remembers. */
+const KNOWN_HOSTS = 64;
 
 /** @internal A listener over `Deno.listen` or `Deno.listenTls`. */
 export class Listener implements ServerListener {
@@ -115,7 +271,19 @@ export class Listener implements ServerListener {
   readonly #secure: boolean;
   readonly #pending = new Set<Pending>();
   readonly #lingering = new Set<Deno.Conn>();
-  readonly #tasks = new Set<Promise<void>>();
+  /** Connections being served (`#serve` not finished). */
+  #active = 0;
+  /** Resolved when `#active` drops to 0, while shutdown waits for it. */
+  #drained: PromiseWithResolvers<void> | null = null;
+  /**
+   * Handshakes with a deadline, in the order their deadlines come (every handshake has the
+   * same `handshakeTimeout`), and the one timer that fires at the first deadline.
+   */
+  readonly #deadlines = new Set<Pending>();
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  /** `Host` values known to make a URL (bounded), so they are not parsed per connection. */
+  readonly #knownHosts = new Set<string>();
+  readonly #urlBase: UrlBase;
   readonly #tracker = new SessionTracker();
   readonly #done = Promise.withResolvers<void>();
   readonly #accepting: Promise<void>;
@@ -137,6 +305,13 @@ export class Listener implements ServerListener {
     this.#listener = listener;
     this.#secure = secure;
     this.addr = listener.addr as Deno.NetAddr;
+    const local = this.addr;
+    this.#urlBase = {
+      scheme: secure ? "https://" : "http://",
+      localHost: local.hostname.includes(":")
+        ? `[${local.hostname}]:${local.port}`
+        : `${local.hostname}:${local.port}`,
+    };
     this.finished = this.#done.promise;
     this.#accepting = this.#acceptLoop();
     if (signal) {
@@ -186,8 +361,12 @@ export class Listener implements ServerListener {
       }, timeout);
     }
     try {
-      while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
+      while (this.#active > 0) {
+        this.#drained = Promise.withResolvers<void>();
+        await this.#drained.promise;
+      }
     } finally {
+      this.#drained = null;
       clearTimeout(timer);
     }
     await sessions;
@@ -215,42 +394,129 @@ export class Listener implements ServerListener {
         closeQuietly(conn);
         break;
       }
-      const task = this.#serve(conn).catch((err) => {
-        report(this.#core.options, err, { phase: "connection", remoteAddr: conn.remoteAddr });
-      });
-      this.#tasks.add(task);
-      task.finally(() => this.#tasks.delete(task));
+      this.#active++;
+      this.#serve(conn);
     }
   }
 
+  /** Serves a connection until it is upgraded or closed; never rejects. */
   async #serve(conn: Deno.Conn): Promise<void> {
     const core = this.#core;
-    if (!core.acquire()) {
-      await this.#refuse(
-        conn,
-        buildRejectResponse(503, "Too many connections", { "Retry-After": "1" }),
-      );
-      return;
-    }
-    if (conn.remoteAddr.transport === "tcp" && !this.#secure) {
-      try {
-        (conn as Deno.TcpConn).setNoDelay(true);
-      } catch {
-        // Not fatal.
-      }
-    }
-    const entry: Pending = { conn, state: "head", controller: null };
-    this.#pending.add(entry);
-    let handedOver = false;
     try {
-      handedOver = await this.#handshake(entry);
-    } finally {
-      this.#pending.delete(entry);
-      if (!handedOver) {
-        closeQuietly(conn);
-        core.release();
+      if (!core.acquire()) {
+        await this.#refuse(
+          conn,
+          buildRejectResponse(503, "Too many connections", { "Retry-After": "1" }),
+        );
+        return;
       }
+      if (conn.remoteAddr.transport === "tcp" && !this.#secure) {
+        try {
+          (conn as Deno.TcpConn).setNoDelay(true);
+        } catch {
+          // Not fatal.
+        }
+      }
+      const entry: Pending = {
+        conn,
+        state: "head",
+        controller: null,
+        deadline: 0,
+        timedOut: false,
+      };
+      this.#pending.add(entry);
+      let handedOver = false;
+      try {
+        handedOver = await this.#handshake(entry);
+      } finally {
+        this.#pending.delete(entry);
+        this.#disarm(entry);
+        if (!handedOver) {
+          closeQuietly(conn);
+          core.release();
+        }
+      }
+    } catch (err) {
+      report(core.options, err, { phase: "connection", remoteAddr: conn.remoteAddr });
+    } finally {
+      if (--this.#active === 0) this.#drained?.resolve();
     }
+  }
+
+  /** Starts the handshake timeout of a connection. */
+  #arm(entry: Pending): void {
+    const timeout = this.#core.options.handshakeTimeout;
+    if (timeout <= 0) return;
+    entry.deadline = performance.now() + timeout;
+    // Every deadline is `timeout` after its start: appending keeps the set in deadline order.
+    this.#deadlines.delete(entry);
+    this.#deadlines.add(entry);
+    this.#deadlineTimer ??= setTimeout(this.#onDeadline, timeout);
+  }
+
+  /** Stops the handshake timeout of a connection. */
+  #disarm(entry: Pending): void {
+    if (!this.#deadlines.delete(entry) || this.#deadlines.size > 0) return;
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = undefined;
+  }
+
+  /** Counts a session's connection out of the server once the session is closed. */
+  readonly #release = (): void => {
+    this.#core.release();
+  };
+
+  /** Abandons the handshakes whose deadline has come, and waits for the next deadline. */
+  readonly #onDeadline = (): void => {
+    this.#deadlineTimer = undefined;
+    const timeout = this.#core.options.handshakeTimeout;
+    const now = performance.now();
+    for (const entry of this.#deadlines) {
+      if (entry.deadline > now) {
+        this.#deadlineTimer = setTimeout(
+          this.#onDeadline,
+          Math.max(1, Math.ceil(entry.deadline - now)),
+        );
+        return;
+      }
+      this.#deadlines.delete(entry);
+      entry.timedOut = true;
+      this.#abandon(entry, `The handshake did not complete within ${timeout} ms`);
+    }
+  };
+
+  /**
+   * The request of a head read on a connection: its URL is `scheme://Host` plus the
+   * origin-form target (the absolute form is taken as is), made on first use when the target's
+   * pathname is plain and the `Host` is known to make a URL. `null` for targets a WebSocket
+   * server does not serve (`*`, authority form) or a `Host` that does not make a URL.
+   */
+  #incoming(entry: Pending, head: RequestHead): ListenerIncoming | null {
+    const target = head.target;
+    const base = this.#urlBase;
+    try {
+      if (target.startsWith("/")) {
+        const host = head.sentField("host") ?? base.localHost;
+        const pathname = plainPathname(target);
+        if (pathname !== undefined && this.#knownHosts.has(host)) {
+          return new ListenerIncoming(entry, head, new ListenerRequest(head, base, null), pathname);
+        }
+        if (host === "" || /[\/?#@\s\\]/.test(host)) return null;
+        // After a valid authority the target (visible ASCII) always parses: a Host that made
+        // one URL makes them all.
+        const url = new URL(base.scheme + host + target);
+        if (this.#knownHosts.size >= KNOWN_HOSTS) this.#knownHosts.clear();
+        this.#knownHosts.add(host);
+        return new ListenerIncoming(entry, head, new ListenerRequest(head, base, url), pathname);
+      }
+      if (/^(https?|wss?):\/\//i.test(target)) {
+        const url = new URL(target);
+        return new ListenerIncoming(entry, head, new ListenerRequest(head, base, url));
+      }
+    } catch {
+      return null;
+    }
+    return null;
   }
 
   /** Serves requests on a connection until it is upgraded (`true`) or closed (`false`). */
@@ -258,28 +524,20 @@ export class Listener implements ServerListener {
     const { options } = this.#core;
     const conn = entry.conn;
     const http = new HttpConnection(conn, options.maxHeaderSize);
-    let timedOut = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const arm = () => {
-      if (options.handshakeTimeout > 0) {
-        timer = setTimeout(() => {
-          timedOut = true;
-          this.#abandon(
-            entry,
-            `The handshake did not complete within ${options.handshakeTimeout} ms`,
-          );
-        }, options.handshakeTimeout);
-      }
-    };
-    arm();
+    this.#arm(entry);
     try {
       while (true) {
         entry.state = "head";
-        let head: ParsedRequestHead | null;
+        let head: RequestHead | null | undefined;
         try {
-          head = await http.readHead();
+          // http.readHead(), without its own promise.
+          head = http.bufferedHead();
+          while (head === undefined) {
+            http.received(await conn.read(http.readRoom()));
+            head = http.bufferedHead();
+          }
         } catch (err) {
-          if (timedOut || this.#closing || !(err instanceof HandshakeError)) return false;
+          if (entry.timedOut || this.#closing || !(err instanceof HandshakeError)) return false;
           if (err.code === "HANDSHAKE_HEAD_TOO_LARGE") {
             await this.#refuse(conn, buildRejectResponse(431, err.message));
           } else if (err.code === "HANDSHAKE_INVALID") {
@@ -293,22 +551,15 @@ export class Listener implements ServerListener {
           await this.#refuse(conn, buildRejectResponse(503, "The server is shutting down"));
           return false;
         }
-        const url = requestUrl(head, this.#secure, this.addr);
-        if (url === null) {
+        const incoming = this.#incoming(entry, head);
+        if (incoming === null) {
           await this.#refuse(conn, buildRejectResponse(400, "Invalid request target or Host"));
           return false;
         }
-        const incoming = this.#incoming(entry, head, url);
-        const outcome = await decideUpgrade(
-          this.#core.router,
-          options,
-          incoming,
-          this.#core.reported,
-        );
-        if (timedOut) {
-          if (outcome.kind === "accept") {
-            for (const a of outcome.plan.agreements) a.extension.dispose();
-          }
+        let outcome = decideUpgrade(this.#core.router, options, incoming, this.#core.reported);
+        if (outcome instanceof Promise) outcome = await outcome;
+        if (entry.timedOut) {
+          if (outcome.kind === "accept") disposeAgreements(outcome.plan);
           return false;
         }
         switch (outcome.kind) {
@@ -328,113 +579,74 @@ export class Listener implements ServerListener {
             await this.#linger(conn);
             return false;
           case "fallback": {
-            clearTimeout(timer);
-            const again = await this.#fallback(entry, http, head, url);
+            this.#disarm(entry);
+            const again = await this.#fallback(entry, http, head, incoming.url);
             if (!again || this.#closing) return false;
-            arm();
+            this.#arm(entry);
             continue;
           }
           case "accept": {
+            const plan = outcome.plan;
             if (this.#closing) {
-              for (const a of outcome.plan.agreements) a.extension.dispose();
+              disposeAgreements(plan);
               await this.#refuse(conn, buildRejectResponse(503, "The server is shutting down"));
               return false;
             }
-            const ok = await this.#accept(http, outcome.plan);
-            clearTimeout(timer);
-            return ok;
+            // The 101: most have the handshake's own fields only; hooks and extensions add some.
+            const fields = plan.protocol === "" && plan.extensionHeader === "" &&
+                Array.isArray(plan.headers) && plan.headers.length === 0
+              ? null
+              : replyFields(plan);
+            let reply: Uint8Array;
+            try {
+              // A plain reply is written from the head buffer, which is given back (for another
+              // connection) only after the write.
+              reply = fields === null
+                ? plainServerResponse(plan.key, http.spareRoom())
+                : serializeResponseHead(101, "Switching Protocols", fields);
+            } catch (err) {
+              disposeAgreements(plan);
+              report(options, err, {
+                phase: "upgrade",
+                route: plan.route.path,
+                request: plan.request,
+                remoteAddr: conn.remoteAddr,
+              });
+              await this.#refuse(conn, buildRejectResponse(500, "Internal Server Error"));
+              return false;
+            }
+            try {
+              // writeAll, without its own promise when the socket takes it all at once.
+              const n = await conn.write(reply);
+              if (n < reply.length) await writeAll(conn, reply.subarray(n));
+            } catch {
+              disposeAgreements(plan);
+              return false;
+            }
+            this.#startSession(http, plan, fields);
+            this.#disarm(entry);
+            return true;
           }
         }
       }
     } catch (err) {
-      if (!timedOut && !this.#closing) {
+      if (!entry.timedOut && !this.#closing) {
         report(options, err, { phase: "connection", remoteAddr: conn.remoteAddr });
       }
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
-  #incoming(entry: Pending, head: ParsedRequestHead, url: URL): IncomingRequest {
-    let request: Request | null = null;
-    return {
-      head,
-      url,
-      remoteAddr: entry.conn.remoteAddr as Deno.NetAddr,
-      get signal(): AbortSignal {
-        entry.controller ??= new AbortController();
-        return entry.controller.signal;
-      },
-      request: () => {
-        if (request === null) {
-          entry.controller ??= new AbortController();
-          request = new Request(url, {
-            method: head.method,
-            headers: head.headers,
-            signal: entry.controller.signal,
-          });
-        }
-        return request;
-      },
-      mode: "listen",
-    };
-  }
-
-  /** Writes the 101 and starts the session. */
-  async #accept(http: HttpConnection, plan: UpgradePlan): Promise<boolean> {
-    const { options } = this.#core;
-    const conn = http.conn;
-    const dispose = () => {
-      for (const a of plan.agreements) a.extension.dispose();
-    };
-    const fields: [string, string][] = [
-      ["Upgrade", "websocket"],
-      ["Connection", "Upgrade"],
-      ["Sec-WebSocket-Accept", await computeAccept(plan.key)],
-    ];
-    if (plan.protocol !== "") fields.push(["Sec-WebSocket-Protocol", plan.protocol]);
-    if (plan.extensionHeader !== "") {
-      fields.push(["Sec-WebSocket-Extensions", plan.extensionHeader]);
-    }
-    for (const field of plan.headers) fields.push(field);
-    let head: Uint8Array;
-    try {
-      head = serializeResponseHead(101, "Switching Protocols", fields);
-    } catch (err) {
-      dispose();
-      report(options, err, {
-        phase: "upgrade",
-        route: plan.route.path,
-        request: plan.request,
-        remoteAddr: conn.remoteAddr,
-      });
-      await this.#refuse(conn, buildRejectResponse(500, "Internal Server Error"));
-      return false;
-    }
-    try {
-      await http.write(head);
-    } catch {
-      dispose();
-      return false;
-    }
-    let headers: Headers | null = null;
+  /** Starts the session of an upgrade whose 101 is written. */
+  #startSession(http: HttpConnection, plan: UpgradePlan, fields: [string, string][] | null): void {
     const call: UpgradeCall = {
       request: plan.request,
-      response: {
-        status: 101,
-        statusText: "Switching Protocols",
-        get headers(): Headers {
-          return headers ??= new Headers(fields);
-        },
-      },
+      response: new ListenerResponse(fields ?? plan.key),
     };
     const leftover = http.takeLeftover();
-    const started = startSocketSession(options, plan, conn, call, leftover);
-    const core = this.#core;
-    started.tracked.closed.then(() => core.release());
+    const started = startSocketSession(this.#core.options, plan, http.conn, call, leftover);
+    started.tracked.closed.then(this.#release);
     this.#tracker.add(started.tracked, started.task);
-    return true;
   }
 
   /** Serves one plain request with the fallback handler; `true` to read another. */

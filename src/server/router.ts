@@ -137,6 +137,14 @@ function literalPath(pattern: URLPattern): string | undefined {
   return wildcards && LITERAL_PATH.test(pattern.pathname) ? pattern.pathname : undefined;
 }
 
+/** @internal What {@linkcode Router.match} needs of a request. */
+export interface RouteTarget {
+  /** The request URL. */
+  readonly url: URL;
+  /** `url.pathname`, when known without making the URL. */
+  readonly pathname?: string;
+}
+
 /** @internal The routes of a server, in registration order. */
 export class Router {
   readonly #routes: Route[] = [];
@@ -159,24 +167,29 @@ export class Router {
   }
 
   /**
-   * Every route whose pattern matches `url`, in registration order.
+   * Every route whose pattern matches the URL, in registration order.
    *
-   * @param url The request URL.
+   * @param target The request URL, or a request that makes its URL on first use and may know
+   * its pathname without it (enough for routes that match one pathname).
    * @returns The matches (empty when none).
    */
-  match(url: URL): RouteMatch[] {
+  match(target: URL | RouteTarget): RouteMatch[] {
     const out: RouteMatch[] = [];
     const routes = this.#routes;
+    let pathname: string | undefined;
     for (let i = 0; i < routes.length; i++) {
       const route = routes[i]!;
       const literal = this.#literals[i];
       if (literal !== undefined) {
-        if (url.pathname === literal) out.push({ route, params: {} });
+        pathname ??= target instanceof URL
+          ? target.pathname
+          : target.pathname ?? target.url.pathname;
+        if (pathname === literal) out.push({ route, params: {} });
         continue;
       }
       let result: URLPatternResult | null;
       try {
-        result = route.pattern.exec(url);
+        result = route.pattern.exec(target instanceof URL ? target : target.url);
       } catch {
         result = null;
       }

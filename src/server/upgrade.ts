@@ -10,11 +10,11 @@ import type { ExtensionAgreement } from "../core/extension.ts";
 import { negotiateServerExtensions } from "../core/extension.ts";
 import { formatExtensionHeader } from "../core/extension_header.ts";
 import { HandshakeError } from "../core/errors.ts";
-import { validateClientRequest } from "../core/handshake.ts";
-import type { ParsedRequestHead } from "../core/http1.ts";
+import { type AcceptedClientRequest, validateClientRequest } from "../core/handshake.ts";
+import { type ParsedRequestHead, requestField } from "../core/http1.ts";
 import type { UpgradeRequest } from "../session/raw_session.ts";
 import type { ResolvedServerOptions, ServerErrorContext } from "./options.ts";
-import type { Route, Router } from "./router.ts";
+import type { Route, RouteMatch, Router } from "./router.ts";
 
 /** What an upgrade hook learns about the request, besides the `Request` itself. */
 export interface UpgradeContext<D = unknown> {
@@ -100,7 +100,14 @@ export type UpgradeHook<D = unknown> = (
 export interface IncomingRequest {
   /** The head, for the handshake checks (the adapter builds one from the `Request`). */
   readonly head: ParsedRequestHead;
+  /** The request URL (the listener makes it on first use). */
   readonly url: URL;
+  /** `url.pathname`, when known without making the URL. */
+  readonly pathname?: string;
+  /**
+   * The request sessions and `onError` see; `{ url, method, headers }` of the above when absent.
+   */
+  readonly upgradeRequest?: UpgradeRequest;
   readonly remoteAddr: Deno.NetAddr | undefined;
   readonly signal: AbortSignal;
   /** The request for hooks (built once, on first use). */
@@ -144,13 +151,42 @@ const RESERVED_101 = [
   "transfer-encoding",
 ];
 
-/** Whether a comma-separated header value holds `token`, case-insensitively. */
+/** Whether `c` is white space to `String.prototype.trim`. */
+function isTrimmed(c: number): boolean {
+  return c <= 0x20
+    ? c === 0x20 || (c >= 0x09 && c <= 0x0d)
+    : c === 0xa0 || (c > 0xff && /\s/.test(String.fromCharCode(c)));
+}
+
+/**
+ * Whether a comma-separated header value holds `token` (lower-case): an element that is `token`
+ * once `trim`med and lower-cased.
+ */
 export function hasToken(value: string | null, token: string): boolean {
   if (value === null) return false;
-  for (const part of value.split(",")) {
-    if (part.trim().toLowerCase() === token) return true;
+  const n = value.length;
+  for (let start = 0; start <= n;) {
+    let end = value.indexOf(",", start);
+    if (end === -1) end = n;
+    let from = start;
+    let to = end;
+    while (from < to && isTrimmed(value.charCodeAt(from))) from++;
+    while (to > from && isTrimmed(value.charCodeAt(to - 1))) to--;
+    if (to - from === token.length && isElement(value, from, token)) return true;
+    start = end + 1;
   }
   return false;
+}
+
+/** Whether `value` at `from` is `token` once lower-cased (as long as `token`). */
+function isElement(value: string, from: number, token: string): boolean {
+  for (let i = 0; i < token.length; i++) {
+    let c = value.charCodeAt(from + i);
+    if (c > 0x7f) return value.slice(from, from + token.length).toLowerCase() === token;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== token.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** @internal The error reported when a raw route is reached through `server.fetch`. */
@@ -250,38 +286,41 @@ function checkAcceptance(
 }
 
 /**
- * @internal Decides what to do with a request.
+ * @internal Decides what to do with a request. Without upgrade hooks the decision is made at
+ * once (not through a promise).
  *
  * @param router The routes.
  * @param options The server options.
  * @param incoming The request.
  * @param reported Routes already reported as unsupported (each is reported once).
- * @returns The outcome.
+ * @returns The outcome, or a promise of it when hooks run.
  */
-export async function decideUpgrade(
+export function decideUpgrade(
   router: Router,
   options: ResolvedServerOptions,
   incoming: IncomingRequest,
   reported: Set<Route>,
-): Promise<UpgradeOutcome> {
-  const { head, url } = incoming;
-  const headers = head.headers;
-  const upgrade = headers.get("upgrade");
-  const wantsWebSocket = hasToken(upgrade, "websocket");
-  const matches = router.match(url);
+): UpgradeOutcome | Promise<UpgradeOutcome> {
+  const head = incoming.head;
+  const wantsWebSocket = hasToken(requestField(head, "upgrade"), "websocket");
+  const matches = router.match(incoming);
   const hasFallback = options.fallback !== undefined;
   if (matches.length === 0) {
-    if (hasFallback && !wantsWebSocket) return { kind: "fallback" };
-    return reject(404, `No WebSocket route for ${url.pathname}`);
+    if (hasFallback && !wantsWebSocket) return FALLBACK;
+    return reject(404, `No WebSocket route for ${incoming.pathname ?? incoming.url.pathname}`);
   }
-  if (hasFallback && !wantsWebSocket) return { kind: "fallback" };
+  if (hasFallback && !wantsWebSocket) return FALLBACK;
 
   const check = validateClientRequest(head);
   if (!check.ok) return reject(check.status, check.reason, check.headers);
 
-  const match = matches.find((m) =>
-    m.route.protocol === undefined || check.protocols.includes(m.route.protocol)
-  );
+  let match: RouteMatch | undefined;
+  for (const m of matches) {
+    if (m.route.protocol === undefined || check.protocols.includes(m.route.protocol)) {
+      match = m;
+      break;
+    }
+  }
   if (match === undefined) {
     const wanted = [...new Set(matches.map((m) => m.route.protocol!))].join(", ");
     return reject(
@@ -301,27 +340,66 @@ export async function decideUpgrade(
     );
   }
   const route = match.route;
-  const request: UpgradeRequest = { url, method: head.method, headers };
-  const errorContext = (): ServerErrorContext => ({
-    phase: "upgrade",
-    route: route.path,
-    request,
-    remoteAddr: incoming.remoteAddr,
-  });
+  const request: UpgradeRequest = incoming.upgradeRequest ??
+    { url: incoming.url, method: head.method, headers: head.headers };
   if (incoming.mode === "fetch" && route.kind === "raw") {
     if (!reported.has(route)) {
       reported.add(route);
-      report(options, new UnsupportedRouteError(route.path), errorContext());
+      report(
+        options,
+        new UnsupportedRouteError(route.path),
+        errorContext("upgrade", route, request, incoming),
+      );
     }
     return reject(
       501,
       `The raw WebSocket route ${route.path} needs the standalone listener (server.listen)`,
     );
   }
+  const decision: Decision = {
+    options,
+    incoming,
+    check,
+    match,
+    request,
+    protocol: route.protocol ?? "",
+    data: undefined,
+    extra: undefined,
+  };
+  if (options.upgrade === undefined && route.upgrade === undefined) return plan(decision);
+  return runHooks(decision);
+}
 
-  let protocol = route.protocol ?? "";
-  let data: unknown = undefined;
-  let extra: Headers | undefined;
+/** What is settled about an upgrade while its hooks run. */
+interface Decision {
+  readonly options: ResolvedServerOptions;
+  readonly incoming: IncomingRequest;
+  readonly check: AcceptedClientRequest;
+  readonly match: RouteMatch;
+  readonly request: UpgradeRequest;
+  /** The subprotocol so far. */
+  protocol: string;
+  /** The data attached so far. */
+  data: unknown;
+  /** The 101 headers added so far. */
+  extra: Headers | undefined;
+}
+
+const FALLBACK: UpgradeOutcome = { kind: "fallback" };
+
+function errorContext(
+  phase: "upgrade" | "extensions",
+  route: Route,
+  request: UpgradeRequest,
+  incoming: IncomingRequest,
+): ServerErrorContext {
+  return { phase, route: route.path, request, remoteAddr: incoming.remoteAddr };
+}
+
+/** Runs the server's and the route's upgrade hooks, then makes the plan. */
+async function runHooks(decision: Decision): Promise<UpgradeOutcome> {
+  const { options, incoming, check, match, request } = decision;
+  const route = match.route;
   const hooks = [options.upgrade, route.upgrade];
   for (const hook of hooks) {
     if (hook === undefined) continue;
@@ -335,9 +413,9 @@ export async function decideUpgrade(
           params: match.params,
           remoteAddr: incoming.remoteAddr,
           protocols: check.protocols,
-          protocol,
+          protocol: decision.protocol,
           origin: check.origin,
-          data,
+          data: decision.data,
           signal,
         }),
         signal,
@@ -351,20 +429,26 @@ export async function decideUpgrade(
       if (result === undefined || result === null) continue;
       const accepted = checkAcceptance(result, check.protocols);
       if (accepted.headers) {
-        extra ??= new Headers();
-        for (const [name, value] of accepted.headers) extra.append(name, value);
+        decision.extra ??= new Headers();
+        for (const [name, value] of accepted.headers) decision.extra.append(name, value);
       }
-      if (accepted.hasData) data = accepted.data;
-      if (accepted.protocol !== undefined) protocol = accepted.protocol;
+      if (accepted.hasData) decision.data = accepted.data;
+      if (accepted.protocol !== undefined) decision.protocol = accepted.protocol;
     } catch (err) {
       if (err instanceof Response && err.status !== 101) return { kind: "response", response: err };
       // Abandoned (timeout, shutdown): the caller drops the connection; nothing to report.
       if (signal.aborted) return reject(503, "The handshake was abandoned");
-      report(options, err, errorContext());
+      report(options, err, errorContext("upgrade", route, request, incoming));
       return reject(500, "Internal Server Error");
     }
   }
+  return plan(decision);
+}
 
+/** Negotiates the extensions and makes the plan of the 101. */
+function plan(decision: Decision): UpgradeOutcome {
+  const { options, incoming, check, match, request } = decision;
+  const route = match.route;
   let agreements: ExtensionAgreement[] = [];
   let extensionHeader = "";
   const negotiate = incoming.mode === "listen" &&
@@ -380,7 +464,7 @@ export async function decideUpgrade(
       // negotiateServerExtensions disposes what it made when it throws; formatting may not.
       for (const agreement of agreements) agreement.extension.dispose();
       if (err instanceof HandshakeError) return reject(400, err.message);
-      report(options, err, { ...errorContext(), phase: "extensions" });
+      report(options, err, errorContext("extensions", route, request, incoming));
       return reject(500, "Internal Server Error");
     }
   }
@@ -390,11 +474,11 @@ export async function decideUpgrade(
       route,
       params: match.params,
       key: check.key,
-      protocol,
+      protocol: decision.protocol,
       agreements,
       extensionHeader,
-      headers: extra ?? NO_HEADERS,
-      data,
+      headers: decision.extra ?? NO_HEADERS,
+      data: decision.data,
       request,
     },
   };

@@ -5,7 +5,9 @@ import {
   type ParsedRequestHead,
   type ParsedResponseHead,
   parseRequestHead,
+  parseRequestHeadLazily,
   parseResponseHead,
+  serializeRequestHead,
 } from "../../src/core/http1.ts";
 import {
   buildClientRequest,
@@ -15,6 +17,7 @@ import {
   computeAccept,
   generateKey,
   isValidKey,
+  plainServerResponse,
   validateClientRequest,
   validateServerResponse,
   WEBSOCKET_GUID,
@@ -889,5 +892,127 @@ Deno.test("validateServerResponse throws only HandshakeError on parsed heads", a
       },
     ),
     { numRuns: 500 },
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// The server's fast paths
+
+Deno.test("isValidKey agrees with its definition on arbitrary strings", () => {
+  const pattern = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.string({ maxLength: 30 }),
+        fc.stringMatching(/^[A-Za-z0-9+/=\u00e9]{22,26}$/),
+        fc.stringMatching(/^[A-Za-z0-9+/]{21}[A-Za-z0-9+/=]==?\n?$/),
+      ),
+      (key) => assert.equal(isValidKey(key), pattern.test(key), JSON.stringify(key)),
+    ),
+    { numRuns: 5000 },
+  );
+});
+
+Deno.test("plainServerResponse gives what buildServerResponse gives, in the room when it fits", async () => {
+  for (let i = 0; i < 50; i++) {
+    const key = i === 0 ? RFC_KEY : generateKey();
+    const expected = await buildServerResponse(key);
+    assert.deepEqual(plainServerResponse(key), expected);
+    const room = new Uint8Array(expected.length + 10).fill(7);
+    const head = plainServerResponse(key, room);
+    assert.deepEqual(head, expected);
+    assert.equal(head.buffer, room.buffer);
+    assert.equal(head.byteOffset, 0);
+    assert.deepEqual([...room.subarray(expected.length)], new Array(10).fill(7));
+    const small = plainServerResponse(key, new Uint8Array(expected.length - 1));
+    assert.deepEqual(small, expected);
+  }
+});
+
+Deno.test("accept values do not wait for WebCrypto", async () => {
+  const subtle = crypto.subtle;
+  Object.defineProperty(subtle, "digest", {
+    configurable: true,
+    value: () => Promise.reject(new Error("crypto.subtle.digest was called")),
+  });
+  try {
+    assert.equal(await computeAccept(RFC_KEY), RFC_ACCEPT);
+    await validateServerResponse(response(GOOD_RESPONSE), { key: RFC_KEY });
+    assert.match(
+      dec(await buildServerResponse(RFC_KEY)),
+      new RegExp(RFC_ACCEPT.replace("+", "\\+")),
+    );
+  } finally {
+    delete (subtle as unknown as Record<string, unknown>).digest;
+  }
+  assert.equal(typeof crypto.subtle.digest, "function");
+});
+
+Deno.test("validateClientRequest gives the same verdict for lazily and eagerly parsed heads", () => {
+  const valid: [string, string][] = [
+    ["Host", "a.example"],
+    ["Upgrade", "websocket"],
+    ["Connection", "Upgrade"],
+    ["Sec-WebSocket-Key", RFC_KEY],
+    ["Sec-WebSocket-Version", "13"],
+    ["Origin", "https://a.example"],
+    ["Sec-WebSocket-Protocol", "chat, superchat"],
+    ["Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"],
+  ];
+  const value = fc.constantFrom(
+    "websocket",
+    "WebSocket",
+    " websocket\t",
+    "websocket\xa0",
+    "foo, websocket",
+    "keep-alive,Upgrade ,x",
+    "",
+    " 13",
+    "8",
+    "dGhlIHNhbXBsZSBub25jZR==",
+    "chat, chat",
+    "chat,",
+    "x; y=",
+    "https://b.example",
+    "0",
+    "1",
+    "chunked",
+  );
+  const edit = fc.tuple(
+    fc.nat(7),
+    fc.constantFrom("drop", "repeat", "replace", "upper", "lower", "add"),
+    value,
+    fc.constantFrom("Content-Length", "Transfer-Encoding", "X-A", "upgrade", "CONNECTION"),
+  );
+  const verdict = (head: ParsedRequestHead, origins?: (string | RegExp)[]) => {
+    const check = validateClientRequest(head, { origins });
+    return check.ok ? check : { ...check, headers: check.headers && [...check.headers] };
+  };
+  fc.assert(
+    fc.property(fc.array(edit, { maxLength: 4 }), fc.constantFrom("GET", "POST"), (edits, m) => {
+      const fields = valid.map(([n, v]): [string, string] => [n, v]);
+      for (const [i, how, v, name] of edits) {
+        const at = i % Math.max(1, fields.length);
+        const field = fields[at];
+        if (how === "add") fields.push([name, v]);
+        else if (field === undefined) continue;
+        else if (how === "drop") fields.splice(at, 1);
+        else if (how === "repeat" && field[0].toLowerCase() !== "host") fields.push([field[0], v]);
+        else if (how === "replace") fields[at] = [field[0], v];
+        else if (how === "upper") fields[at] = [field[0].toUpperCase(), field[1]];
+        else if (how === "lower") fields[at] = [field[0].toLowerCase(), field[1]];
+      }
+      const bytes = serializeRequestHead(m, "/chat", fields);
+      const lazy = parseRequestHeadLazily(bytes)!;
+      // The check makes no Headers.
+      Object.defineProperty(lazy, "headers", {
+        get: () => assert.fail("the check made the Headers"),
+      });
+      const eager = parseRequestHead(bytes)!;
+      for (const origins of [undefined, ["https://a.example"], [/a\.example$/]]) {
+        assert.deepEqual(verdict(lazy, origins), verdict(eager, origins));
+      }
+    }),
+    { numRuns: 2000 },
   );
 });

@@ -4,8 +4,12 @@ import { HandshakeError } from "../../src/core/errors.ts";
 import {
   DEFAULT_MAX_HEAD_SIZE,
   findHeadEnd,
+  type ParsedRequestHead,
   parseRequestHead,
+  parseRequestHeadLazily,
   parseResponseHead,
+  requestField,
+  RequestHead,
   serializeRequestHead,
   serializeResponseHead,
 } from "../../src/core/http1.ts";
@@ -619,5 +623,136 @@ Deno.test("serializers throw only TypeError or RangeError on arbitrary input", (
       }
     }),
     { numRuns: 1000 },
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// The server's lazily parsed request head
+
+const NAMES = [
+  "host",
+  "upgrade",
+  "connection",
+  "sec-websocket-key",
+  "sec-websocket-version",
+  "sec-websocket-protocol",
+  "sec-websocket-extensions",
+  "origin",
+  "content-length",
+  "transfer-encoding",
+  "x-absent",
+];
+
+const handshakeName = fc.constantFrom(
+  "Host",
+  "host",
+  "Upgrade",
+  "UPGRADE",
+  "Connection",
+  "Sec-WebSocket-Key",
+  "sec-websocket-version",
+  "Origin",
+  "Content-Length",
+  "X-A",
+);
+const lazyFields = fc.array(
+  fc.oneof(fc.tuple(token, fieldValue), fc.tuple(handshakeName, fieldValue)),
+  { maxLength: 10 },
+);
+
+/** What a parse gives, comparable with deepEqual. */
+function parseOutcome(parse: () => ParsedRequestHead | null): unknown {
+  try {
+    const head = parse();
+    if (head === null) return null;
+    const { method, target, version, versionMajor, versionMinor, headLength } = head;
+    const headers = [...head.headers];
+    return { method, target, version, versionMajor, versionMinor, headLength, headers };
+  } catch (err) {
+    assert.ok(err instanceof HandshakeError, String(err));
+    return { code: err.code, message: err.message };
+  }
+}
+
+Deno.test("parseRequestHeadLazily agrees with parseRequestHead, field by field", () => {
+  const heads = fc.oneof(
+    fc.tuple(fc.constantFrom("GET", "POST", "get"), requestTarget, lazyFields).map((
+      [m, t, f],
+    ) => serializeRequestHead(m, t, f)),
+    mutatedHead,
+    headLikeBytes,
+  );
+  fc.assert(
+    fc.property(heads, (bytes) => {
+      assert.deepEqual(
+        parseOutcome(() => parseRequestHeadLazily(bytes)),
+        parseOutcome(() => parseRequestHead(bytes)),
+      );
+      let eager: ParsedRequestHead | null;
+      try {
+        eager = parseRequestHead(bytes);
+      } catch {
+        return;
+      }
+      if (eager === null) return;
+      const lazy = parseRequestHeadLazily(bytes)!;
+      const names = [...NAMES, ...[...eager.headers.keys()]];
+      for (const name of names) {
+        assert.equal(lazy.field(name), eager.headers.get(name), name);
+        assert.equal(lazy.sentField(name), eager.headers.get(name), name);
+        assert.equal(requestField(lazy, name), eager.headers.get(name), name);
+        assert.equal(requestField(eager, name), eager.headers.get(name), name);
+      }
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+Deno.test("parseRequestHeadLazily: field follows the Headers once made, sentField the bytes", () => {
+  const head = parseRequestHeadLazily(
+    enc("GET /a HTTP/1.1\r\nHost: a.example\r\nX-A: 1\r\nx-a:  2 \r\n\r\n"),
+  )!;
+  assert.ok(head instanceof RequestHead);
+  assert.equal(head.field("x-a"), "1, 2");
+  const headers = head.headers;
+  assert.equal(head.headers, headers, "made once");
+  headers.set("x-a", "3");
+  headers.delete("host");
+  assert.equal(head.field("x-a"), "3");
+  assert.equal(head.field("host"), null);
+  assert.equal(head.sentField("x-a"), "1, 2");
+  assert.equal(head.sentField("host"), "a.example");
+  const replaced = new Headers({ "x-a": "4" });
+  head.headers = replaced;
+  assert.equal(head.headers, replaced);
+  assert.equal(requestField(head, "x-a"), "4");
+});
+
+Deno.test("parseRequestHeadLazily: method and version as sent, obs-text as latin1", () => {
+  const get = parseRequestHeadLazily(enc("GET / HTTP/1.1\r\nHost: a\r\n\r\n"))!;
+  assert.deepEqual([get.method, get.version, get.versionMajor, get.versionMinor], [
+    "GET",
+    "HTTP/1.1",
+    1,
+    1,
+  ]);
+  const other = parseRequestHeadLazily(
+    enc("GETX /x?y HTTP/1.0\r\nX-Name: caf\xe9 \x80\xff\r\n\r\n"),
+  )!;
+  assert.deepEqual([other.method, other.target, other.version, other.versionMinor], [
+    "GETX",
+    "/x?y",
+    "HTTP/1.0",
+    0,
+  ]);
+  assert.equal(other.field("x-name"), "caf\xe9 \x80\xff");
+  assert.equal(other.headers.get("x-name"), "caf\xe9 \x80\xff");
+});
+
+Deno.test("parseRequestHeadLazily: a second Host is refused at once", () => {
+  assertHandshakeError(
+    () => parseRequestHeadLazily(enc("GET / HTTP/1.1\r\nHost: a\r\nhOST: a\r\n\r\n")),
+    "HANDSHAKE_INVALID",
+    /more than one Host/,
   );
 });

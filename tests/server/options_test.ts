@@ -86,3 +86,41 @@ Deno.test("router: URLPattern paths, parameters, wildcards, registration order",
   const custom = routePattern(new URLPattern({ pathname: "/v/:id", hostname: ":sub.example.com" }));
   assert.equal(custom.text, "/v/:id");
 });
+
+Deno.test("router: a known pathname routes literal paths without making the URL", () => {
+  const router = new Router();
+  const handler = () => {};
+  for (const path of ["/chat", "/chat/:room"]) {
+    const { pattern, text } = routePattern(path);
+    router.add({
+      kind: "managed",
+      path: text,
+      pattern,
+      handler,
+      protocol: undefined,
+      negotiateExtensions: false,
+      upgrade: undefined,
+    });
+  }
+  let made = 0;
+  const target = (pathname: string | undefined, href: string) => ({
+    pathname,
+    get url(): URL {
+      made++;
+      return new URL(href);
+    },
+  });
+  const literal = router.routes.slice(0, 1);
+  const onlyLiteral = new Router();
+  onlyLiteral.add(literal[0]!);
+  assert.deepEqual(
+    onlyLiteral.match(target("/chat", "http://x/chat")).map((m) => m.route.path),
+    ["/chat"],
+  );
+  assert.equal(made, 0);
+  assert.deepEqual(onlyLiteral.match(target(undefined, "http://x/chat?q")).length, 1);
+  assert.equal(made, 1);
+  const hits = router.match(target("/chat/lobby", "http://x/chat/lobby"));
+  assert.deepEqual(hits.map((m) => [m.route.path, m.params]), [["/chat/:room", { room: "lobby" }]]);
+  assert.equal(made, 2);
+});
