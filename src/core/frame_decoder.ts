@@ -116,7 +116,8 @@ export class FrameDecoder {
   #buf: Uint8Array = EMPTY;
   #pos = 0;
   /** A header split across chunks is gathered here. */
-  readonly #hdr = new Uint8Array(14);
+  /** The start of a header split across chunks (made when one first is). */
+  #hdr: Uint8Array | null = null;
   #hdrLen = 0;
 
   // The frame being decoded.
@@ -287,7 +288,7 @@ export class FrameDecoder {
   /** Keeps the bytes of a header that is not complete yet. */
   #saveHeaderBytes(): void {
     const rest = this.#buf.subarray(this.#pos);
-    this.#hdr.set(rest, 0);
+    (this.#hdr ??= new Uint8Array(14)).set(rest, 0);
     this.#hdrLen = rest.length;
     this.#buf = EMPTY;
     this.#pos = 0;
@@ -297,8 +298,9 @@ export class FrameDecoder {
   #completeSplitHeader(): boolean {
     const had = this.#hdrLen;
     const take = Math.min(14 - had, this.#buf.length - this.#pos);
-    this.#hdr.set(this.#buf.subarray(this.#pos, this.#pos + take), had);
-    const size = this.#readHeader(this.#hdr.subarray(0, had + take), 0);
+    const hdr = this.#hdr!;
+    hdr.set(this.#buf.subarray(this.#pos, this.#pos + take), had);
+    const size = this.#readHeader(hdr.subarray(0, had + take), 0);
     if (size === 0) {
       this.#hdrLen = had + take;
       this.#pos += take;

@@ -96,6 +96,9 @@ export interface FrameEncoderOptions {
   mask?: boolean;
 }
 
+/** The key of the frame being masked, shared by every encoder (used synchronously). */
+const SCRATCH_KEY = new Uint8Array(4);
+
 /**
  * Encodes frames for one connection. It tracks user-fragmented messages so that the second and
  * later fragments go out as continuation frames; control frames may interleave; starting a
@@ -114,8 +117,6 @@ export class FrameEncoder {
   /** Whether payloads are masked. */
   mask: boolean;
   #inMessage: "text" | "binary" | null = null;
-  /** The key of the frame being masked (copied from its header: no view per frame). */
-  readonly #key = new Uint8Array(4);
 
   /**
    * Creates an encoder.
@@ -178,7 +179,9 @@ export class FrameEncoder {
     const data = frame.data;
     const pos = writeFrameHeader(out, offset, this.firstByte(frame), data.length, this.mask);
     if (this.mask) {
-      const key = this.#key;
+      // Copied from the header (no view per frame) into a buffer every encoder shares: masking
+      // is synchronous, and an encoder holds no buffer of its own.
+      const key = SCRATCH_KEY;
       key[0] = out[pos - 4]!;
       key[1] = out[pos - 3]!;
       key[2] = out[pos - 2]!;

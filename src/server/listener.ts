@@ -645,8 +645,7 @@ export class Listener implements ServerListener {
     };
     const leftover = http.takeLeftover();
     const started = startSocketSession(this.#core.options, plan, http.conn, call, leftover);
-    started.tracked.closed.then(this.#release);
-    this.#tracker.add(started.tracked, started.task);
+    this.#tracker.add(started.tracked, started.task, this.#release);
   }
 
   /** Serves one plain request with the fallback handler; `true` to read another. */

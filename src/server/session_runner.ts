@@ -8,7 +8,8 @@
 
 import { CloseReason } from "../core/close.ts";
 import { WebSocketError } from "../core/errors.ts";
-import { extensionRsv } from "../core/extension.ts";
+import { extensionRsv, type WebSocketExtension } from "../core/extension.ts";
+import type { ManagedSessionInit } from "../session/managed_session.ts";
 import type { SessionConn } from "../session/_link.ts";
 import type { SessionInit, UpgradeCall, UpgradeRequest } from "../session/raw_session.ts";
 import {
@@ -21,6 +22,7 @@ import type { TrackedSession } from "./session_tracker.ts";
 import { report, type UpgradePlan } from "./upgrade.ts";
 
 const NORMAL = new CloseReason(1000, "");
+const NO_EXTENSIONS: readonly WebSocketExtension[] = [];
 
 /** The close reason sent when a handler throws: the error's text stays on the server. */
 export const HANDLER_FAILED: CloseReason = new CloseReason(1011, "Internal error");
@@ -50,8 +52,10 @@ export function startSocketSession(
   leftover: Uint8Array | undefined,
 ): StartedSession {
   const route = plan.route;
-  const extensions = plan.agreements.map((a) => a.extension);
-  const init: SessionInit = {
+  const extensions = plan.agreements.length === 0
+    ? NO_EXTENSIONS
+    : plan.agreements.map((a) => a.extension);
+  const init: SessionInit & ManagedSessionInit = {
     conn,
     role: "server",
     call,
@@ -66,13 +70,15 @@ export function startSocketSession(
   if (route.kind === "raw") {
     const session = new RawWebSocketServerSession(init, { params: plan.params, data: plan.data });
     const task = runRaw(options, session, plan);
-    task.finally(() => {
-      for (const ext of extensions) ext.dispose();
-    });
+    if (extensions.length > 0) {
+      task.finally(() => {
+        for (const ext of extensions) ext.dispose();
+      });
+    }
     return { tracked: session, task };
   }
   const session = new ManagedWebSocketServerSession(
-    { ...init, extensions },
+    init,
     options.session,
     { params: plan.params, data: plan.data },
   );

@@ -53,11 +53,15 @@ export class SessionTracker {
    *
    * @param session The session.
    * @param task The handler's lifecycle (never rejects).
+   * @param onClosed Called too once the socket is released (one callback per session).
    */
-  add(session: TrackedSession, task: Promise<void>): void {
+  add(session: TrackedSession, task: Promise<void>, onClosed?: () => void): void {
     this.#sessions.add(session);
     this.#tasks.add(task);
-    session.closed.then(() => this.#sessions.delete(session));
+    session.closed.then(() => {
+      this.#sessions.delete(session);
+      onClosed?.();
+    });
     task.then(() => this.#tasks.delete(task));
     if (this.#closing) goAway(session);
   }

@@ -376,6 +376,9 @@ function makeStrategy(messages: number, bytes: number): QueuingStrategy<Frame> {
   };
 }
 
+/** The extensions of a session that negotiated none (shared). */
+const NO_EXTENSIONS: readonly WebSocketExtension[] = Object.freeze([]);
+
 /**
  * The managed session over an upgraded socket, for both roles: clients mask, servers do not;
  * either side may run the pinger. Built directly on the frame reader and writer (one buffer
@@ -491,7 +494,10 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     checkSessionOptions(o);
     this.call = init.call;
     this.protocol = init.protocol;
-    this.extensions = Object.freeze([...(init.extensions ?? [])]);
+    const extensions = init.extensions;
+    this.extensions = extensions === undefined || extensions.length === 0
+      ? NO_EXTENSIONS
+      : Object.freeze([...extensions]);
     this.converter = o.converter;
     this.#closeTimeout = init.closeTimeout;
     this.#outBudget = o.outgoingQueue?.bytes ?? SESSION_DEFAULTS.outgoingBytes;
