@@ -17,6 +17,7 @@
 import { HandshakeError } from "./errors.ts";
 import { type ExtensionOffer, parseExtensionHeader } from "./extension_header.ts";
 import {
+  hasToken,
   isFieldValue,
   isToken,
   type ParsedRequestHead,
@@ -236,35 +237,6 @@ function listElements(value: string | null): string[] {
     if (element.length > 0) out.push(element);
   }
   return out;
-}
-
-/** Whether a comma-separated header value holds `token` (lower-case), compared case-insensitively. */
-function hasToken(value: string | null, token: string): boolean {
-  if (value === null) return false;
-  const n = value.length;
-  for (let start = 0; start <= n;) {
-    let end = value.indexOf(",", start);
-    if (end === -1) end = n;
-    let from = start;
-    let to = end;
-    let c: number;
-    while (from < to && ((c = value.charCodeAt(from)) === 0x20 || c === 0x09)) from++;
-    while (to > from && ((c = value.charCodeAt(to - 1)) === 0x20 || c === 0x09)) to--;
-    if (to - from === token.length && isElement(value, from, token)) return true;
-    start = end + 1;
-  }
-  return false;
-}
-
-/** Whether `value` at `from` is `token` (lower-case, as long as what is left), as `toLowerCase`. */
-function isElement(value: string, from: number, token: string): boolean {
-  for (let i = 0; i < token.length; i++) {
-    let c = value.charCodeAt(from + i);
-    if (c > 0x7f) return value.slice(from, from + token.length).toLowerCase() === token;
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    if (c !== token.charCodeAt(i)) return false;
-  }
-  return true;
 }
 
 /** Checks a subprotocol list: tokens, unique. Returns the problem, or `null`. */

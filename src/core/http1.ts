@@ -756,3 +756,45 @@ const STATUS_TEXT: Record<number, string> = {
 export function statusText(status: number): string {
   return STATUS_TEXT[status] ?? "";
 }
+
+/** Whether `c` is white space to `String.prototype.trim`. */
+function isTrimmed(c: number): boolean {
+  return c <= 0x20
+    ? c === 0x20 || (c >= 0x09 && c <= 0x0d)
+    : c === 0xa0 || (c > 0xff && /\s/.test(String.fromCharCode(c)));
+}
+
+/**
+ * @internal Whether a comma-separated header value (`Connection`, `Upgrade`) holds `token`
+ * (lower-case): an element that is `token` once `trim`med and lower-cased, without allocating.
+ *
+ * @param value The header value, or `null` when absent.
+ * @param token The token, in lower case.
+ * @returns Whether it is there.
+ */
+export function hasToken(value: string | null, token: string): boolean {
+  if (value === null) return false;
+  const n = value.length;
+  for (let start = 0; start <= n;) {
+    let end = value.indexOf(",", start);
+    if (end === -1) end = n;
+    let from = start;
+    let to = end;
+    while (from < to && isTrimmed(value.charCodeAt(from))) from++;
+    while (to > from && isTrimmed(value.charCodeAt(to - 1))) to--;
+    if (to - from === token.length && isElement(value, from, token)) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+/** Whether `value` at `from` is `token` once lower-cased (as long as `token`). */
+function isElement(value: string, from: number, token: string): boolean {
+  for (let i = 0; i < token.length; i++) {
+    let c = value.charCodeAt(from + i);
+    if (c > 0x7f) return value.slice(from, from + token.length).toLowerCase() === token;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== token.charCodeAt(i)) return false;
+  }
+  return true;
+}

@@ -8,6 +8,7 @@
 
 import { HandshakeError } from "../core/errors.ts";
 import {
+  hasToken,
   type HeadParseOptions,
   parseRequestHeadLazily,
   type RequestHead,
@@ -15,7 +16,6 @@ import {
   statusText,
 } from "../core/http1.ts";
 import { writeAll } from "../transport/frame_writer.ts";
-import { hasToken } from "./upgrade.ts";
 
 const FIRST_BUFFER = 2048;
 /**

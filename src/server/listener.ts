@@ -9,7 +9,12 @@
 import { buildRejectResponse, computeAcceptSync, plainServerResponse } from "../core/handshake.ts";
 import { HandshakeError, WebSocketError } from "../core/errors.ts";
 import { writeAll } from "../transport/frame_writer.ts";
-import { type ParsedRequestHead, type RequestHead, serializeResponseHead } from "../core/http1.ts";
+import {
+  hasToken,
+  type ParsedRequestHead,
+  type RequestHead,
+  serializeResponseHead,
+} from "../core/http1.ts";
 import type { UpgradeCall, UpgradeRequest, UpgradeResponse } from "../session/raw_session.ts";
 import { HttpConnection } from "./http_connection.ts";
 import type { ResolvedServerOptions } from "./options.ts";
@@ -18,7 +23,6 @@ import { startSocketSession } from "./session_runner.ts";
 import { SessionTracker } from "./session_tracker.ts";
 import {
   decideUpgrade,
-  hasToken,
   type IncomingRequest,
   report,
   untilAborted,

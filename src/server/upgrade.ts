@@ -11,7 +11,7 @@ import { negotiateServerExtensions } from "../core/extension.ts";
 import { formatExtensionHeader } from "../core/extension_header.ts";
 import { HandshakeError } from "../core/errors.ts";
 import { type AcceptedClientRequest, validateClientRequest } from "../core/handshake.ts";
-import { type ParsedRequestHead, requestField } from "../core/http1.ts";
+import { hasToken, type ParsedRequestHead, requestField } from "../core/http1.ts";
 import type { UpgradeRequest } from "../session/raw_session.ts";
 import type { ResolvedServerOptions, ServerErrorContext } from "./options.ts";
 import type { Route, RouteMatch, Router } from "./router.ts";
@@ -150,44 +150,6 @@ const RESERVED_101 = [
   "content-length",
   "transfer-encoding",
 ];
-
-/** Whether `c` is white space to `String.prototype.trim`. */
-function isTrimmed(c: number): boolean {
-  return c <= 0x20
-    ? c === 0x20 || (c >= 0x09 && c <= 0x0d)
-    : c === 0xa0 || (c > 0xff && /\s/.test(String.fromCharCode(c)));
-}
-
-/**
- * Whether a comma-separated header value holds `token` (lower-case): an element that is `token`
- * once `trim`med and lower-cased.
- */
-export function hasToken(value: string | null, token: string): boolean {
-  if (value === null) return false;
-  const n = value.length;
-  for (let start = 0; start <= n;) {
-    let end = value.indexOf(",", start);
-    if (end === -1) end = n;
-    let from = start;
-    let to = end;
-    while (from < to && isTrimmed(value.charCodeAt(from))) from++;
-    while (to > from && isTrimmed(value.charCodeAt(to - 1))) to--;
-    if (to - from === token.length && isElement(value, from, token)) return true;
-    start = end + 1;
-  }
-  return false;
-}
-
-/** Whether `value` at `from` is `token` once lower-cased (as long as `token`). */
-function isElement(value: string, from: number, token: string): boolean {
-  for (let i = 0; i < token.length; i++) {
-    let c = value.charCodeAt(from + i);
-    if (c > 0x7f) return value.slice(from, from + token.length).toLowerCase() === token;
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    if (c !== token.charCodeAt(i)) return false;
-  }
-  return true;
-}
 
 /** @internal The error reported when a raw route is reached through `server.fetch`. */
 export class UnsupportedRouteError extends TypeError {

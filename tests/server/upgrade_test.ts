@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { decideUpgrade, hasToken, type IncomingRequest } from "../../src/server/upgrade.ts";
+import { decideUpgrade, type IncomingRequest } from "../../src/server/upgrade.ts";
 import { resolveServerOptions, type ServerOptions } from "../../src/server/options.ts";
 import { routePattern, Router } from "../../src/server/router.ts";
 import type { UpgradeHook } from "../../src/server/upgrade.ts";
-import { parseRequestHeadLazily } from "../../src/core/http1.ts";
+import { hasToken, parseRequestHeadLazily } from "../../src/core/http1.ts";
 import { upgradeRequest } from "./_tcp.ts";
 
 Deno.test("hasToken: an element that is the token once trimmed and lower-cased", () => {
