@@ -140,6 +140,9 @@ export class RawWebSocketSession implements AsyncDisposable {
   #closeSent = false;
   /** Whether our close frame was taken by the socket (`outgoing` is then closed to writes). */
   #closeWritten = false;
+  /** The writer's promise of the last frame written (frames of one batch share it). */
+  #lastWrite: Promise<void> | null = null;
+  #onWriteErrorFn: ((err: unknown) => void) | null = null;
   #closeReceived = false;
   #ended = false;
   #inController!: ReadableStreamDefaultController<Frame>;
@@ -249,7 +252,7 @@ export class RawWebSocketSession implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    return handled(this.#write(frame));
+    return this.#write(frame);
   }
 
   /**
@@ -276,7 +279,7 @@ export class RawWebSocketSession implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    return handled(this.#write(frame));
+    return this.#write(frame);
   }
 
   /**
@@ -333,25 +336,35 @@ export class RawWebSocketSession implements AsyncDisposable {
     await this.#link.finish(this.#closeTimeout);
   }
 
-  async #write(frame: Frame): Promise<void> {
-    const isClose = frame.type === "close";
-    if (isClose) this.#closeSent = true;
-    try {
-      await this.#link.writer.write(frame);
-    } catch (err) {
+  /**
+   * Hands `frame` to the writer. Frames written together share one promise, which is already
+   * safe to leave unawaited: a data frame costs no promise of its own.
+   */
+  #write(frame: Frame): Promise<void> {
+    const written = this.#link.writer.write(frame);
+    if (written !== this.#lastWrite) {
+      this.#lastWrite = written;
       // A broken connection is released at once, even if nobody reads `incoming` any more.
-      if (err instanceof ConnectionError) this.#link.release(err);
-      throw err;
+      written.catch(
+        this.#onWriteErrorFn ??= (err) => {
+          if (err instanceof ConnectionError) this.#link.release(err);
+        },
+      );
     }
-    if (isClose) {
-      this.#closeWritten = true;
-      try {
-        this.#outController?.error(closeSentError());
-      } catch {
-        // Already errored.
-      }
-      if (this.#closeReceived) this.#afterHandshake();
+    if (frame.type !== "close") return written;
+    this.#closeSent = true;
+    return handled(written.then(() => this.#afterCloseWritten()));
+  }
+
+  /** Our close frame was taken by the socket: `outgoing` is closed to writes. */
+  #afterCloseWritten(): void {
+    this.#closeWritten = true;
+    try {
+      this.#outController?.error(closeSentError());
+    } catch {
+      // Already errored.
     }
+    if (this.#closeReceived) this.#afterHandshake();
   }
 
   #afterHandshake(): void {
