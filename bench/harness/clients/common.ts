@@ -1,12 +1,12 @@
 /**
  * What the client implementations share: the message of a cell, a wake-up signal for windows,
- * and the figures of W6.
+ * the connection pool of W5, the echo loops of the event-driven clients, and the figures of W6.
  *
  * @module
  */
 
 import type { CellParams } from "../plan.ts";
-import { payload } from "../child.ts";
+import { latencySummary, MAX_SAMPLES, payload, windowMessages } from "../child.ts";
 
 /** Bytes queued by a client above which a bulk sender waits for its writes (every client). */
 export const HIGH_WATER = 1024 * 1024;
@@ -72,4 +72,139 @@ export function deflateResult(
   // The measured side compresses: the client its uploads, the server its replies.
   const [wire, peerWire] = params.role === "client" ? [upPer, downPer] : [downPer, upPer];
   return { messages, seconds, rate: messages / seconds, wire, peerWire, size: params.size };
+}
+
+/** Runs `n` jobs with at most `concurrency` at once. */
+export async function pool(
+  n: number,
+  concurrency: number,
+  job: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < n) await job(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, Math.max(1, concurrency)) }, worker));
+}
+
+/**
+ * W5 on the client side: opens `params.connections` connections, `params.concurrency` at a time,
+ * and keeps them in `kept` (referenced until the process exits).
+ *
+ * @param params The cell.
+ * @param kept Where the connections go.
+ * @param open Opens one connection.
+ * @returns The connections opened, the time and the rate.
+ */
+export async function openIdle<T>(
+  params: CellParams,
+  kept: T[],
+  open: () => Promise<T>,
+): Promise<Record<string, number>> {
+  const already = kept.length;
+  const start = performance.now();
+  await pool(params.connections, params.concurrency, async () => {
+    kept.push(await open());
+  });
+  const seconds = (performance.now() - start) / 1000;
+  const connections = kept.length - already;
+  return { connections, seconds, rate: connections / seconds };
+}
+
+/** An event-driven client (Deno's `WebSocket`, npm:ws), as the shared echo loops drive it. */
+export interface EventSocket {
+  /** Sends a message without waiting. */
+  send(data: string | Uint8Array): void;
+  /** Sets the one message handler, replacing the previous one. */
+  onMessage(handler: () => void): void;
+  /** Sets the error handler. */
+  onError(handler: (err: unknown) => void): void;
+}
+
+/** W1 for an event-driven client: sequential round trips, each sent from the last's reply. */
+export function echoSeqEvents(
+  params: CellParams,
+  socket: EventSocket,
+): Promise<Record<string, number>> {
+  const msg = message(params);
+  const samples = new Float64Array(Math.min(MAX_SAMPLES, 1 << 22));
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    let warm = true;
+    const warmEnd = performance.now() + params.warmupMs;
+    let start = 0;
+    let end = 0;
+    let t0 = 0;
+    socket.onError(reject);
+    socket.onMessage(() => {
+      const now = performance.now();
+      if (warm) {
+        if (now >= warmEnd) {
+          warm = false;
+          start = now;
+          end = now + params.durationMs;
+        }
+      } else {
+        samples[n++] = now - t0;
+        if (now >= end || n >= samples.length) {
+          socket.onMessage(() => {});
+          resolve(latencySummary(samples, n, (now - start) / 1000));
+          return;
+        }
+      }
+      t0 = now;
+      socket.send(msg);
+    });
+    t0 = performance.now();
+    socket.send(msg);
+  });
+}
+
+/** W2 echo for an event-driven client: a window of messages in flight, refilled per reply. */
+export function echoPipeEvents(
+  params: CellParams,
+  socket: EventSocket,
+): Promise<Record<string, number>> {
+  const msg = message(params);
+  const window = windowMessages(params);
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let got = 0;
+    let sending = true;
+    let phaseEnd = performance.now() + params.warmupMs;
+    let warm = true;
+    let before = 0;
+    let start = 0;
+    const fill = () => {
+      while (sending && sent - got < window) {
+        if (performance.now() >= phaseEnd) {
+          sending = false;
+          break;
+        }
+        socket.send(msg);
+        sent++;
+      }
+    };
+    socket.onError(reject);
+    socket.onMessage(() => {
+      got++;
+      if (sending) fill();
+      if (!sending && got === sent) {
+        const now = performance.now();
+        if (warm) {
+          warm = false;
+          before = got;
+          start = now;
+          phaseEnd = now + params.durationMs;
+          sending = true;
+          fill();
+        } else {
+          const seconds = (now - start) / 1000;
+          const messages = got - before;
+          resolve({ messages, seconds, mbps: (messages * params.size) / 1e6 / seconds });
+        }
+      }
+    });
+    fill();
+  });
 }

@@ -7,9 +7,15 @@
  */
 
 import type { CellParams } from "../plan.ts";
-import { latencySummary, MAX_SAMPLES, turn, windowMessages } from "../child.ts";
-import { HIGH_WATER, message } from "./common.ts";
-import { pool } from "./neutral.ts";
+import { turn } from "../child.ts";
+import {
+  echoPipeEvents,
+  echoSeqEvents,
+  type EventSocket,
+  HIGH_WATER,
+  message,
+  openIdle,
+} from "./common.ts";
 
 /** Sockets of the idle workload, kept referenced until the process exits. */
 const kept: WebSocket[] = [];
@@ -23,6 +29,19 @@ function open(url: string): Promise<WebSocket> {
   });
 }
 
+/** The socket as the shared echo loops drive it. */
+function events(ws: WebSocket): EventSocket {
+  return {
+    send: (data) => ws.send(data),
+    onMessage: (handler) => {
+      ws.onmessage = handler;
+    },
+    onError: (handler) => {
+      ws.onerror = () => handler(new Error("WebSocket error"));
+    },
+  };
+}
+
 /**
  * Runs the workload against `port`.
  *
@@ -31,106 +50,18 @@ function open(url: string): Promise<WebSocket> {
  */
 export async function runDeno(params: CellParams, port: number): Promise<Record<string, number>> {
   const url = `ws://127.0.0.1:${port}/bench`;
-  if (params.kind === "idle") {
-    const already = kept.length;
-    const start = performance.now();
-    await pool(params.connections, params.concurrency, async () => {
-      kept.push(await open(url));
-    });
-    const seconds = (performance.now() - start) / 1000;
-    const connections = kept.length - already;
-    return { connections, seconds, rate: connections / seconds };
-  }
+  if (params.kind === "idle") return await openIdle(params, kept, () => open(url));
   const ws = await open(url);
   switch (params.kind) {
     case "echo-seq":
-      return await echoSeq(params, ws);
+      return await echoSeqEvents(params, events(ws));
     case "echo-pipe":
-      return await echoPipe(params, ws);
+      return await echoPipeEvents(params, events(ws));
     case "sink":
       return await sink(params, ws);
     default:
       throw new Error(`no client workload ${params.kind}`);
   }
-}
-
-function echoSeq(params: CellParams, ws: WebSocket): Promise<Record<string, number>> {
-  const msg = message(params);
-  const samples = new Float64Array(Math.min(MAX_SAMPLES, 1 << 22));
-  return new Promise((resolve, reject) => {
-    let n = 0;
-    let warm = true;
-    const warmEnd = performance.now() + params.warmupMs;
-    let start = 0;
-    let end = 0;
-    let t0 = 0;
-    ws.onerror = () => reject(new Error("WebSocket error"));
-    ws.onmessage = () => {
-      const now = performance.now();
-      if (warm) {
-        if (now >= warmEnd) {
-          warm = false;
-          start = now;
-          end = now + params.durationMs;
-        }
-      } else {
-        samples[n++] = now - t0;
-        if (now >= end || n >= samples.length) {
-          resolve(latencySummary(samples, n, (now - start) / 1000));
-          return;
-        }
-      }
-      t0 = now;
-      ws.send(msg);
-    };
-    t0 = performance.now();
-    ws.send(msg);
-  });
-}
-
-function echoPipe(params: CellParams, ws: WebSocket): Promise<Record<string, number>> {
-  const msg = message(params);
-  const window = windowMessages(params);
-  return new Promise((resolve, reject) => {
-    let sent = 0;
-    let got = 0;
-    let sending = true;
-    let phaseEnd = performance.now() + params.warmupMs;
-    let warm = true;
-    let before = 0;
-    let start = 0;
-    const fill = () => {
-      while (sending && sent - got < window) {
-        if (performance.now() >= phaseEnd) {
-          sending = false;
-          break;
-        }
-        ws.send(msg);
-        sent++;
-      }
-    };
-    ws.onerror = () => reject(new Error("WebSocket error"));
-    ws.onmessage = () => {
-      got++;
-      if (sending) fill();
-      if (!sending && got === sent) {
-        const now = performance.now();
-        if (warm) {
-          warm = false;
-          before = got;
-          start = now;
-          phaseEnd = now + params.durationMs;
-          sending = true;
-          fill();
-        } else {
-          const seconds = (now - start) / 1000;
-          const messages = got - before;
-          resolve({ messages, seconds, mbps: (messages * params.size) / 1e6 / seconds });
-        }
-      }
-    };
-    fill();
-  });
 }
 
 async function sink(params: CellParams, ws: WebSocket): Promise<Record<string, number>> {

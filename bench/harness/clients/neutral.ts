@@ -7,7 +7,7 @@
  */
 
 import type { CellParams } from "../plan.ts";
-import { Signal } from "./common.ts";
+import { pool, Signal } from "./common.ts";
 import { latencySummary, MAX_SAMPLES, payload, readCount, windowMessages } from "../child.ts";
 import {
   type Conn,
@@ -26,19 +26,6 @@ const ENCODER = new TextEncoder();
 interface Opened {
   conn: Conn;
   leftover: Uint8Array;
-}
-
-/** Runs `n` jobs with at most `concurrency` at once. */
-export async function pool(
-  n: number,
-  concurrency: number,
-  job: (i: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < n) await job(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(n, Math.max(1, concurrency)) }, worker));
 }
 
 /**

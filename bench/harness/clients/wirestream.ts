@@ -16,8 +16,7 @@ import {
 import { webSocketRawSession } from "../../../raw.ts";
 import type { CellParams } from "../plan.ts";
 import { corpus, DEFLATE, latencySummary, MAX_SAMPLES, STATS, windowMessages } from "../child.ts";
-import { type Counters, deflateResult, HIGH_WATER, message, Signal } from "./common.ts";
-import { pool } from "./neutral.ts";
+import { type Counters, deflateResult, HIGH_WATER, message, openIdle, Signal } from "./common.ts";
 
 /** What both session kinds offer the workloads. */
 interface Session {
@@ -55,16 +54,7 @@ export async function runWirestream(
       : deflating !== null
       ? deflating.webSocketSession(url)
       : webSocketSession(url);
-  if (params.kind === "idle") {
-    const already = kept.length;
-    const start = performance.now();
-    await pool(params.connections, params.concurrency, async () => {
-      kept.push(await open());
-    });
-    const seconds = (performance.now() - start) / 1000;
-    const connections = kept.length - already;
-    return { connections, seconds, rate: connections / seconds };
-  }
+  if (params.kind === "idle") return await openIdle(params, kept, open);
   const session = await open();
   const reader = session.incoming.getReader();
   const next = async (): Promise<Frame> => {

@@ -9,9 +9,17 @@
 // @ts-types="npm:@types/ws@8.18.2"
 import { WebSocket as NodeWebSocket } from "ws";
 import type { CellParams } from "../plan.ts";
-import { corpus, latencySummary, MAX_SAMPLES, STATS, windowMessages } from "../child.ts";
-import { type Counters, deflateResult, HIGH_WATER, message } from "./common.ts";
-import { pool } from "./neutral.ts";
+import { corpus, STATS, windowMessages } from "../child.ts";
+import {
+  type Counters,
+  deflateResult,
+  echoPipeEvents,
+  echoSeqEvents,
+  type EventSocket,
+  HIGH_WATER,
+  message,
+  openIdle,
+} from "./common.ts";
 import { wireCounters, WS_DEFLATE } from "../servers/ws.ts";
 
 /** Sockets of the idle workload, kept referenced until the process exits. */
@@ -28,6 +36,21 @@ function open(url: string, deflate: boolean): Promise<NodeWebSocket> {
   });
 }
 
+/** The socket as the shared echo loops drive it: one `message` listener, its handler swapped. */
+function events(ws: NodeWebSocket): EventSocket {
+  let onMessage = () => {};
+  ws.on("message", () => onMessage());
+  return {
+    send: (data) => ws.send(data),
+    onMessage: (handler) => {
+      onMessage = handler;
+    },
+    onError: (handler) => {
+      ws.on("error", handler);
+    },
+  };
+}
+
 /**
  * Runs the workload against `port`.
  *
@@ -37,23 +60,18 @@ function open(url: string, deflate: boolean): Promise<NodeWebSocket> {
 export async function runWs(params: CellParams, port: number): Promise<Record<string, number>> {
   const url = `ws://127.0.0.1:${port}/bench`;
   if (params.kind === "idle") {
-    const already = kept.length;
-    const start = performance.now();
-    await pool(params.connections, params.concurrency, async () => {
+    return await openIdle(params, kept, async () => {
       const ws = await open(url, false);
       ws.on("error", () => {});
-      kept.push(ws);
+      return ws;
     });
-    const seconds = (performance.now() - start) / 1000;
-    const connections = kept.length - already;
-    return { connections, seconds, rate: connections / seconds };
   }
   const ws = await open(url, params.kind === "deflate");
   switch (params.kind) {
     case "echo-seq":
-      return await echoSeq(params, ws);
+      return await echoSeqEvents(params, events(ws));
     case "echo-pipe":
-      return await echoPipe(params, ws);
+      return await echoPipeEvents(params, events(ws));
     case "sink":
       return await sink(params, ws);
     case "deflate":
@@ -61,86 +79,6 @@ export async function runWs(params: CellParams, port: number): Promise<Record<st
     default:
       throw new Error(`no client workload ${params.kind}`);
   }
-}
-
-function echoSeq(params: CellParams, ws: NodeWebSocket): Promise<Record<string, number>> {
-  const msg = message(params);
-  const samples = new Float64Array(Math.min(MAX_SAMPLES, 1 << 22));
-  return new Promise((resolve, reject) => {
-    let n = 0;
-    let warm = true;
-    const warmEnd = performance.now() + params.warmupMs;
-    let start = 0;
-    let end = 0;
-    let t0 = 0;
-    ws.on("error", reject);
-    ws.on("message", () => {
-      const now = performance.now();
-      if (warm) {
-        if (now >= warmEnd) {
-          warm = false;
-          start = now;
-          end = now + params.durationMs;
-        }
-      } else {
-        samples[n++] = now - t0;
-        if (now >= end || n >= samples.length) {
-          ws.removeAllListeners("message");
-          resolve(latencySummary(samples, n, (now - start) / 1000));
-          return;
-        }
-      }
-      t0 = now;
-      ws.send(msg);
-    });
-    t0 = performance.now();
-    ws.send(msg);
-  });
-}
-
-function echoPipe(params: CellParams, ws: NodeWebSocket): Promise<Record<string, number>> {
-  const msg = message(params);
-  const window = windowMessages(params);
-  return new Promise((resolve, reject) => {
-    let sent = 0;
-    let got = 0;
-    let sending = true;
-    let phaseEnd = performance.now() + params.warmupMs;
-    let warm = true;
-    let before = 0;
-    let start = 0;
-    const fill = () => {
-      while (sending && sent - got < window) {
-        if (performance.now() >= phaseEnd) {
-          sending = false;
-          break;
-        }
-        ws.send(msg);
-        sent++;
-      }
-    };
-    ws.on("error", reject);
-    ws.on("message", () => {
-      got++;
-      if (sending) fill();
-      if (!sending && got === sent) {
-        const now = performance.now();
-        if (warm) {
-          warm = false;
-          before = got;
-          start = now;
-          phaseEnd = now + params.durationMs;
-          sending = true;
-          fill();
-        } else {
-          const seconds = (now - start) / 1000;
-          const messages = got - before;
-          resolve({ messages, seconds, mbps: (messages * params.size) / 1e6 / seconds });
-        }
-      }
-    });
-    fill();
-  });
 }
 
 async function sink(params: CellParams, ws: NodeWebSocket): Promise<Record<string, number>> {
