@@ -219,6 +219,19 @@ export class Frame {
   }
 }
 
+/**
+ * The options of every fin/RSV combination, made once: the decoder builds its frames with the
+ * constructor (every frame then has the same shape, which keeps the code reading frames fast)
+ * without an options object per frame. Indexed by `fin * 8 + (rsvBits >> 4)`.
+ */
+const FRAME_OPTIONS: readonly FrameOptions[] = Array.from({ length: 16 }, (_, i) =>
+  Object.freeze({
+    fin: i >= 8,
+    rsv1: (i & 4) !== 0,
+    rsv2: (i & 2) !== 0,
+    rsv3: (i & 1) !== 0,
+  }));
+
 /** @internal Frame construction for the decoder, after it has validated everything. */
 export function makeFrame(
   type: FrameType,
@@ -226,14 +239,7 @@ export function makeFrame(
   fin: boolean,
   rsvBits: number,
 ): Frame {
-  const frame = Object.create(Frame.prototype) as { -readonly [K in keyof Frame]: Frame[K] };
-  frame.type = type;
-  frame.data = data;
-  frame.fin = fin;
-  frame.rsv1 = (rsvBits & RSV1) !== 0;
-  frame.rsv2 = (rsvBits & RSV2) !== 0;
-  frame.rsv3 = (rsvBits & RSV3) !== 0;
-  return frame as Frame;
+  return new Frame(type, data, FRAME_OPTIONS[(fin ? 8 : 0) + ((rsvBits >> 4) & 7)]);
 }
 
 /**
