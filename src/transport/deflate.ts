@@ -21,9 +21,31 @@
  * @module
  */
 
-import * as zlib from "node:zlib";
+import type * as Zlib from "node:zlib";
 
-const Z_SYNC_FLUSH: number = zlib.constants.Z_SYNC_FLUSH;
+/**
+ * `node:zlib`, loaded at the first deflate stream (through `process.getBuiltinModule`, which is
+ * synchronous): importing it costs about 16 ms at start-up, which an application that never
+ * negotiates permessage-deflate should not pay.
+ */
+let zlibModule: typeof Zlib | null = null;
+/** zlib's `Z_SYNC_FLUSH`, read from the module when it loads. */
+let Z_SYNC_FLUSH = 2;
+
+function zlib(): typeof Zlib {
+  if (zlibModule === null) {
+    const node = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
+    const loaded = node?.getBuiltinModule?.("node:zlib") as typeof Zlib | undefined;
+    if (loaded === undefined) {
+      throw new TypeError(
+        "permessage-deflate needs node:zlib (process.getBuiltinModule), which this runtime does not provide",
+      );
+    }
+    zlibModule = loaded;
+    Z_SYNC_FLUSH = loaded.constants.Z_SYNC_FLUSH;
+  }
+  return zlibModule;
+}
 /** RFC 7692 §7.2.1: what a sync flush ends with, stripped before sending. */
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 /** The module-wide output buffer (calls are synchronous, so one is enough). */
@@ -59,10 +81,11 @@ class Native {
   closed = false;
 
   constructor(inflate: boolean, windowBits: number, level: number, memLevel: number) {
+    const z = zlib();
     const owner =
       (inflate
-        ? zlib.createInflateRaw({ windowBits, chunkSize: 64 })
-        : zlib.createDeflateRaw({ windowBits, level, memLevel, chunkSize: 64 })) as unknown as {
+        ? z.createInflateRaw({ windowBits, chunkSize: 64 })
+        : z.createDeflateRaw({ windowBits, level, memLevel, chunkSize: 64 })) as unknown as {
           _handle?: NativeHandle;
           _writeState?: Uint32Array;
         };
