@@ -459,7 +459,6 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   /** `outgoing`, made on first use. */
   #outgoing: WritableStream<Frame> | null = null;
   #outController: WritableStreamDefaultController | null = null;
-  #lastWrite: Promise<void> | null = null;
   #outTail: Promise<void> | null = null;
   #parked: (Frame | string)[] | null = null;
   #parkedHead = 0;
@@ -475,7 +474,6 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
 
   #receiving: Promise<unknown> | null = null;
   // Methods as callbacks, made on first use.
-  #onWriteErrorFn: ((err: unknown) => void) | null = null;
   #drainParkedCb: (() => void) | null = null;
   #rejectParkedCb: ((err: unknown) => void) | null = null;
   #disposed = false;
@@ -1288,14 +1286,14 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   }
 
   #write(frame: Frame): Promise<void> {
-    const p = this.#link.writer.write(frame);
-    // One handler per batch (every frame of a batch shares the promise): it notices a broken
-    // socket, and makes an unawaited failed send harmless.
-    if (p !== this.#lastWrite) {
-      this.#lastWrite = p;
-      p.catch(this.#onWriteErrorFn ??= (err) => this.#onWriteError(err));
-    }
-    return p;
+    const writer = this.#link.writer;
+    // The writer calls it once per failed batch (every frame of a batch shares the promise): it
+    // notices a broken socket. Set at the first send, so that an idle session holds no closure.
+    writer.onError ??= (err) => this.#onWriteError(err);
+    const written = writer.write(frame);
+    // Broken before this send (say, by a pong written before the first send): notice it now.
+    if (writer.error !== null) this.#onWriteError(writer.error);
+    return written;
   }
 
   #onWriteError(err: unknown): void {

@@ -140,9 +140,6 @@ export class RawWebSocketSession implements AsyncDisposable {
   #closeSent = false;
   /** Whether our close frame was taken by the socket (`outgoing` is then closed to writes). */
   #closeWritten = false;
-  /** The writer's promise of the last frame written (frames of one batch share it). */
-  #lastWrite: Promise<void> | null = null;
-  #onWriteErrorFn: ((err: unknown) => void) | null = null;
   #closeReceived = false;
   #ended = false;
   #inController!: ReadableStreamDefaultController<Frame>;
@@ -341,16 +338,15 @@ export class RawWebSocketSession implements AsyncDisposable {
    * safe to leave unawaited: a data frame costs no promise of its own.
    */
   #write(frame: Frame): Promise<void> {
-    const written = this.#link.writer.write(frame);
-    if (written !== this.#lastWrite) {
-      this.#lastWrite = written;
-      // A broken connection is released at once, even if nobody reads `incoming` any more.
-      written.catch(
-        this.#onWriteErrorFn ??= (err) => {
-          if (err instanceof ConnectionError) this.#link.release(err);
-        },
-      );
-    }
+    const writer = this.#link.writer;
+    // Once per failed batch: a broken connection is released at once, even if nobody reads
+    // `incoming` any more. Set at the first send, so that an idle session holds no closure.
+    writer.onError ??= (err) => {
+      if (err instanceof ConnectionError) this.#link.release(err);
+    };
+    const written = writer.write(frame);
+    // Broken before this send (say, by a pong written before the first send): notice it now.
+    if (writer.error instanceof ConnectionError) this.#link.release(writer.error);
     if (frame.type !== "close") return written;
     this.#closeSent = true;
     return handled(written.then(() => this.#afterCloseWritten()));

@@ -54,22 +54,6 @@ function newBatch(): Batch {
   };
 }
 
-/**
- * The promise every writer of `batch` gets. A failure is reported to whoever awaits it, but an
- * unawaited write (fire and forget) never becomes an unhandled rejection: the session surfaces
- * the broken connection on its own.
- */
-function settle(batch: Batch): Promise<void> {
-  if (batch.promise === null) {
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    promise.catch(NOOP);
-    batch.promise = promise;
-    batch.resolve = resolve;
-    batch.reject = reject;
-  }
-  return batch.promise;
-}
-
 /** A rejected promise that is no unhandled rejection when nobody awaits it. */
 function rejected(err: unknown): Promise<never> {
   const promise = Promise.reject(err);
@@ -109,6 +93,19 @@ export class FrameWriter {
   #error: unknown = null;
   #queued = 0;
   #idle: PromiseWithResolvers<void> | null = null;
+  /**
+   * Called with the error of every batch that fails (one handler per batch, shared by its
+   * frames), set by the session before it writes.
+   */
+  onError: ((err: unknown) => void) | null = null;
+  /** The batch being written, the part and the offset in it, and its urgent bytes. */
+  #inflight: Batch | null = null;
+  #part = 0;
+  #offset = 0;
+  #inflightUrgent = 0;
+  /** The socket write callbacks (made at the first write: an idle writer holds none). */
+  #onWrittenCb: ((n: number) => void) | null = null;
+  #onFailedCb: ((err: unknown) => void) | null = null;
 
   /**
    * Creates a writer.
@@ -162,7 +159,7 @@ export class FrameWriter {
       return rejected(err);
     }
     if (frame.type === "close") this.#closed = true;
-    const promise = settle(batch);
+    const promise = this.#settle(batch);
     if (!this.#writing) this.#pump();
     return promise;
   }
@@ -192,7 +189,7 @@ export class FrameWriter {
     this.#urgent.push(bytes);
     this.#queued += bytes.length;
     // Urgent bytes go out with the next batch, in front of it.
-    return settle(this.#next);
+    return this.#settle(this.#next);
   }
 
   /**
@@ -226,6 +223,22 @@ export class FrameWriter {
       this.#idle.reject(err);
       this.#idle = null;
     }
+  }
+
+  /**
+   * The promise every writer of `batch` gets. A failure is reported to whoever awaits it, and to
+   * {@linkcode FrameWriter.onError}; an unawaited write (fire and forget) never becomes an
+   * unhandled rejection: the session surfaces the broken connection on its own.
+   */
+  #settle(batch: Batch): Promise<void> {
+    if (batch.promise === null) {
+      const { promise, resolve, reject } = Promise.withResolvers<void>();
+      promise.catch(this.onError ?? NOOP);
+      batch.promise = promise;
+      batch.resolve = resolve;
+      batch.reject = reject;
+    }
+    return batch.promise;
   }
 
   /** Encodes `frame` into the pending batch. */
@@ -271,59 +284,95 @@ export class FrameWriter {
     batch.buf = grown;
   }
 
-  async #pump(): Promise<void> {
+  /**
+   * Writes batches until none is pending. Driven by the socket's write promises with callbacks
+   * made once per writer rather than by an async function per batch: a small message then costs
+   * no suspended function, only the socket's promise and one reaction.
+   */
+  #pump(): void {
     this.#writing = true;
-    try {
-      while (this.#next.bytes > 0 || this.#urgent.length > 0) {
-        const batch = this.#next;
-        this.#next = this.#spare ?? newBatch();
-        const urgent = this.#urgent;
-        if (urgent.length > 0) this.#urgent = [];
-        if (batch.len > batch.mark) batch.parts.push(batch.buf.subarray(batch.mark, batch.len));
-        const sink = this.#sink;
-        const parts = batch.parts;
-        let urgentBytes = 0;
-        try {
-          // Inline loops rather than writeAll: one async frame less per socket write.
-          for (let i = 0; i < urgent.length; i++) {
-            const part = urgent[i]!;
-            urgentBytes += part.length;
-            let off = await sink.write(part);
-            while (off < part.length) off += await sink.write(part.subarray(off));
-          }
-          for (let i = 0; i < parts.length; i++) {
-            const part = parts[i]!;
-            let off = await sink.write(part);
-            while (off < part.length) off += await sink.write(part.subarray(off));
-          }
-        } catch (err) {
-          const wrapped = err instanceof ConnectionClosedError || err instanceof ConnectionError
-            ? err
-            : new ConnectionError("CONNECTION_RESET", "Failed to write to the socket", {
-              cause: err,
-            });
-          if (batch.promise !== null) batch.reject(wrapped);
-          this.fail(wrapped);
-          return;
-        }
-        this.#queued -= batch.bytes + urgentBytes;
-        if (this.#queued < 0) this.#queued = 0;
-        const resolve = batch.promise !== null ? batch.resolve : null;
-        // Reset and keep the buffer (and the parts array) for reuse.
-        parts.length = 0;
-        batch.mark = 0;
-        batch.len = 0;
-        batch.bytes = 0;
-        batch.promise = null;
-        this.#spare = batch;
-        resolve?.();
-      }
-    } finally {
+    this.#onWrittenCb ??= (n) => this.#onWritten(n);
+    this.#onFailedCb ??= (err) => this.#onFailed(err);
+    this.#startBatch();
+  }
+
+  /** Takes the pending batch, urgent frames first, and writes it; or goes idle. */
+  #startBatch(): void {
+    if (this.#next.bytes === 0 && this.#urgent.length === 0) {
       this.#writing = false;
       if (this.#idle && this.#error === null) {
         this.#idle.resolve();
         this.#idle = null;
       }
+      return;
     }
+    const batch = this.#next;
+    this.#next = this.#spare ?? newBatch();
+    this.#spare = null;
+    if (batch.len > batch.mark) batch.parts.push(batch.buf.subarray(batch.mark, batch.len));
+    const urgent = this.#urgent;
+    let urgentBytes = 0;
+    if (urgent.length > 0) {
+      this.#urgent = [];
+      for (let i = 0; i < urgent.length; i++) urgentBytes += urgent[i]!.length;
+      batch.parts.unshift(...urgent);
+    }
+    this.#inflight = batch;
+    this.#inflightUrgent = urgentBytes;
+    this.#part = 0;
+    this.#offset = 0;
+    this.#writePart();
+  }
+
+  /** Writes (the rest of) the current part of the batch in flight. */
+  #writePart(): void {
+    const part = this.#inflight!.parts[this.#part]!;
+    let written: Promise<number>;
+    try {
+      written = this.#sink.write(this.#offset === 0 ? part : part.subarray(this.#offset));
+    } catch (err) {
+      this.#onFailed(err);
+      return;
+    }
+    written.then(this.#onWrittenCb, this.#onFailedCb);
+  }
+
+  #onWritten(n: number): void {
+    const batch = this.#inflight!;
+    this.#offset += n;
+    if (this.#offset < batch.parts[this.#part]!.length) {
+      this.#writePart();
+      return;
+    }
+    this.#part++;
+    this.#offset = 0;
+    if (this.#part < batch.parts.length) {
+      this.#writePart();
+      return;
+    }
+    this.#queued -= batch.bytes + this.#inflightUrgent;
+    if (this.#queued < 0) this.#queued = 0;
+    const resolve = batch.promise !== null ? batch.resolve : null;
+    // Reset and keep the buffer (and the parts array) for reuse.
+    batch.parts.length = 0;
+    batch.mark = 0;
+    batch.len = 0;
+    batch.bytes = 0;
+    batch.promise = null;
+    this.#inflight = null;
+    this.#spare = batch;
+    resolve?.();
+    this.#startBatch();
+  }
+
+  #onFailed(err: unknown): void {
+    const batch = this.#inflight;
+    this.#inflight = null;
+    this.#writing = false;
+    const wrapped = err instanceof ConnectionClosedError || err instanceof ConnectionError
+      ? err
+      : new ConnectionError("CONNECTION_RESET", "Failed to write to the socket", { cause: err });
+    if (batch !== null && batch.promise !== null) batch.reject(wrapped);
+    this.fail(wrapped);
   }
 }
