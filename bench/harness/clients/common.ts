@@ -1,6 +1,7 @@
 /**
  * What the client implementations share: the message of a cell, a wake-up signal for windows,
- * the connection pool of W5, the echo loops of the event-driven clients, and the figures of W6.
+ * the connection pool of W5, the echo loops of the event-driven clients, the sink rounds of W2
+ * and W3, and the figures of W6.
  *
  * @module
  */
@@ -207,4 +208,53 @@ export function echoPipeEvents(
     });
     fill();
   });
+}
+
+/**
+ * W2 upload and W3 for any client: an untimed round (`warmupCount` messages, or `warmupMs`),
+ * then the timed one; each round ends with `end`, and the sink's count must match.
+ *
+ * @param params The cell.
+ * @param sendOne Sends one message; returns a promise only when the client must wait (its
+ * queue is above {@linkcode HIGH_WATER}), so the loop awaits nothing otherwise.
+ * @param finish Sends `end` and resolves with the sink's count.
+ * @returns The messages sent in the timed round, the time, messages/s and MB/s.
+ */
+export async function sinkRounds(
+  params: CellParams,
+  sendOne: () => Promise<void> | undefined,
+  finish: () => Promise<number>,
+): Promise<Record<string, number>> {
+  let total = 0;
+  const round = async (count: number, ms: number) => {
+    let sent = 0;
+    if (count > 0) {
+      for (; sent < count; sent++) {
+        const wait = sendOne();
+        if (wait !== undefined) await wait;
+      }
+    } else {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        for (let i = 0; i < 64; i++, sent++) {
+          const wait = sendOne();
+          if (wait !== undefined) await wait;
+        }
+      }
+    }
+    total += sent;
+    const n = await finish();
+    if (n !== total) throw new Error(`the sink counted ${n} messages, ${total} were sent`);
+    return sent;
+  };
+  await round(params.warmupCount, params.warmupMs);
+  const start = performance.now();
+  const messages = await round(params.count, params.durationMs);
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    messages,
+    seconds,
+    rate: messages / seconds,
+    mbps: (messages * params.size) / 1e6 / seconds,
+  };
 }

@@ -15,6 +15,7 @@ import {
   HIGH_WATER,
   message,
   openIdle,
+  sinkRounds,
 } from "./common.ts";
 
 /** Sockets of the idle workload, kept referenced until the process exits. */
@@ -64,45 +65,20 @@ export async function runDeno(params: CellParams, port: number): Promise<Record<
   }
 }
 
-async function sink(params: CellParams, ws: WebSocket): Promise<Record<string, number>> {
+function sink(params: CellParams, ws: WebSocket): Promise<Record<string, number>> {
   const msg = message(params);
-  let total = 0;
   let ack: ((n: number) => void) | null = null;
   ws.onmessage = (e) => ack?.(Number(e.data));
+  // No drain event: poll bufferedAmount once per event-loop turn.
   const drain = async () => {
     for (let i = 0; ws.bufferedAmount >= HIGH_WATER && i < 1_000_000; i++) await turn();
   };
-  const round = async (count: number, ms: number) => {
-    let sent = 0;
-    if (count > 0) {
-      for (; sent < count; sent++) {
-        ws.send(msg);
-        if (ws.bufferedAmount >= HIGH_WATER) await drain();
-      }
-    } else {
-      const end = performance.now() + ms;
-      while (performance.now() < end) {
-        for (let i = 0; i < 64; i++, sent++) {
-          ws.send(msg);
-          if (ws.bufferedAmount >= HIGH_WATER) await drain();
-        }
-      }
-    }
-    total += sent;
+  return sinkRounds(params, () => {
+    ws.send(msg);
+    return ws.bufferedAmount >= HIGH_WATER ? drain() : undefined;
+  }, () => {
     const acked = new Promise<number>((resolve) => (ack = resolve));
     ws.send("end");
-    const n = await acked;
-    if (n !== total) throw new Error(`the sink counted ${n} messages, ${total} were sent`);
-    return sent;
-  };
-  await round(params.warmupCount, params.warmupMs);
-  const start = performance.now();
-  const messages = await round(params.count, params.durationMs);
-  const seconds = (performance.now() - start) / 1000;
-  return {
-    messages,
-    seconds,
-    rate: messages / seconds,
-    mbps: (messages * params.size) / 1e6 / seconds,
-  };
+    return acked;
+  });
 }

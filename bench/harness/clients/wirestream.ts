@@ -16,7 +16,15 @@ import {
 import { webSocketRawSession } from "../../../raw.ts";
 import type { CellParams } from "../plan.ts";
 import { corpus, DEFLATE, latencySummary, MAX_SAMPLES, STATS, windowMessages } from "../child.ts";
-import { type Counters, deflateResult, HIGH_WATER, message, openIdle, Signal } from "./common.ts";
+import {
+  type Counters,
+  deflateResult,
+  HIGH_WATER,
+  message,
+  openIdle,
+  Signal,
+  sinkRounds,
+} from "./common.ts";
 
 /** What both session kinds offer the workloads. */
 interface Session {
@@ -153,45 +161,19 @@ async function echoPipe(
   return { messages, seconds, mbps: (messages * params.size) / 1e6 / seconds };
 }
 
-async function sink(
+function sink(
   params: CellParams,
   session: Session,
   next: () => Promise<Frame>,
 ): Promise<Record<string, number>> {
   const msg = message(params);
-  let total = 0;
-  const round = async (count: number, ms: number) => {
-    let sent = 0;
-    if (count > 0) {
-      for (; sent < count; sent++) {
-        const p = session.send(msg);
-        if (session.bufferedAmount >= HIGH_WATER) await p;
-      }
-    } else {
-      const end = performance.now() + ms;
-      while (performance.now() < end) {
-        for (let i = 0; i < 64; i++, sent++) {
-          const p = session.send(msg);
-          if (session.bufferedAmount >= HIGH_WATER) await p;
-        }
-      }
-    }
-    total += sent;
+  return sinkRounds(params, () => {
+    const sent = session.send(msg);
+    return session.bufferedAmount >= HIGH_WATER ? sent : undefined;
+  }, async () => {
     await session.send("end");
-    const ack = Number(readText(await next()));
-    if (ack !== total) throw new Error(`the sink counted ${ack} messages, ${total} were sent`);
-    return sent;
-  };
-  await round(params.warmupCount, params.warmupMs);
-  const start = performance.now();
-  const messages = await round(params.count, params.durationMs);
-  const seconds = (performance.now() - start) / 1000;
-  return {
-    messages,
-    seconds,
-    rate: messages / seconds,
-    mbps: (messages * params.size) / 1e6 / seconds,
-  };
+    return Number(readText(await next()));
+  });
 }
 
 async function deflate(

@@ -19,6 +19,7 @@ import {
   HIGH_WATER,
   message,
   openIdle,
+  sinkRounds,
 } from "./common.ts";
 import { wireCounters, WS_DEFLATE } from "../servers/ws.ts";
 
@@ -81,45 +82,21 @@ export async function runWs(params: CellParams, port: number): Promise<Record<st
   }
 }
 
-async function sink(params: CellParams, ws: NodeWebSocket): Promise<Record<string, number>> {
+function sink(params: CellParams, ws: NodeWebSocket): Promise<Record<string, number>> {
   const msg = message(params);
-  let total = 0;
   let ack: ((n: number) => void) | null = null;
   ws.on("message", (data) => ack?.(Number(data.toString())));
+  // Above the mark, send with a callback and wait for it.
   const waitSend = () => new Promise<void>((resolve) => ws.send(msg, () => resolve()));
-  const round = async (count: number, ms: number) => {
-    let sent = 0;
-    if (count > 0) {
-      for (; sent < count; sent++) {
-        if (ws.bufferedAmount >= HIGH_WATER) await waitSend();
-        else ws.send(msg);
-      }
-    } else {
-      const end = performance.now() + ms;
-      while (performance.now() < end) {
-        for (let i = 0; i < 64; i++, sent++) {
-          if (ws.bufferedAmount >= HIGH_WATER) await waitSend();
-          else ws.send(msg);
-        }
-      }
-    }
-    total += sent;
+  return sinkRounds(params, () => {
+    if (ws.bufferedAmount >= HIGH_WATER) return waitSend();
+    ws.send(msg);
+    return undefined;
+  }, () => {
     const acked = new Promise<number>((resolve) => (ack = resolve));
     ws.send("end");
-    const n = await acked;
-    if (n !== total) throw new Error(`the sink counted ${n} messages, ${total} were sent`);
-    return sent;
-  };
-  await round(params.warmupCount, params.warmupMs);
-  const start = performance.now();
-  const messages = await round(params.count, params.durationMs);
-  const seconds = (performance.now() - start) / 1000;
-  return {
-    messages,
-    seconds,
-    rate: messages / seconds,
-    mbps: (messages * params.size) / 1e6 / seconds,
-  };
+    return acked;
+  });
 }
 
 async function deflate(params: CellParams, ws: NodeWebSocket): Promise<Record<string, number>> {
