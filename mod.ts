@@ -55,7 +55,7 @@ export {
   webSocketSession,
   ws,
   wss,
-} from "./src/session/client.ts";
+} from "./src/client/client.ts";
 export {
   type DefaultWebSocketSession,
   type IncomingQueueOptions,

@@ -31,7 +31,7 @@ export {
   webSocketRawSession,
   wsRaw,
   wssRaw,
-} from "./src/session/raw_client.ts";
+} from "./src/client/raw_client.ts";
 export {
   RawWebSocketSession,
   type Sendable,

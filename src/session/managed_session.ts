@@ -27,7 +27,7 @@ import {
   type Validator,
   type WebSocketContentConverter,
 } from "./converter.ts";
-import { checkMs, checkSize, runBlock } from "./raw_client.ts";
+import { checkMs, checkSize, runBlock } from "../client/raw_client.ts";
 import type { Sendable, SessionInit, UpgradeCall } from "./raw_session.ts";
 
 /**

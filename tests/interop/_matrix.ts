@@ -24,7 +24,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "../../src/server/server.ts";
 import type { ServerListener } from "../../src/server/listener.ts";
-import { createClient, type DefaultClientWebSocketSession } from "../../src/session/client.ts";
+import { createClient, type DefaultClientWebSocketSession } from "../../src/client/client.ts";
 import { CloseReason } from "../../src/core/close.ts";
 import { Frame, readText } from "../../src/core/frame.ts";
 import { countingDeflate, sampleBytes, sampleText, type WireCounts } from "./_deflate_common.ts";

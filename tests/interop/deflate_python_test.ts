@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { startPythonScript } from "../_helpers/python.ts";
-import { createClient } from "../../src/session/client.ts";
+import { createClient } from "../../src/client/client.ts";
 import { createServer } from "../../src/server/server.ts";
 import { CloseReason } from "../../src/core/close.ts";
 import type { DeflateParameters } from "../../src/core/permessage_deflate.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { PerMessageDeflateOptions as WsDeflateOptions } from "ws";
 import { nextClose, NodeWebSocket, startWsServer } from "../_helpers/node_ws_server.ts";
-import { createClient } from "../../src/session/client.ts";
+import { createClient } from "../../src/client/client.ts";
 import { createServer } from "../../src/server/server.ts";
 import { CloseReason } from "../../src/core/close.ts";
 import {

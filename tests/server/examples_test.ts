@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { lines } from "../_helpers/lines.ts";
 import { CloseReason } from "../../src/core/close.ts";
 import { Frame, readReason, readText } from "../../src/core/frame.ts";
-import { webSocketRawSession } from "../../src/session/raw_client.ts";
+import { webSocketRawSession } from "../../src/client/raw_client.ts";
 // @ts-types="npm:@types/ws@8.18.2"
 import { WebSocket as NodeWebSocket } from "ws";
 import { exchange, upgradeRequest } from "./_tcp.ts";

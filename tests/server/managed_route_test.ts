@@ -4,8 +4,8 @@ import type { ServerErrorContext } from "../../src/server/options.ts";
 import { Frame, readReason, readText } from "../../src/core/frame.ts";
 import { CloseReason } from "../../src/core/close.ts";
 import { jsonConverter } from "../../src/session/converter.ts";
-import { createClient, webSocket, webSocketSession } from "../../src/session/client.ts";
-import { webSocketRawSession } from "../../src/session/raw_client.ts";
+import { createClient, webSocket, webSocketSession } from "../../src/client/client.ts";
+import { webSocketRawSession } from "../../src/client/raw_client.ts";
 import { perMessageDeflate } from "../../src/session/permessage_deflate.ts";
 import { RawPeer } from "./_tcp.ts";
 // @ts-types="npm:@types/ws@8.18.2"

@@ -4,7 +4,7 @@ import type { ServerErrorContext } from "../../src/server/options.ts";
 import type { RawWebSocketServerSession } from "../../src/server/raw_server_session.ts";
 import { Frame, readReason, readText } from "../../src/core/frame.ts";
 import { CloseReason } from "../../src/core/close.ts";
-import { webSocketRaw, webSocketRawSession } from "../../src/session/raw_client.ts";
+import { webSocketRaw, webSocketRawSession } from "../../src/client/raw_client.ts";
 import {
   deflateFrame,
   inflateFrame,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer } from "../../src/server/server.ts";
 import { Frame, readReason } from "../../src/core/frame.ts";
 import { CloseReason } from "../../src/core/close.ts";
-import { webSocketRawSession } from "../../src/session/raw_client.ts";
+import { webSocketRawSession } from "../../src/client/raw_client.ts";
 import { exchange, RawPeer, upgradeRequest, write } from "./_tcp.ts";
 
 const GOING_AWAY = new CloseReason(1001, "Server is going down");

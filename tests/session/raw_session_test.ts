@@ -15,7 +15,7 @@ import {
 } from "../../src/core/errors.ts";
 import { Frame, readReason, readText } from "../../src/core/frame.ts";
 import { encodeFrame } from "../../src/core/frame_encoder.ts";
-import { webSocketRawSession } from "../../src/session/raw_client.ts";
+import { webSocketRawSession } from "../../src/client/raw_client.ts";
 import type { RawWebSocketSession } from "../../src/session/raw_session.ts";
 import { nextClose, startWsServer } from "../_helpers/node_ws_server.ts";
 import { RawServer } from "../_helpers/raw_server.ts";

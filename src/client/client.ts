@@ -17,8 +17,8 @@ import {
 import { formatExtensionHeader } from "../core/extension_header.ts";
 import { type EndpointParts, resolveEndpoint } from "../core/url.ts";
 import type { TlsOptions } from "../transport/connect.ts";
-import { dial, type DialResult } from "../transport/dial.ts";
-import type { WebSocketContentConverter } from "./converter.ts";
+import { dial, type DialResult } from "./dial.ts";
+import type { WebSocketContentConverter } from "../session/converter.ts";
 import {
   checkSessionOptions,
   type DefaultWebSocketSession,
@@ -27,7 +27,7 @@ import {
   type OutgoingQueueOptions,
   runSessionBlock,
   SESSION_DEFAULTS,
-} from "./managed_session.ts";
+} from "../session/managed_session.ts";
 import { checkMs, checkSize, CLIENT_DEFAULTS } from "./raw_client.ts";
 
 /** Settings of a client: the defaults of every connection it opens. */

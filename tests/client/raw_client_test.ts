@@ -15,7 +15,7 @@ import {
   WebSocketError,
 } from "../../src/core/errors.ts";
 import { Frame, readReason, readText } from "../../src/core/frame.ts";
-import { webSocketRaw, webSocketRawSession, wsRaw, wssRaw } from "../../src/session/raw_client.ts";
+import { webSocketRaw, webSocketRawSession, wsRaw, wssRaw } from "../../src/client/raw_client.ts";
 import type { RawWebSocketSession } from "../../src/session/raw_session.ts";
 // @ts-types="npm:@types/ws@8.18.2"
 import { WebSocketServer } from "ws";

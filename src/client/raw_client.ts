@@ -8,8 +8,8 @@
 import { CloseReason, truncateUtf8 } from "../core/close.ts";
 import { type EndpointParts, resolveEndpoint } from "../core/url.ts";
 import type { TlsOptions } from "../transport/connect.ts";
-import { dial } from "../transport/dial.ts";
-import { RawWebSocketSession } from "./raw_session.ts";
+import { dial } from "./dial.ts";
+import { RawWebSocketSession } from "../session/raw_session.ts";
 
 /** Options of the raw client calls. */
 export interface RawClientOptions {

@@ -16,8 +16,8 @@ import {
   deadline,
   openConnection,
   type TlsOptions,
-} from "./connect.ts";
-import { writeAll } from "./frame_writer.ts";
+} from "../transport/connect.ts";
+import { writeAll } from "../transport/frame_writer.ts";
 
 /** Options of {@linkcode dial}. */
 export interface DialOptions {
