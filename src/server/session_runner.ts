@@ -10,7 +10,7 @@ import { CloseReason } from "../core/close.ts";
 import { WebSocketError } from "../core/errors.ts";
 import { extensionRsv, type WebSocketExtension } from "../core/extension.ts";
 import type { ManagedSessionInit } from "../session/managed_session.ts";
-import type { SessionConn } from "../session/_link.ts";
+import type { Transport } from "../transport/transport.ts";
 import type { SessionInit, UpgradeCall, UpgradeRequest } from "../session/raw_session.ts";
 import {
   type DefaultWebSocketServerSession,
@@ -47,7 +47,7 @@ export interface StartedSession {
 export function startSocketSession(
   options: ResolvedServerOptions,
   plan: UpgradePlan,
-  conn: SessionConn,
+  conn: Transport,
   call: UpgradeCall,
   leftover: Uint8Array | undefined,
 ): StartedSession {

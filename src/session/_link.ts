@@ -5,31 +5,16 @@
  * @module
  */
 
-import { FrameDecoder, type FrameDecoderOptions } from "../core/frame_decoder.ts";
 import { FrameEncoder } from "../core/frame_encoder.ts";
-import type { Frame } from "../core/frame.ts";
+import type { FrameDecoder } from "../core/frame_decoder.ts";
 import { ConnectionClosedError } from "../core/errors.ts";
+import type { Protocol } from "../core/protocol.ts";
 import { FrameReader } from "../transport/frame_reader.ts";
 import { FrameWriter } from "../transport/frame_writer.ts";
-
-/** The parts of a `Deno.Conn` a session uses. */
-export interface SessionConn {
-  /** Reads into `p`. */
-  read(p: Uint8Array): Promise<number | null>;
-  /** Writes some of `p`. */
-  write(p: Uint8Array): Promise<number>;
-  /** Closes the socket. */
-  close(): void;
-  /** Closes the write side (optional). */
-  closeWrite?(): Promise<void>;
-  /** The peer's address. */
-  readonly remoteAddr?: Deno.Addr;
-  /** Our address. */
-  readonly localAddr?: Deno.Addr;
-}
+import type { Transport } from "../transport/transport.ts";
 
 /** Options of {@linkcode Link}. */
-export interface LinkOptions extends FrameDecoderOptions {
+export interface LinkOptions {
   /** Bytes read past the handshake head. */
   leftover?: Uint8Array;
   /** Whether to mask outgoing frames. */
@@ -39,7 +24,9 @@ export interface LinkOptions extends FrameDecoderOptions {
 /** A socket with a frame reader and writer, released exactly once. */
 export class Link {
   /** The socket. */
-  readonly conn: SessionConn;
+  readonly conn: Transport;
+  /** The protocol state (its decoder is the reader's). */
+  readonly protocol: Protocol;
   /** Which end we are. */
   readonly role: "client" | "server";
   /** The frame reader. */
@@ -60,12 +47,14 @@ export class Link {
    * Wraps a connected, upgraded socket.
    *
    * @param conn The socket.
-   * @param options Role, limits, masking and leftover bytes.
+   * @param protocol The protocol state.
+   * @param options Masking and leftover bytes.
    */
-  constructor(conn: SessionConn, options: LinkOptions) {
+  constructor(conn: Transport, protocol: Protocol, options: LinkOptions) {
     this.conn = conn;
-    this.role = options.role;
-    this.reader = new FrameReader(conn, new FrameDecoder(options), options.leftover);
+    this.protocol = protocol;
+    this.role = protocol.role;
+    this.reader = new FrameReader(conn, protocol.decoder, options.leftover);
     this.writer = new FrameWriter(conn, new FrameEncoder({ mask: options.masking }));
   }
 
@@ -95,21 +84,6 @@ export class Link {
   /** Whether the socket was released. */
   get isReleased(): boolean {
     return this.#done;
-  }
-
-  /**
-   * Reads the next frames (see {@linkcode FrameReader.read}); only one read may run at a time.
-   *
-   * @param out Where frames are pushed.
-   * @returns `false` at end of stream.
-   */
-  async read(out: Frame[]): Promise<boolean> {
-    this.reading = true;
-    try {
-      return await this.reader.read(out);
-    } finally {
-      this.reading = false;
-    }
   }
 
   /**

@@ -14,8 +14,9 @@ import {
   WebSocketError,
 } from "../core/errors.ts";
 import { extensionRsv, type OutgoingHints, type WebSocketExtension } from "../core/extension.ts";
-import { Frame, makeFrame, readReason } from "../core/frame.ts";
-import { Utf8Validator } from "../core/utf8.ts";
+import { Frame } from "../core/frame.ts";
+import { Protocol, type SessionState } from "../core/protocol.ts";
+import { readFrame } from "../transport/read_loop.ts";
 import { Link } from "./_link.ts";
 import { IncomingStream } from "./_incoming_stream.ts";
 import { Keepalive } from "./_keepalive.ts";
@@ -145,8 +146,7 @@ export interface PingOptions {
  */
 export type { Validator } from "./converter.ts";
 
-/** Where a session is: open, closing (a close frame was sent or received), closed. */
-export type SessionState = "open" | "closing" | "closed";
+export type { SessionState } from "../core/protocol.ts";
 
 /**
  * A managed WebSocket session, on the client (`webSocket`, `webSocketSession`) and on the
@@ -280,14 +280,10 @@ export interface DefaultWebSocketSession extends AsyncDisposable {
   abort(reason?: unknown): void;
 }
 
-const OPEN = 0;
-const CLOSING = 1;
-const CLOSED = 2;
-const STATES: SessionState[] = ["open", "closing", "closed"];
-
 const NOOP = (): void => {};
-const EMPTY = new Uint8Array(0);
 const NORMAL = new CloseReason(1000, "");
+/** How the session ends when the connection breaks without a close handshake. */
+const BROKEN = new CloseReason(1006, "Connection was closed without close frame");
 
 /** A rejected promise that does not count as an unhandled rejection when nobody awaits it. */
 function rejected<T>(err: unknown): Promise<T> {
@@ -413,16 +409,13 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   readonly converter: WebSocketContentConverter | undefined;
 
   readonly #link: Link;
+  /** The protocol rules: state, pongs owed, close handshake, reassembly, extensions. */
+  readonly #protocol: Protocol;
   readonly #closeTimeout: number;
   readonly #outBudget: number;
   readonly #inHighWaterMark: number;
-  readonly #compressedRsv: number;
-  #state = OPEN;
-  #closeSent = false;
-  #closeReceived = false;
-  #localReason: CloseReason | null = null;
-  #reason: CloseReason | null = null;
-  #endError: unknown = null;
+  /** Whether the session's end was handled (closeReason, incoming, signal, timers). */
+  #finished = false;
   // Made on first use (an idle session holds neither): see `closeReason` and `signal`.
   #closeReasonDeferred: PromiseWithResolvers<CloseReason | null> | null = null;
   #abort: AbortController | null = null;
@@ -431,7 +424,6 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   #closing: Promise<void> | null = null;
   /** The peer's close frame, when received before ours; its answer may be deferred. */
   #peerClose: {
-    reason: CloseReason | null;
     timer: ReturnType<typeof setTimeout> | undefined;
     soon: ReturnType<typeof setTimeout> | undefined;
     answered?: boolean;
@@ -445,15 +437,6 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   #pendingError: unknown = null;
   #demand: (() => void) | null = null;
   readonly #loopDone: Promise<void>;
-  // The message being reassembled.
-  #msgType: "text" | "binary" | null = null;
-  #msgRsv = 0;
-  #msgBuf: Uint8Array = EMPTY;
-  #msgLen = 0;
-  // Extension processing of the incoming message: whether its text must be checked after.
-  #extInMessage = false;
-  #extCheckUtf8 = false;
-  #utf8: Utf8Validator | null = null;
 
   // Outgoing.
   /** `outgoing`, made on first use. */
@@ -477,6 +460,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   #drainParkedCb: (() => void) | null = null;
   #rejectParkedCb: ((err: unknown) => void) | null = null;
   #disposed = false;
+  /** Takes the next owed pong once the socket took the last one (made at the first ping). */
+  #onPongWrittenCb: (() => void) | null = null;
 
   /**
    * Wraps an upgraded socket. Use `webSocket`/`webSocketSession` (client) or a server route
@@ -502,15 +487,19 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     this.#pingInterval = o.pingInterval ?? 0;
     this.#timeout = o.timeout;
     const rsv = init.allowedRsv ?? extensionRsv(this.extensions);
-    this.#compressedRsv = rsv;
-    this.#link = new Link(init.conn, {
+    this.#protocol = new Protocol({
       role: init.role,
-      leftover: init.leftover,
       maxFrameSize: init.maxFrameSize,
       maxMessageSize: o.maxMessageSize ?? SESSION_DEFAULTS.maxMessageSize,
-      masking: init.masking,
       allowedRsv: rsv,
       compressedRsv: rsv,
+      assemble: true,
+      autoPong: true,
+      extensions: this.extensions,
+    });
+    this.#link = new Link(init.conn, this.#protocol, {
+      leftover: init.leftover,
+      masking: init.masking,
     });
     const strategy = incomingStrategy(
       o.incomingQueue?.messages ?? SESSION_DEFAULTS.incomingMessages,
@@ -538,7 +527,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       this.#outgoing = new WritableStream<Frame>({
         start: (controller) => {
           this.#outController = controller;
-          if (this.#state === CLOSED) controller.error(this.#abortReason);
+          if (this.#finished) controller.error(this.#abortReason);
         },
         write: (frame) => this.#writeOutgoing(frame),
         close: () => this.flush(),
@@ -552,7 +541,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   get closeReason(): Promise<CloseReason | null> {
     if (this.#closeReasonDeferred === null) {
       this.#closeReasonDeferred = Promise.withResolvers<CloseReason | null>();
-      if (this.#state === CLOSED) this.#closeReasonDeferred.resolve(this.#reason);
+      if (this.#finished) this.#closeReasonDeferred.resolve(this.#protocol.closeReason);
     }
     return this.#closeReasonDeferred.promise;
   }
@@ -561,14 +550,14 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   get signal(): AbortSignal {
     if (this.#abort === null) {
       this.#abort = new AbortController();
-      if (this.#state === CLOSED) this.#abort.abort(this.#abortReason);
+      if (this.#finished) this.#abort.abort(this.#abortReason);
     }
     return this.#abort.signal;
   }
 
   /** `"open"`, `"closing"` (a close frame was sent or received) or `"closed"`. */
   get state(): SessionState {
-    return STATES[this.#state]!;
+    return this.#protocol.state;
   }
 
   /** Resolves once the socket is released. */
@@ -596,20 +585,20 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
 
   /** The largest incoming frame payload; a larger one fails the session with 1009. */
   get maxFrameSize(): number {
-    return this.#link.decoder.maxFrameSize;
+    return this.#protocol.decoder.maxFrameSize;
   }
   set maxFrameSize(value: number) {
     checkSize("maxFrameSize", value);
-    this.#link.decoder.maxFrameSize = value;
+    this.#protocol.decoder.maxFrameSize = value;
   }
 
   /** The largest incoming message; a larger one fails the session with 1009. */
   get maxMessageSize(): number {
-    return this.#link.decoder.maxMessageSize;
+    return this.#protocol.decoder.maxMessageSize;
   }
   set maxMessageSize(value: number) {
     checkSize("maxMessageSize", value);
-    this.#link.decoder.maxMessageSize = value;
+    this.#protocol.decoder.maxMessageSize = value;
   }
 
   /** Milliseconds between pings; 0 = off. Setting it restarts the pinger. */
@@ -660,7 +649,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    * @throws {TypeError} (rejects) When `data` is not a string, `Uint8Array` or `Frame`.
    */
   send(data: Sendable, options?: OutgoingHints): Promise<void> {
-    if (this.#state !== OPEN || this.#closeSent) return rejected(this.#sendError());
+    if (this.#finished || this.#protocol.closeSent) return rejected(this.#sendError());
     let frame: Frame;
     if (typeof data === "string") {
       if (this.extensions.length === 0 && this.#outTail === null) {
@@ -681,13 +670,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     }
     const type = frame.type;
     if (type === "close") {
-      let reason: CloseReason;
-      try {
-        reason = readReason(frame) ?? new CloseReason(1005, "");
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      return this.#startClose(frame, reason);
+      return this.#startClose(frame);
     }
     if (type === "text" || type === "binary") {
       if (this.extensions.length > 0) return this.#sendThroughExtensions(frame, options);
@@ -710,8 +693,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       }
       await this.#link.writer.flush();
     } catch (err) {
-      if (this.#state === CLOSED && this.#endError === null) return;
-      throw this.#endError ?? err;
+      if (this.#finished && this.#protocol.error === null) return;
+      throw this.#protocol.error ?? err;
     }
   }
 
@@ -749,7 +732,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       return Promise.reject(err);
     }
     if (this.#peerClose !== null) this.#answerPeerClose();
-    else if (this.#state === OPEN && !this.#closeSent) this.#startClose(frame, chosen).catch(NOOP);
+    else if (!this.#finished && !this.#protocol.closeSent) this.#startClose(frame).catch(NOOP);
     this.#closing = this.#link.released;
     return this.#closing;
   }
@@ -767,17 +750,14 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    *   an `ABORTED` error.
    */
   abort(reason?: unknown): void {
-    if (this.#state !== CLOSED) {
-      if (this.#closeSent && this.#localReason !== null) {
-        this.#finish(this.#localReason, null);
-      } else {
-        const err = reason instanceof WebSocketError
-          ? reason
-          : new WebSocketError("ABORTED", "The session was aborted", { cause: reason });
-        this.#finish(new CloseReason(1006, ""), err);
-      }
+    if (!this.#finished) {
+      const err = reason instanceof WebSocketError
+        ? reason
+        : new WebSocketError("ABORTED", "The session was aborted", { cause: reason });
+      this.#protocol.abort(err);
+      this.#finish();
     }
-    this.#link.release(this.#endError ?? undefined);
+    this.#link.release(this.#protocol.error ?? undefined);
   }
 
   /** Closes the session when an `await using` block ends (see {@linkcode close}). */
@@ -800,7 +780,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    * @returns The round-trip time in milliseconds.
    */
   ping(data?: Uint8Array, options?: PingOptions): Promise<number> {
-    if (this.#state !== OPEN || this.#closeSent) return rejected(this.#sendError());
+    if (this.#finished || this.#protocol.closeSent) return rejected(this.#sendError());
     let frame: Frame;
     try {
       checkMs("timeout", options?.timeout);
@@ -902,13 +882,11 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   async #readLoop(): Promise<void> {
     const link = this.#link;
     const reader = link.reader;
-    const decoder = reader.decoder;
-    const conn = link.conn;
-    const withExtensions = this.extensions.length > 0;
+    const protocol = this.#protocol;
     try {
-      while (this.#state !== CLOSED && !this.#closeReceived) {
+      while (!this.#finished && !protocol.closeReceived) {
         if (
-          !this.#cancelled && !this.#closeSent && (this.#inController.desiredSize ?? 0) <= 0
+          !this.#cancelled && !protocol.closeSent && (this.#inController.desiredSize ?? 0) <= 0
         ) {
           await new Promise<void>((resolve) => {
             this.#demand = resolve;
@@ -916,41 +894,28 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
           continue;
         }
         this.#deliveredThisRead = false;
-        // The socket directly (not FrameReader.read): no async layer between the socket read
-        // and this loop, and no second suspended function per idle session.
-        let frame = decoder.next();
-        while (frame === null) {
-          if (reader.eof || !reader.commit(await conn.read(reader.window()))) break;
-          frame = decoder.next();
-        }
+        // The protocol decodes, reassembles, runs the extensions and notes pings and the close.
+        let frame = protocol.next() ?? await readFrame(reader, protocol);
         if (frame === null) {
           this.#onEof();
           return;
         }
         // Every frame the read delivered, handled as it is decoded (no array per read): the
-        // frames before bad bytes are handled before the decoder throws.
+        // frames before bad bytes are handled before the protocol throws.
         do {
           const type = frame.type;
-          if (type === "text" || type === "binary") {
-            if (withExtensions) {
-              const pending = this.#incomingThroughExtensions(frame);
-              if (pending !== undefined) await pending;
-            } else if (frame.fin && this.#msgType === null) this.#deliver(frame);
-            else this.#assemble(frame);
-          } else if (type === "ping") {
-            // A pong goes ahead of queued data (RFC 6455 §5.5.2: "as soon as practical").
-            if (!this.#closeSent) {
-              link.writer.writeUrgent(Frame.pong(frame.data)).catch(NOOP);
-            }
-          } else if (type === "pong") {
+          if (type === "text" || type === "binary") this.#deliver(frame);
+          else if (type === "ping") this.#writePong();
+          else if (type === "pong") {
             const keepalive = this.#keepalive;
             if (keepalive !== null && keepalive.waiting) keepalive.onPong(frame.data);
-          } else {
-            this.#onPeerClose(frame);
+          } else if (type === "close") {
+            this.#writePong();
+            this.#onPeerClose();
             break;
           }
-          if (this.#state === CLOSED) break;
-          frame = decoder.next();
+          if (this.#finished) break;
+          frame = protocol.next();
         } while (frame !== null);
       }
     } catch (err) {
@@ -964,123 +929,38 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     }
   }
 
+  /**
+   * Writes the pong owed, ahead of queued data (RFC 6455 §5.5.2: "as soon as practical"). The
+   * protocol bounds the pongs waiting for the socket (see `Protocol.takePong`): a peer that
+   * floods pings and does not read holds a few KiB of pongs here, not one per ping.
+   */
+  #writePong(): void {
+    const pong = this.#protocol.takePong();
+    if (pong === null) return;
+    this.#onPongWrittenCb ??= () => {
+      this.#protocol.pongWritten();
+      this.#writePong();
+    };
+    this.#link.writer.writeUrgent(pong).then(this.#onPongWrittenCb, NOOP);
+  }
+
   /** Hands a complete message to `incoming` (dropped when cancelled, or closing with no room). */
   #deliver(frame: Frame): void {
-    if (this.#cancelled || this.#state === CLOSED) return;
+    if (this.#cancelled || this.#finished) return;
     const controller = this.#inController;
-    if (this.#closeSent && (controller.desiredSize ?? 0) <= 0) return;
+    if (this.#protocol.closeSent && (controller.desiredSize ?? 0) <= 0) return;
     controller.enqueue(frame);
     this.#deliveredThisRead = true;
   }
 
-  /** Appends a fragment to the message buffer; delivers the message at the final fragment. */
-  #assemble(frame: Frame): void {
-    const data = frame.data;
-    if (this.#msgType === null) {
-      this.#msgType = frame.type as "text" | "binary";
-      this.#msgRsv = frame.rsvBits;
-      this.#msgLen = 0;
-      this.#msgBuf = frame.fin ? EMPTY : this.#newBuffer(data.length, 0);
-    }
-    const need = this.#msgLen + data.length;
-    // Checked by the decoder already, unless an extension (decompression) grew the message.
-    if (need > this.maxMessageSize) throw tooBig(need, this.maxMessageSize);
-    if (need > this.#msgBuf.length) {
-      const grown = this.#newBuffer(need, this.#msgBuf.length);
-      grown.set(this.#msgBuf.subarray(0, this.#msgLen));
-      this.#msgBuf = grown;
-    }
-    this.#msgBuf.set(data, this.#msgLen);
-    this.#msgLen = need;
-    if (!frame.fin) return;
-    const buf = this.#msgBuf;
-    const len = this.#msgLen;
-    // Trim a buffer that is more than a quarter empty; otherwise hand out a view of it.
-    const out = len === buf.length
-      ? buf
-      : buf.length - len > len >> 2
-      ? buf.slice(0, len)
-      : buf.subarray(0, len);
-    const type = this.#msgType;
-    const rsv = this.#msgRsv;
-    this.#msgType = null;
-    this.#msgBuf = EMPTY;
-    this.#msgLen = 0;
-    this.#deliver(makeFrame(type, out, true, rsv));
-  }
-
-  /** A buffer for at least `need` bytes: doubling, at least 4 KiB, at most maxMessageSize. */
-  #newBuffer(need: number, current: number): Uint8Array {
-    const cap = Math.max(
-      need,
-      Math.min(Math.max(current * 2, need * 2, 4096), this.maxMessageSize),
-    );
-    return new Uint8Array(cap);
-  }
-
-  /**
-   * Runs a received data frame (one fragment) through the extensions in reverse order of the
-   * server's list (RFC 6455 §9.1: the last one applied by the sender is undone first), checks
-   * the text of a transformed message as UTF-8, then reassembles. Returns a promise only when
-   * an extension answered with one.
-   */
-  #incomingThroughExtensions(frame: Frame): Promise<void> | undefined {
-    if (!this.#extInMessage) {
-      // First fragment: the decoder skipped the UTF-8 check of a text message with an
-      // extension's RSV bit; check the extensions' output instead.
-      this.#extCheckUtf8 = frame.type === "text" && (frame.rsvBits & this.#compressedRsv) !== 0;
-      if (this.#extCheckUtf8) (this.#utf8 ??= new Utf8Validator()).reset();
-    }
-    this.#extInMessage = !frame.fin;
-    const exts = this.extensions;
-    let out = frame;
-    try {
-      for (let i = exts.length - 1; i >= 0; i--) {
-        const r = exts[i]!.processIncoming(out);
-        if (r instanceof Promise) return this.#incomingAsync(frame, r, i - 1);
-        out = r;
-      }
-    } catch (err) {
-      throw incomingExtensionError(err);
-    }
-    this.#afterExtensions(frame, out);
-    return undefined;
-  }
-
-  async #incomingAsync(frame: Frame, pending: Promise<Frame>, from: number): Promise<void> {
-    const exts = this.extensions;
-    let out: Frame;
-    try {
-      out = await pending;
-      for (let i = from; i >= 0; i--) out = await exts[i]!.processIncoming(out);
-    } catch (err) {
-      throw incomingExtensionError(err);
-    }
-    if (this.#state !== CLOSED) this.#afterExtensions(frame, out);
-  }
-
-  #afterExtensions(received: Frame, out: Frame): void {
-    if (out.data.length > this.maxMessageSize) throw tooBig(out.data.length, this.maxMessageSize);
-    if (this.#extCheckUtf8) {
-      const utf8 = this.#utf8!;
-      if (!utf8.update(out.data) || (received.fin && !utf8.finish())) {
-        throw new ProtocolError("INVALID_UTF8", 1007, "Invalid UTF-8 in text message");
-      }
-    }
-    if (out.fin && this.#msgType === null) this.#deliver(out);
-    else this.#assemble(out);
-  }
-
-  #onPeerClose(frame: Frame): void {
-    this.#closeReceived = true;
-    if (this.#closeSent) {
+  /** The peer's close frame was read (the protocol noted it). */
+  #onPeerClose(): void {
+    if (this.#protocol.ended) {
       // Our close was answered: the handshake is complete.
-      this.#finish(this.#localReason ?? NORMAL, null);
+      this.#finish();
       this.#releaseClean();
       return;
     }
-    // The decoder validated the payload (RFC 6455 §7.4), so this cannot throw.
-    const peer = readReason(frame);
     this.#keepalive?.stop();
     const queued = (this.#inController.desiredSize ?? 0) < this.#inHighWaterMark;
     if (!this.#cancelled && (queued || this.#deliveredThisRead)) {
@@ -1091,13 +971,12 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       // macrotask after the queue has drained (see #onPull), so that a send the application
       // makes on receipt is queued first, or after closeTimeout at the latest.
       this.#peerClose = {
-        reason: peer,
         timer: setTimeout(() => this.#answerPeerClose(), this.#closeTimeout),
         soon: queued ? undefined : setTimeout(() => this.#answerPeerClose(), 0),
       };
       return;
     }
-    this.#peerClose = { reason: peer, timer: undefined, soon: undefined };
+    this.#peerClose = { timer: undefined, soon: undefined };
     this.#answerPeerClose();
   }
 
@@ -1108,48 +987,40 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     pending.answered = true;
     clearTimeout(pending.timer);
     clearTimeout(pending.soon);
-    if (this.#state === CLOSED || this.#closeSent) return;
-    const peer = pending.reason;
-    this.#closeSent = true;
-    this.#state = CLOSING;
+    if (this.#finished) return;
+    // The echo of the peer's status code and message (RFC 6455 §5.5.1); an empty close is
+    // echoed empty. The session then ends with the peer's reason.
+    const frame = this.#protocol.answerClose();
+    if (frame === null) return;
     this.#rejectParked(new ConnectionClosedError("SESSION_CLOSED", "The peer closed the session"));
-    // Echo the status code and message (RFC 6455 §5.5.1); an empty close is echoed empty. After
-    // the frames already sent (some may still be in the extensions' chain).
-    const frame = Frame.close(peer);
+    // After the frames already sent (some may still be in the extensions' chain).
     const sent = this.#outTail !== null
       ? this.#chain(frame, null, this.extensions.length, undefined)
       : this.#link.writer.write(frame);
     sent.catch(NOOP);
-    this.#finish(peer ?? new CloseReason(1005, ""), null);
+    this.#finish();
     this.#releaseClean();
   }
 
   #onEof(): void {
-    if (this.#state === CLOSED) return;
-    if (this.#closeSent && this.#localReason !== null) {
-      this.#finish(this.#localReason, null);
-      this.#link.release();
-      return;
-    }
-    const reason = new CloseReason(1006, "Connection was closed without close frame");
-    const err = new ConnectionClosedError(
-      "CLOSED_ABNORMALLY",
-      "The connection was closed without a close frame",
-      { closeReason: reason },
-    );
-    this.#finish(reason, err);
-    this.#link.release(err);
+    if (this.#finished) return;
+    const err = this.#protocol.receiveEof();
+    this.#finish();
+    this.#link.release(err ?? undefined);
   }
 
   #onReadError(err: unknown): void {
-    if (this.#state === CLOSED) return;
-    if (this.#closeSent && this.#localReason !== null) {
-      this.#finish(this.#localReason, null);
+    if (this.#finished) return;
+    const protocol = this.#protocol;
+    if (protocol.closeSent) {
+      // Our close frame is out: whatever broke the read, the session ends with our reason.
+      protocol.abort(err);
+      this.#finish();
       this.#link.release();
       return;
     }
     if (err instanceof ProtocolError) {
-      this.#fail(err, new CloseReason(err.closeCode, truncateUtf8(err.message, 123)));
+      this.#fail(err);
       return;
     }
     const wrapped = err instanceof WebSocketError
@@ -1157,8 +1028,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       : new ConnectionError("CONNECTION_RESET", "The connection broke while reading", {
         cause: err,
       });
-    const reason = new CloseReason(1006, "Connection was closed without close frame");
-    this.#finish(reason, wrapped);
+    protocol.abort(wrapped, BROKEN);
+    this.#finish();
     this.#link.release(wrapped);
   }
 
@@ -1171,7 +1042,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
           throw new ConnectionClosedError(
             "SESSION_CLOSED",
             "Cannot receive: the session is closed",
-            { closeReason: this.#reason },
+            { closeReason: this.#protocol.closeReason },
           );
         }
         return value;
@@ -1187,13 +1058,14 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   // Outgoing
 
   #sendError(): unknown {
-    return this.#endError ??
+    const protocol = this.#protocol;
+    return protocol.error ??
       new ConnectionClosedError(
         "SESSION_CLOSED",
-        this.#closeSent
+        protocol.closeSent
           ? "Cannot send: a close frame was already sent"
           : "Cannot send: the session is closed",
-        { closeReason: this.#reason },
+        { closeReason: protocol.closeReason },
       );
   }
 
@@ -1201,7 +1073,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     if (!(frame instanceof Frame)) throw new TypeError("outgoing accepts Frame objects only");
     const p = this.send(frame);
     // Within the outgoing bound the stream moves on at once; beyond it, the write waits.
-    if (this.#state !== OPEN || this.#parked !== null || this.#outTail !== null) return p;
+    if (this.#finished || this.#protocol.closeSent || this.#parked !== null) return p;
+    if (this.#outTail !== null) return p;
     return undefined;
   }
 
@@ -1275,7 +1148,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
 
   /** Hands a processed frame to the writer, in order, waiting while over the outgoing bound. */
   #enqueue(frame: Frame): Promise<void> {
-    if (this.#state === CLOSED) return rejected(this.#sendError());
+    if (this.#finished) return rejected(this.#sendError());
     if (
       this.#parked !== null ||
       (!frame.isControl && this.#link.writer.bufferedAmount >= this.#outBudget)
@@ -1298,18 +1171,16 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
 
   #onWriteError(err: unknown): void {
     // A refused frame (say, a fragment of the wrong type) leaves the writer working.
-    if (this.#state === CLOSED || this.#link.writer.error === null) return;
-    if (this.#closeSent && this.#localReason !== null) {
-      this.#finish(this.#localReason, null);
-    } else {
-      const wrapped = err instanceof WebSocketError
-        ? err
-        : new ConnectionError("CONNECTION_RESET", "The connection broke while writing", {
-          cause: err,
-        });
-      this.#finish(new CloseReason(1006, "Connection was closed without close frame"), wrapped);
-    }
-    this.#link.release(this.#endError ?? undefined);
+    if (this.#finished || this.#link.writer.error === null) return;
+    const wrapped = err instanceof WebSocketError
+      ? err
+      : new ConnectionError("CONNECTION_RESET", "The connection broke while writing", {
+        cause: err,
+      });
+    // After our close frame the session ends with our reason; otherwise with 1006.
+    this.#protocol.abort(wrapped, BROKEN);
+    this.#finish();
+    this.#link.release(this.#protocol.error ?? undefined);
   }
 
   #park(frame: Frame | string): Promise<void> {
@@ -1340,7 +1211,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     const writer = this.#link.writer;
     const groups = this.#groups;
     let head = this.#parkedHead;
-    while (head < parked.length && this.#state !== CLOSED) {
+    while (head < parked.length && !this.#finished) {
       const item = parked[head]!;
       let frame: Frame;
       if (typeof item === "string") {
@@ -1365,7 +1236,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       this.#parkedHead = 0;
       this.#parkedIdle?.resolve();
       this.#parkedIdle = null;
-    } else if (this.#state === CLOSED) {
+    } else if (this.#finished) {
       this.#rejectParked(this.#sendError());
     } else {
       if (head > 1024 && head * 2 > parked.length) {
@@ -1398,23 +1269,32 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   }
 
   /** Sends our close frame (after everything already sent) and starts the close timer. */
-  #startClose(frame: Frame, reason: CloseReason): Promise<void> {
-    this.#closeSent = true;
-    this.#localReason = reason;
-    this.#state = CLOSING;
+  #startClose(frame: Frame): Promise<void> {
+    try {
+      this.#protocol.send(frame);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.#keepalive?.stop();
-    this.#closeTimer = setTimeout(() => {
-      this.#closeTimer = undefined;
-      // No answer in time: end with our reason and let go of the socket.
-      if (this.#state !== CLOSED) this.#finish(reason, null);
-      this.#link.release();
-    }, this.#closeTimeout);
-    // Keep reading: the peer's close frame must not wait behind unread messages.
-    this.#wake();
     const sent = this.#outTail !== null
       ? this.#chain(frame, null, this.extensions.length, undefined)
       : this.#enqueue(frame);
     sent.catch(NOOP);
+    if (this.#protocol.ended) {
+      // The application answered the peer's close frame itself: the handshake is complete.
+      this.#finish();
+      this.#releaseClean();
+      return sent;
+    }
+    this.#closeTimer = setTimeout(() => {
+      this.#closeTimer = undefined;
+      // No answer in time: end with our reason and let go of the socket.
+      this.#protocol.closeTimedOut();
+      this.#finish();
+      this.#link.release();
+    }, this.#closeTimeout);
+    // Keep reading: the peer's close frame must not wait behind unread messages.
+    this.#wake();
     return sent;
   }
 
@@ -1425,15 +1305,15 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    * Fails the session: sends a close frame with `reason` (unless one was sent), ends it with
    * `err`, and releases the socket once the frame is written (at most `closeTimeout` later).
    */
-  #fail(err: unknown, reason: CloseReason): void {
-    if (this.#state === CLOSED) return;
+  #fail(err: unknown, reason?: CloseReason): void {
+    if (this.#finished) return;
     let written: Promise<void> | null = null;
-    if (!this.#closeSent) {
-      this.#closeSent = true;
+    const frame = this.#protocol.fail(err, reason);
+    if (frame !== null) {
       this.#rejectParked(err);
-      written = this.#link.writer.write(Frame.close(reason));
+      written = this.#link.writer.write(frame);
     }
-    this.#finish(reason, err);
+    this.#finish();
     const link = this.#link;
     if (written === null) {
       link.release(err);
@@ -1456,11 +1336,11 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   }
 
   /** Ends the session once: closeReason, incoming, outgoing, signal, pings, extensions. */
-  #finish(reason: CloseReason, err: unknown): void {
-    if (this.#state === CLOSED) return;
-    this.#state = CLOSED;
-    this.#reason = reason;
-    this.#endError = err;
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const reason = this.#protocol.closeReason!;
+    const err = this.#protocol.error;
     clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
     if (this.#peerClose !== null) {
@@ -1473,8 +1353,6 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
           closeReason: reason,
         }),
     );
-    this.#msgType = null;
-    this.#msgBuf = EMPTY;
     const closedError = new ConnectionClosedError(
       "SESSION_CLOSED",
       "The session is closed",
@@ -1527,7 +1405,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   #pinger(): Keepalive {
     return this.#keepalive ??= new Keepalive(
       {
-        canPing: () => this.#state === OPEN && !this.#closeSent,
+        canPing: () => this.#protocol.state === "open",
         sendUrgent: (frame) => this.#link.writer.writeUrgent(frame),
         pongTimedOut: (timeout) =>
           this.#fail(
@@ -1539,25 +1417,6 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       this.#timeout,
     );
   }
-}
-
-function tooBig(size: number, max: number): ProtocolError {
-  return new ProtocolError(
-    "MESSAGE_TOO_BIG",
-    1009,
-    `Message is too big: ${size}. Max size is ${max}`,
-  );
-}
-
-/** Maps an incoming extension failure to the protocol error that fails the session. */
-function incomingExtensionError(err: unknown): ProtocolError {
-  if (err instanceof ProtocolError) return err;
-  return new ProtocolError(
-    "EXTENSION_ERROR",
-    1011,
-    `Extension failed on an incoming message: ${errorText(err)}`,
-    { cause: err },
-  );
 }
 
 /** @internal Checks the options of a managed session (before anything is connected). */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { CloseReason, truncateUtf8 } from "../core/close.ts";
+import { CloseReason } from "../core/close.ts";
 import {
   ConnectionClosedError,
   ConnectionError,
@@ -13,8 +13,11 @@ import {
   WebSocketError,
 } from "../core/errors.ts";
 import { Frame } from "../core/frame.ts";
+import { closeSentError, Protocol } from "../core/protocol.ts";
+import { readFrame } from "../transport/read_loop.ts";
+import type { Transport } from "../transport/transport.ts";
 import { IncomingStream } from "./_incoming_stream.ts";
-import { Link, type SessionConn } from "./_link.ts";
+import { Link } from "./_link.ts";
 
 /** The request side of the upgrade, as sent or received. */
 export interface UpgradeRequest {
@@ -49,7 +52,7 @@ export type Sendable = Frame | string | Uint8Array;
 
 /** @internal What a session is built from. */
 export interface SessionInit {
-  conn: SessionConn;
+  conn: Transport;
   role: "client" | "server";
   call: UpgradeCall;
   protocol: string;
@@ -80,18 +83,8 @@ export function handled<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-/** The error of writes to `outgoing` after our close frame. */
-function closeSentError(): ConnectionClosedError {
-  return new ConnectionClosedError("SESSION_CLOSED", "Cannot send: a close frame was already sent");
-}
-
 /** `incoming` is pulled: nothing is read ahead of the application. */
 const ZERO_WATER_MARK: QueuingStrategy<Frame> = { highWaterMark: 0 };
-
-/** @internal The close frame a protocol error is answered with. */
-export function closeFrameFor(err: ProtocolError): Frame {
-  return Frame.close(new CloseReason(err.closeCode, truncateUtf8(err.message, 123)));
-}
 
 /**
  * A raw WebSocket session (Ktor's `ClientWebSocketSession` over the CIO engine, and the
@@ -136,11 +129,11 @@ export class RawWebSocketSession implements AsyncDisposable {
   /** Negotiated extensions (empty unless a raw route asked for them). */
   readonly extensions: readonly unknown[];
   readonly #link: Link;
+  readonly #protocol: Protocol;
   readonly #closeTimeout: number;
-  #closeSent = false;
   /** Whether our close frame was taken by the socket (`outgoing` is then closed to writes). */
   #closeWritten = false;
-  #closeReceived = false;
+  /** Whether `incoming` ended. */
   #ended = false;
   #inController!: ReadableStreamDefaultController<Frame>;
   /** `outgoing`, made on first use. */
@@ -162,13 +155,16 @@ export class RawWebSocketSession implements AsyncDisposable {
     this.protocol = init.protocol;
     this.extensions = init.extensions ?? [];
     this.#closeTimeout = init.closeTimeout;
-    this.#link = new Link(init.conn, {
+    // Raw: every frame surfaced, nothing automatic (no pong, no close echo, no reassembly).
+    this.#protocol = new Protocol({
       role: init.role,
-      leftover: init.leftover,
       maxFrameSize: init.maxFrameSize,
-      masking: init.masking,
       allowedRsv: init.allowedRsv ?? 0,
       compressedRsv: init.allowedRsv ?? 0,
+    });
+    this.#link = new Link(init.conn, this.#protocol, {
+      leftover: init.leftover,
+      masking: init.masking,
     });
     // Leaving a `for await` loop early must not cancel the stream (which aborts the session):
     // the frames that follow stay readable, and a close handshake can still run.
@@ -289,6 +285,7 @@ export class RawWebSocketSession implements AsyncDisposable {
     const err = reason instanceof WebSocketError
       ? reason
       : new WebSocketError("ABORTED", "The session was aborted", { cause: reason });
+    this.#protocol.abort(err);
     this.#end(err);
     this.#link.release(err);
   }
@@ -307,10 +304,11 @@ export class RawWebSocketSession implements AsyncDisposable {
    */
   async closeAndRelease(reason?: CloseReason): Promise<void> {
     if (this.#link.isReleased) return;
-    if (!this.#closeSent) {
+    const protocol = this.#protocol;
+    if (!protocol.closeSent) {
       await this.close(reason ?? new CloseReason(1000, "")).catch(() => {});
     }
-    if (!this.#closeReceived && !this.#ended && !this.#link.isReleased) {
+    if (!protocol.closeReceived && !this.#ended && !this.#link.isReleased) {
       const timer = setTimeout(
         () =>
           this.abort(
@@ -322,7 +320,7 @@ export class RawWebSocketSession implements AsyncDisposable {
         this.#closeTimeout,
       );
       try {
-        while (!this.#closeReceived && !this.#ended && !this.#link.isReleased) {
+        while (!protocol.closeReceived && !this.#ended && !this.#link.isReleased) {
           if (this.#inFlight !== null) await this.#inFlight;
           else await this.#track(this.#readOnce(null));
         }
@@ -338,6 +336,12 @@ export class RawWebSocketSession implements AsyncDisposable {
    * safe to leave unawaited: a data frame costs no promise of its own.
    */
   #write(frame: Frame): Promise<void> {
+    try {
+      this.#protocol.send(frame);
+    } catch (err) {
+      // Quiet when not awaited, as a failed write is: `incoming` reports the fault.
+      return handled(Promise.reject(err));
+    }
     const writer = this.#link.writer;
     // Once per failed batch: a broken connection is released at once, even if nobody reads
     // `incoming` any more. Set at the first send, so that an idle session holds no closure.
@@ -348,7 +352,6 @@ export class RawWebSocketSession implements AsyncDisposable {
     // Broken before this send (say, by a pong written before the first send): notice it now.
     if (writer.error instanceof ConnectionError) this.#link.release(writer.error);
     if (frame.type !== "close") return written;
-    this.#closeSent = true;
     return handled(written.then(() => this.#afterCloseWritten()));
   }
 
@@ -360,7 +363,7 @@ export class RawWebSocketSession implements AsyncDisposable {
     } catch {
       // Already errored.
     }
-    if (this.#closeReceived) this.#afterHandshake();
+    if (this.#protocol.closeReceived) this.#afterHandshake();
   }
 
   #afterHandshake(): void {
@@ -418,17 +421,11 @@ export class RawWebSocketSession implements AsyncDisposable {
   async #readOnce(controller: ReadableStreamDefaultController<Frame> | null): Promise<void> {
     if (this.#ended) return;
     const link = this.#link;
-    const reader = link.reader;
-    const decoder = reader.decoder;
+    const protocol = this.#protocol;
     let delivered = 0;
     link.reading = true;
     try {
-      // The socket directly (not Link.read): no async layer between the read and this loop.
-      let frame = decoder.next();
-      while (frame === null) {
-        if (reader.eof || !reader.commit(await link.conn.read(reader.window()))) break;
-        frame = decoder.next();
-      }
+      let frame = protocol.next() ?? await readFrame(link.reader, protocol);
       link.reading = false;
       // Aborted while the read was settling: the frames go nowhere.
       if (this.#ended) return;
@@ -440,8 +437,7 @@ export class RawWebSocketSession implements AsyncDisposable {
       do {
         controller?.enqueue(frame);
         delivered++;
-        if (frame.type === "close") this.#closeReceived = true;
-        frame = decoder.next();
+        frame = protocol.next();
       } while (frame !== null);
     } catch (err) {
       link.reading = false;
@@ -455,12 +451,16 @@ export class RawWebSocketSession implements AsyncDisposable {
       this.#fail(err);
       return;
     }
-    if (this.#closeReceived && this.#closeSent) this.#afterHandshake();
+    if (protocol.closeReceived && protocol.closeSent) this.#afterHandshake();
   }
 
   /** The peer ended the TCP connection: `incoming` ends, normally after a close frame. */
   #onEof(): void {
-    if (this.#closeReceived) {
+    const received = this.#protocol.closeReceived;
+    this.#protocol.receiveEof();
+    // Raw sessions report the wire as it is: without the peer's close frame the end is
+    // abnormal, even after ours.
+    if (received) {
       this.#end(null);
     } else {
       this.#end(
@@ -475,18 +475,21 @@ export class RawWebSocketSession implements AsyncDisposable {
   }
 
   #fail(err: unknown): void {
+    const protocol = this.#protocol;
     if (this.#link.isReleased) {
       // Our own abort or a finished handshake broke the read.
-      if (this.#closeReceived && this.#closeSent) this.#end(null);
+      if (protocol.closeReceived && protocol.closeSent) this.#end(null);
       else this.#end(this.#link.signal.reason ?? err);
       return;
     }
     if (err instanceof ProtocolError) {
       this.#end(err);
-      this.#closeSent = true;
-      this.#link.writer.write(closeFrameFor(err)).catch(() => {}).finally(() =>
-        this.#link.release(err)
-      );
+      const frame = protocol.fail(err);
+      if (frame === null) {
+        this.#link.release(err);
+        return;
+      }
+      this.#link.writer.write(frame).catch(() => {}).finally(() => this.#link.release(err));
       return;
     }
     const wrapped = err instanceof WebSocketError
@@ -494,6 +497,7 @@ export class RawWebSocketSession implements AsyncDisposable {
       : new ConnectionError("CONNECTION_RESET", "The connection broke while reading", {
         cause: err,
       });
+    protocol.abort(wrapped);
     this.#end(wrapped);
     this.#link.release(wrapped);
   }

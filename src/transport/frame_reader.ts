@@ -5,7 +5,6 @@
  * @module
  */
 
-import type { Frame } from "../core/frame.ts";
 import type { FrameDecoder } from "../core/frame_decoder.ts";
 
 /** The byte source a {@linkcode FrameReader} reads from (a `Deno.Conn` fits). */
@@ -68,24 +67,14 @@ export class FrameReader {
     return this.#decoder;
   }
 
+  /** The connection read from. */
+  get source(): ByteSource {
+    return this.#source;
+  }
+
   /** Whether the peer ended the stream. */
   get eof(): boolean {
     return this.#eof;
-  }
-
-  /**
-   * Appends to `out` every frame the buffered bytes hold, without reading (the synchronous half
-   * of {@linkcode FrameReader.read}, for loops that call `conn.read` themselves).
-   *
-   * @param out The array frames are pushed onto.
-   * @returns How many frames were appended.
-   * @throws {ProtocolError} When the bytes break the protocol.
-   */
-  drain(out: Frame[]): number {
-    const decoder = this.#decoder;
-    const start = out.length;
-    for (let frame = decoder.next(); frame !== null; frame = decoder.next()) out.push(frame);
-    return out.length - start;
   }
 
   /**
@@ -131,22 +120,5 @@ export class FrameReader {
     this.#decoder.push(this.#slab.subarray(pos, pos + n));
     this.#pos = pos + n;
     return true;
-  }
-
-  /**
-   * Appends to `out` every frame the buffered bytes hold; when there are none, reads the
-   * socket (once, or more while a frame is incomplete) until at least one frame is complete.
-   *
-   * @param out The array frames are pushed onto.
-   * @returns `false` at end of stream with no frame decoded, else `true`.
-   * @throws {ProtocolError} When the bytes break the protocol.
-   */
-  async read(out: Frame[]): Promise<boolean> {
-    while (true) {
-      if (this.drain(out) > 0) return true;
-      if (this.#eof) return false;
-      const window = this.window();
-      if (!this.commit(await this.#source.read(window))) return false;
-    }
   }
 }
