@@ -163,7 +163,7 @@ async function upgrade(
       { status: response.status, headers: response.headers, body },
     );
   }
-  const accepted = await validateServerResponse(response, {
+  const accepted = validateServerResponse(response, {
     key,
     protocols: options?.protocols,
     extensions: options?.extensionNames ?? [],

@@ -87,31 +87,6 @@ export function generateKey(): string {
   return toBase64(crypto.getRandomValues(new Uint8Array(16)));
 }
 
-/**
- * The `Sec-WebSocket-Accept` value for a key: base64(SHA-1(key + {@linkcode WEBSOCKET_GUID})).
- *
- * The value is computed synchronously (see {@linkcode computeAcceptSync}); the promise is kept
- * for compatibility.
- *
- * @example
- * ```ts
- * import { computeAccept } from "@wirestream/ws/raw";
- *
- * console.log(await computeAccept("dGhlIHNhbXBsZSBub25jZQ==")); // "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
- * ```
- *
- * @param key The `Sec-WebSocket-Key` (taken as is; it is not validated).
- * @returns The accept value.
- * @throws {TypeError} When `key` is not a string.
- */
-export function computeAccept(key: string): Promise<string> {
-  try {
-    return Promise.resolve(computeAcceptSync(key));
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
 const GUID_LENGTH = WEBSOCKET_GUID.length;
 const GUID_BYTES = utf8Encoder.encode(WEBSOCKET_GUID);
 /** The hashed message when it is ASCII: key then GUID (grown for long keys). */
@@ -168,21 +143,20 @@ function writeAccept(key: string, out: Uint8Array, offset: number): void {
 }
 
 /**
- * @internal The `Sec-WebSocket-Accept` value for a key, computed synchronously: what
- * {@linkcode computeAccept} resolves to.
+ * The `Sec-WebSocket-Accept` value for a key: base64(SHA-1(key + {@linkcode WEBSOCKET_GUID})).
  *
  * @example
  * ```ts
- * import { computeAcceptSync } from "./handshake.ts";
+ * import { computeAccept } from "@wirestream/ws/raw";
  *
- * console.log(computeAcceptSync("dGhlIHNhbXBsZSBub25jZQ==")); // "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+ * console.log(computeAccept("dGhlIHNhbXBsZSBub25jZQ==")); // "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
  * ```
  *
  * @param key The `Sec-WebSocket-Key` (taken as is; it is not validated).
  * @returns The accept value.
  * @throws {TypeError} When `key` is not a string.
  */
-export function computeAcceptSync(key: string): string {
+export function computeAccept(key: string): string {
   writeAccept(key, acceptBytes, 0);
   return String.fromCharCode.apply(null, acceptBytes as unknown as number[]);
 }
@@ -446,9 +420,9 @@ export interface AcceptedServerResponse {
  * const key = "dGhlIHNhbXBsZSBub25jZQ==";
  * const head = parseResponseHead(new TextEncoder().encode(
  *   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
- *     `Sec-WebSocket-Accept: ${await computeAccept(key)}\r\nSec-WebSocket-Protocol: chat\r\n\r\n`,
+ *     `Sec-WebSocket-Accept: ${computeAccept(key)}\r\nSec-WebSocket-Protocol: chat\r\n\r\n`,
  * ))!;
- * const { protocol } = await validateServerResponse(head, { key, protocols: ["chat"] });
+ * const { protocol } = validateServerResponse(head, { key, protocols: ["chat"] });
  * console.log(protocol); // "chat"
  * ```
  *
@@ -458,18 +432,6 @@ export interface AcceptedServerResponse {
  * @throws {HandshakeError} When the response does not accept the upgrade as offered.
  */
 export function validateServerResponse(
-  head: ParsedResponseHead,
-  expect: ServerResponseExpectation,
-): Promise<AcceptedServerResponse> {
-  try {
-    return Promise.resolve(checkServerResponse(head, expect));
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
-/** {@linkcode validateServerResponse}, synchronously. */
-function checkServerResponse(
   head: ParsedResponseHead,
   expect: ServerResponseExpectation,
 ): AcceptedServerResponse {
@@ -507,7 +469,7 @@ function checkServerResponse(
       }`,
     );
   }
-  const expected = computeAcceptSync(expect.key);
+  const expected = computeAccept(expect.key);
   const received = headers.get("sec-websocket-accept");
   if (received !== expected) {
     throw fail(
@@ -769,7 +731,7 @@ const SERVER_FORBIDDEN = [
  * ```ts
  * import { buildServerResponse } from "@wirestream/ws/raw";
  *
- * const head = await buildServerResponse("dGhlIHNhbXBsZSBub25jZQ==", { protocol: "chat" });
+ * const head = buildServerResponse("dGhlIHNhbXBsZSBub25jZQ==", { protocol: "chat" });
  * console.log(new TextDecoder().decode(head));
  * // HTTP/1.1 101 Switching Protocols
  * // Upgrade: websocket
@@ -784,19 +746,7 @@ const SERVER_FORBIDDEN = [
  * @throws {TypeError} When the key is not base64 of 16 bytes, the subprotocol is not a token,
  * the extensions value does not parse, or an extra header is one of the reserved ones.
  */
-export function buildServerResponse(
-  key: string,
-  options?: ServerResponseOptions,
-): Promise<Uint8Array> {
-  try {
-    return Promise.resolve(serverResponseHead(key, options));
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
-/** {@linkcode buildServerResponse}, synchronously. */
-function serverResponseHead(key: string, options: ServerResponseOptions | undefined): Uint8Array {
+export function buildServerResponse(key: string, options?: ServerResponseOptions): Uint8Array {
   if (!isValidKey(key)) {
     throw new TypeError(`Invalid key ${JSON.stringify(key)}: expected base64 of 16 bytes`);
   }
@@ -810,7 +760,7 @@ function serverResponseHead(key: string, options: ServerResponseOptions | undefi
   const fields: [string, string][] = [
     ["Upgrade", "websocket"],
     ["Connection", "Upgrade"],
-    ["Sec-WebSocket-Accept", computeAcceptSync(key)],
+    ["Sec-WebSocket-Accept", computeAccept(key)],
   ];
   if (protocol !== "") fields.push(["Sec-WebSocket-Protocol", protocol]);
   if (trimOws(extensions) !== "") fields.push(["Sec-WebSocket-Extensions", trimOws(extensions)]);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { buildRejectResponse, computeAcceptSync, plainServerResponse } from "../core/handshake.ts";
+import { buildRejectResponse, computeAccept, plainServerResponse } from "../core/handshake.ts";
 import { HandshakeError, WebSocketError } from "../core/errors.ts";
 import { writeAll } from "../transport/frame_writer.ts";
 import {
@@ -245,7 +245,7 @@ function acceptFields(key: string): [string, string][] {
   return [
     ["Upgrade", "websocket"],
     ["Connection", "Upgrade"],
-    ["Sec-WebSocket-Accept", computeAcceptSync(key)],
+    ["Sec-WebSocket-Accept", computeAccept(key)],
   ];
 }
 

@@ -105,7 +105,7 @@ export class RawPeer {
     if (!omit.has("upgrade")) lines.push("Upgrade: websocket");
     if (!omit.has("connection")) lines.push("Connection: Upgrade");
     if (!omit.has("sec-websocket-accept")) {
-      lines.push(`Sec-WebSocket-Accept: ${reply?.accept ?? await computeAccept(key)}`);
+      lines.push(`Sec-WebSocket-Accept: ${reply?.accept ?? computeAccept(key)}`);
     }
     lines.push(...(reply?.headers ?? []));
     const head = bytes(lines.join("\r\n") + "\r\n\r\n");

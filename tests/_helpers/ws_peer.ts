@@ -204,7 +204,7 @@ export class PeerServer implements AsyncDisposable {
     const { conn, head, rest } = await this.acceptHead();
     const check = validateClientRequest(head);
     if (!check.ok) throw new Error(`bad upgrade request: ${check.reason}`);
-    const response = await buildServerResponse(check.key, {
+    const response = buildServerResponse(check.key, {
       protocol: reply?.protocol,
       extensions: reply?.extensions,
       headers: reply?.headers,

@@ -769,7 +769,7 @@ Deno.test("a server-role session serves Deno's built-in WebSocket client", async
   const check = validateClientRequest(head);
   assert.ok(check.ok);
   let off = 0;
-  const response = await buildServerResponse(check.key);
+  const response = buildServerResponse(check.key);
   while (off < response.length) off += await conn.write(response.subarray(off));
   const session = new ManagedWebSocketSession({
     conn,
