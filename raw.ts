@@ -109,15 +109,15 @@ export {
 export {
   DEFAULT_MAX_HEAD_SIZE,
   findHeadEnd,
-  type HeaderFields,
   type HeadParseOptions,
-  type ParsedRequestHead,
-  type ParsedResponseHead,
-  parseRequestHead,
-  parseResponseHead,
+} from "./src/core/http1_scan.ts";
+export { type ParsedRequestHead, parseRequestHead } from "./src/core/http1_request.ts";
+export { type ParsedResponseHead, parseResponseHead } from "./src/core/http1_response.ts";
+export {
+  type HeaderFields,
   serializeRequestHead,
   serializeResponseHead,
-} from "./src/core/http1.ts";
+} from "./src/core/http1_serialize.ts";
 export {
   type ExtensionOffer,
   formatExtensionHeader,

@@ -9,7 +9,7 @@ import { HandshakeError, WebSocketError } from "../core/errors.ts";
 import type { Endpoint } from "../core/url.ts";
 import type { ExtensionOffer } from "../core/extension_header.ts";
 import { buildClientRequest, generateKey, validateServerResponse } from "../core/handshake.ts";
-import { type ParsedResponseHead, parseResponseHead } from "../core/http1.ts";
+import { type ParsedResponseHead, parseResponseHead } from "../core/http1_response.ts";
 import {
   abortError,
   connectionErrorFrom,

@@ -16,7 +16,7 @@
 import { HandshakeError } from "./errors.ts";
 import type { Frame } from "./frame.ts";
 import type { ExtensionOffer } from "./extension_header.ts";
-import { isToken } from "./http1.ts";
+import { isToken } from "./http1_syntax.ts";
 
 /** Hints for an outgoing message (for example, not to compress it). */
 export interface OutgoingHints {

@@ -16,18 +16,10 @@
 
 import { HandshakeError } from "./errors.ts";
 import { type ExtensionOffer, parseExtensionHeader } from "./extension_header.ts";
-import {
-  hasToken,
-  isFieldValue,
-  isToken,
-  type ParsedRequestHead,
-  type ParsedResponseHead,
-  requestField as fieldOf,
-  serializeRequestHead,
-  serializeResponseHead,
-  statusText,
-  trimOws,
-} from "./http1.ts";
+import { hasToken, isFieldValue, isToken, trimOws } from "./http1_syntax.ts";
+import { type ParsedRequestHead, requestField as fieldOf } from "./http1_request.ts";
+import type { ParsedResponseHead } from "./http1_response.ts";
+import { serializeRequestHead, serializeResponseHead, statusText } from "./http1_serialize.ts";
 import { utf8Encoder } from "./_text.ts";
 import { sha1 } from "./sha1.ts";
 

@@ -9,12 +9,9 @@
 import { buildRejectResponse, computeAccept, plainServerResponse } from "../core/handshake.ts";
 import { HandshakeError, WebSocketError } from "../core/errors.ts";
 import { writeAll } from "../transport/frame_writer.ts";
-import {
-  hasToken,
-  type ParsedRequestHead,
-  type RequestHead,
-  serializeResponseHead,
-} from "../core/http1.ts";
+import { hasToken } from "../core/http1_syntax.ts";
+import type { ParsedRequestHead, RequestHead } from "../core/http1_request.ts";
+import { serializeResponseHead } from "../core/http1_serialize.ts";
 import type { UpgradeCall, UpgradeRequest, UpgradeResponse } from "../session/raw_session.ts";
 import { HttpConnection } from "./http_connection.ts";
 import type { ResolvedServerOptions } from "./options.ts";

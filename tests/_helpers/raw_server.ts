@@ -8,7 +8,7 @@
  */
 
 import { computeAccept } from "../../src/core/handshake.ts";
-import { type ParsedRequestHead, parseRequestHead } from "../../src/core/http1.ts";
+import { type ParsedRequestHead, parseRequestHead } from "../../src/core/http1_request.ts";
 import { FrameDecoder } from "../../src/core/frame_decoder.ts";
 import { encodeFrame } from "../../src/core/frame_encoder.ts";
 import type { Frame } from "../../src/core/frame.ts";

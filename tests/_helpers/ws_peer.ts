@@ -11,7 +11,7 @@
 import { WebSocket as NodeWebSocket } from "ws";
 import { startWsServer, type WsConnection, type WsServer } from "./node_ws_server.ts";
 import { buildServerResponse, validateClientRequest } from "../../src/core/handshake.ts";
-import { type ParsedRequestHead, parseRequestHead } from "../../src/core/http1.ts";
+import { type ParsedRequestHead, parseRequestHead } from "../../src/core/http1_request.ts";
 import { FrameDecoder } from "../../src/core/frame_decoder.ts";
 import { encodeFrame } from "../../src/core/frame_encoder.ts";
 import type { Frame } from "../../src/core/frame.ts";

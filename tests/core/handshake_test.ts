@@ -3,12 +3,11 @@ import fc from "fast-check";
 import { HandshakeError } from "../../src/core/errors.ts";
 import {
   type ParsedRequestHead,
-  type ParsedResponseHead,
   parseRequestHead,
   parseRequestHeadLazily,
-  parseResponseHead,
-  serializeRequestHead,
-} from "../../src/core/http1.ts";
+} from "../../src/core/http1_request.ts";
+import { type ParsedResponseHead, parseResponseHead } from "../../src/core/http1_response.ts";
+import { serializeRequestHead } from "../../src/core/http1_serialize.ts";
 import {
   buildClientRequest,
   buildRejectResponse,

@@ -757,7 +757,7 @@ Deno.test("a server-role session serves Deno's built-in WebSocket client", async
   const conn = await listener.accept();
   listener.close();
   let buf = new Uint8Array(0);
-  const { parseRequestHead } = await import("../../src/core/http1.ts");
+  const { parseRequestHead } = await import("../../src/core/http1_request.ts");
   let head = parseRequestHead(buf);
   while (head === null) {
     const chunk = new Uint8Array(4096);
