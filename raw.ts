@@ -86,26 +86,30 @@ export {
   type WebSocketErrorOptions,
 } from "./src/core/errors.ts";
 export {
+  computeAccept,
+  generateKey,
+  isValidKey,
+  WEBSOCKET_GUID,
+  WEBSOCKET_VERSION,
+} from "./src/core/handshake_key.ts";
+export {
   type AcceptedClientRequest,
-  type AcceptedServerResponse,
   buildClientRequest,
-  buildRejectResponse,
-  buildServerResponse,
   type ClientRequest,
   type ClientRequestCheck,
   type ClientRequestOptions,
   type ClientRequestValidationOptions,
-  computeAccept,
-  generateKey,
-  isValidKey,
   type RejectedClientRequest,
+  validateClientRequest,
+} from "./src/core/handshake_request.ts";
+export {
+  type AcceptedServerResponse,
+  buildRejectResponse,
+  buildServerResponse,
   type ServerResponseExpectation,
   type ServerResponseOptions,
-  validateClientRequest,
   validateServerResponse,
-  WEBSOCKET_GUID,
-  WEBSOCKET_VERSION,
-} from "./src/core/handshake.ts";
+} from "./src/core/handshake_response.ts";
 export {
   DEFAULT_MAX_HEAD_SIZE,
   findHeadEnd,

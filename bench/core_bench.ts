@@ -123,7 +123,7 @@ globalThis.addEventListener("unload", () => {
 });
 
 // Sec-WebSocket-Accept: the synchronous SHA-1 the server uses beside WebCrypto's digest.
-import { computeAccept, WEBSOCKET_GUID } from "../src/core/handshake.ts";
+import { computeAccept, WEBSOCKET_GUID } from "../src/core/handshake_key.ts";
 
 const ACCEPT_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 const acceptEncoder = new TextEncoder();

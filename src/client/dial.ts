@@ -8,7 +8,9 @@
 import { HandshakeError, WebSocketError } from "../core/errors.ts";
 import type { Endpoint } from "../core/url.ts";
 import type { ExtensionOffer } from "../core/extension_header.ts";
-import { buildClientRequest, generateKey, validateServerResponse } from "../core/handshake.ts";
+import { buildClientRequest } from "../core/handshake_request.ts";
+import { generateKey } from "../core/handshake_key.ts";
+import { validateServerResponse } from "../core/handshake_response.ts";
 import { type ParsedResponseHead, parseResponseHead } from "../core/http1_response.ts";
 import {
   abortError,

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { buildRejectResponse, computeAccept, plainServerResponse } from "../core/handshake.ts";
+import { buildRejectResponse, plainServerResponse } from "../core/handshake_response.ts";
+import { computeAccept } from "../core/handshake_key.ts";
 import { HandshakeError, WebSocketError } from "../core/errors.ts";
 import { writeAll } from "../transport/frame_writer.ts";
 import { hasToken } from "../core/http1_syntax.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { computeAccept } from "../../src/core/handshake.ts";
+import { computeAccept } from "../../src/core/handshake_key.ts";
 import { type ParsedRequestHead, parseRequestHead } from "../../src/core/http1_request.ts";
 import { FrameDecoder } from "../../src/core/frame_decoder.ts";
 import { encodeFrame } from "../../src/core/frame_encoder.ts";

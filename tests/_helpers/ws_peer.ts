@@ -10,7 +10,8 @@
 // @ts-types="npm:@types/ws@8.18.2"
 import { WebSocket as NodeWebSocket } from "ws";
 import { startWsServer, type WsConnection, type WsServer } from "./node_ws_server.ts";
-import { buildServerResponse, validateClientRequest } from "../../src/core/handshake.ts";
+import { buildServerResponse } from "../../src/core/handshake_response.ts";
+import { validateClientRequest } from "../../src/core/handshake_request.ts";
 import { type ParsedRequestHead, parseRequestHead } from "../../src/core/http1_request.ts";
 import { FrameDecoder } from "../../src/core/frame_decoder.ts";
 import { encodeFrame } from "../../src/core/frame_encoder.ts";

@@ -22,7 +22,8 @@ import { CloseReason, encodeClosePayload, parseClosePayload } from "../../src/co
 import { ProtocolError, WebSocketError } from "../../src/core/errors.ts";
 import { parseRequestHead } from "../../src/core/http1_request.ts";
 import { parseResponseHead } from "../../src/core/http1_response.ts";
-import { validateClientRequest, validateServerResponse } from "../../src/core/handshake.ts";
+import { validateClientRequest } from "../../src/core/handshake_request.ts";
+import { validateServerResponse } from "../../src/core/handshake_response.ts";
 import { HandshakeError } from "../../src/core/errors.ts";
 import { acceptFor } from "./_peer.ts";
 import { concat, encodeWire, type FrameSpec, Op } from "./_wire.ts";

@@ -10,18 +10,22 @@ import { type ParsedResponseHead, parseResponseHead } from "../../src/core/http1
 import { serializeRequestHead } from "../../src/core/http1_serialize.ts";
 import {
   buildClientRequest,
+  type ClientRequestCheck,
+  validateClientRequest,
+} from "../../src/core/handshake_request.ts";
+import {
   buildRejectResponse,
   buildServerResponse,
-  type ClientRequestCheck,
+  plainServerResponse,
+  validateServerResponse,
+} from "../../src/core/handshake_response.ts";
+import {
   computeAccept,
   generateKey,
   isValidKey,
-  plainServerResponse,
-  validateClientRequest,
-  validateServerResponse,
   WEBSOCKET_GUID,
   WEBSOCKET_VERSION,
-} from "../../src/core/handshake.ts";
+} from "../../src/core/handshake_key.ts";
 
 const RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 const RFC_ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { sha1 } from "../../src/core/sha1.ts";
-import { computeAccept, WEBSOCKET_GUID } from "../../src/core/handshake.ts";
+import { computeAccept, WEBSOCKET_GUID } from "../../src/core/handshake_key.ts";
 
 const ascii = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 const hex = (bytes: Uint8Array): string =>

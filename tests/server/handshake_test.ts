@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "../../src/server/server.ts";
 import type { ServerOptions } from "../../src/server/options.ts";
-import { computeAccept } from "../../src/core/handshake.ts";
+import { computeAccept } from "../../src/core/handshake_key.ts";
 import { Frame } from "../../src/core/frame.ts";
 import { exchange, KEY, RawPeer, upgradeRequest, write } from "./_tcp.ts";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createServer } from "../../src/server/server.ts";
 import { plainPathname } from "../../src/server/listener.ts";
-import { computeAccept } from "../../src/core/handshake.ts";
+import { computeAccept } from "../../src/core/handshake_key.ts";
 import { encodeFrame } from "../../src/core/frame_encoder.ts";
 import { Frame, readText } from "../../src/core/frame.ts";
 import { exchange, KEY, RawPeer, upgradeRequest, write } from "./_tcp.ts";

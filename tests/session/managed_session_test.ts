@@ -14,7 +14,8 @@ import {
   webSocketSession,
 } from "../../mod.ts";
 import { ManagedWebSocketSession } from "../../src/session/managed_session.ts";
-import { buildServerResponse, validateClientRequest } from "../../src/core/handshake.ts";
+import { buildServerResponse } from "../../src/core/handshake_response.ts";
+import { validateClientRequest } from "../../src/core/handshake_request.ts";
 import {
   nodeClose,
   startNodeEcho,
