@@ -128,22 +128,26 @@ export {
   parseExtensionHeader,
 } from "./src/core/extension_header.ts";
 export { type Endpoint, type EndpointParts, resolveEndpoint } from "./src/core/url.ts";
+export type {
+  ExtensionAgreement,
+  ExtensionContext,
+  OutgoingHints,
+  WebSocketExtension,
+  WebSocketExtensionFactory,
+} from "./src/core/extension.ts";
 export {
   checkExtensionFactories,
   clientExtensionOffers,
-  disposeExtensions,
-  type ExtensionAgreement,
-  type ExtensionContext,
   type ExtensionNegotiationOptions,
-  extensionRsv,
   negotiateClientExtensions,
   negotiateServerExtensions,
-  type OutgoingHints,
+} from "./src/core/extension_negotiation.ts";
+export {
+  disposeExtensions,
+  extensionRsv,
   runIncomingExtensions,
   runOutgoingExtensions,
-  type WebSocketExtension,
-  type WebSocketExtensionFactory,
-} from "./src/core/extension.ts";
+} from "./src/core/extension_chain.ts";
 export {
   acceptDeflateResponse,
   checkDeflateNegotiationOptions,

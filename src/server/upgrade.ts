@@ -7,7 +7,7 @@
  */
 
 import type { ExtensionAgreement } from "../core/extension.ts";
-import { negotiateServerExtensions } from "../core/extension.ts";
+import { negotiateServerExtensions } from "../core/extension_negotiation.ts";
 import { formatExtensionHeader } from "../core/extension_header.ts";
 import { HandshakeError } from "../core/errors.ts";
 import { type AcceptedClientRequest, validateClientRequest } from "../core/handshake_request.ts";

@@ -13,7 +13,8 @@ import {
   TimeoutError,
   WebSocketError,
 } from "../core/errors.ts";
-import { extensionRsv, type OutgoingHints, type WebSocketExtension } from "../core/extension.ts";
+import { extensionRsv } from "../core/extension_chain.ts";
+import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
 import { Frame, makeFrame, readReason } from "../core/frame.ts";
 import { Utf8Validator } from "../core/utf8.ts";
 import { Link } from "./_link.ts";
