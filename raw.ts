@@ -149,24 +149,28 @@ export {
   runOutgoingExtensions,
 } from "./src/core/extension_chain.ts";
 export {
-  acceptDeflateResponse,
   checkDeflateNegotiationOptions,
-  deflateClientOffer,
-  type DeflateCompressor,
-  type DeflateDecompressor,
   type DeflateDirection,
   deflateDirections,
   type DeflateNegotiationOptions,
   type DeflateParameters,
-  type DeflateParamValues,
-  type DeflateSelection,
   MAX_WINDOW_BITS,
   MIN_WINDOW_BITS,
-  parseDeflateParams,
   PERMESSAGE_DEFLATE,
+} from "./src/core/deflate_params.ts";
+export {
+  acceptDeflateResponse,
+  deflateClientOffer,
+  type DeflateParamValues,
+  type DeflateSelection,
+  parseDeflateParams,
+  selectDeflateOffer,
+} from "./src/core/deflate_negotiation.ts";
+export {
+  type DeflateCompressor,
+  type DeflateDecompressor,
   PerMessageDeflate,
   type PerMessageDeflateRuntime,
-  selectDeflateOffer,
 } from "./src/core/permessage_deflate.ts";
 export {
   ZlibCompressor,
