@@ -68,10 +68,9 @@ export {
   type FrameEncoderOptions,
   frameHeaderSize,
   MAX_HEADER_SIZE,
-  writeFrameHeader,
 } from "./src/core/frame_encoder.ts";
 export { FrameDecoder, type FrameDecoderOptions } from "./src/core/frame_decoder.ts";
-export { applyMask, maskInto, writeMaskKey } from "./src/core/mask.ts";
+export { applyMask, writeMaskKey } from "./src/core/mask.ts";
 export { isValidUtf8, Utf8Validator } from "./src/core/utf8.ts";
 export {
   ConnectionClosedError,
@@ -110,11 +109,7 @@ export {
   type ServerResponseOptions,
   validateServerResponse,
 } from "./src/core/handshake_response.ts";
-export {
-  DEFAULT_MAX_HEAD_SIZE,
-  findHeadEnd,
-  type HeadParseOptions,
-} from "./src/core/http1_scan.ts";
+export { DEFAULT_MAX_HEAD_SIZE, type HeadParseOptions } from "./src/core/http1_scan.ts";
 export { type ParsedRequestHead, parseRequestHead } from "./src/core/http1_request.ts";
 export { type ParsedResponseHead, parseResponseHead } from "./src/core/http1_response.ts";
 export {

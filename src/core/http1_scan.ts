@@ -80,13 +80,15 @@ function invalid(message: string): HandshakeError {
 // Finding the end of a head
 
 /**
- * Finds the end of an HTTP head: the index just after the first `\r\n\r\n` at or after `from`.
+ * @internal Finds the end of an HTTP head: the index just after the first `\r\n\r\n` at or
+ * after `from`. The parsers find it themselves while checking each line; use
+ * `parseRequestHead` or `parseResponseHead`.
  *
  * To scan incrementally, pass `Math.max(0, previousLength - 3)` as `from`.
  *
  * @example
  * ```ts
- * import { findHeadEnd } from "@wirestream/ws/raw";
+ * import { findHeadEnd } from "./http1_scan.ts";
  *
  * const bytes = new TextEncoder().encode("HTTP/1.1 101 OK\r\n\r\nrest");
  * console.log(findHeadEnd(bytes)); // 19
