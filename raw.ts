@@ -68,10 +68,9 @@ export {
   type FrameEncoderOptions,
   frameHeaderSize,
   MAX_HEADER_SIZE,
-  writeFrameHeader,
 } from "./src/core/frame_encoder.ts";
 export { FrameDecoder, type FrameDecoderOptions } from "./src/core/frame_decoder.ts";
-export { applyMask, maskInto, writeMaskKey } from "./src/core/mask.ts";
+export { applyMask, writeMaskKey } from "./src/core/mask.ts";
 export { isValidUtf8, Utf8Validator } from "./src/core/utf8.ts";
 export {
   ConnectionClosedError,
@@ -86,79 +85,87 @@ export {
   type WebSocketErrorOptions,
 } from "./src/core/errors.ts";
 export {
+  computeAccept,
+  generateKey,
+  isValidKey,
+  WEBSOCKET_GUID,
+  WEBSOCKET_VERSION,
+} from "./src/core/handshake_key.ts";
+export {
   type AcceptedClientRequest,
-  type AcceptedServerResponse,
   buildClientRequest,
-  buildRejectResponse,
-  buildServerResponse,
   type ClientRequest,
   type ClientRequestCheck,
   type ClientRequestOptions,
   type ClientRequestValidationOptions,
-  computeAccept,
-  generateKey,
-  isValidKey,
   type RejectedClientRequest,
+  validateClientRequest,
+} from "./src/core/handshake_request.ts";
+export {
+  type AcceptedServerResponse,
+  buildRejectResponse,
+  buildServerResponse,
   type ServerResponseExpectation,
   type ServerResponseOptions,
-  validateClientRequest,
   validateServerResponse,
-  WEBSOCKET_GUID,
-  WEBSOCKET_VERSION,
-} from "./src/core/handshake.ts";
+} from "./src/core/handshake_response.ts";
+export { DEFAULT_MAX_HEAD_SIZE, type HeadParseOptions } from "./src/core/http1_scan.ts";
+export { type ParsedRequestHead, parseRequestHead } from "./src/core/http1_request.ts";
+export { type ParsedResponseHead, parseResponseHead } from "./src/core/http1_response.ts";
 export {
-  DEFAULT_MAX_HEAD_SIZE,
-  findHeadEnd,
   type HeaderFields,
-  type HeadParseOptions,
-  type ParsedRequestHead,
-  type ParsedResponseHead,
-  parseRequestHead,
-  parseResponseHead,
   serializeRequestHead,
   serializeResponseHead,
-} from "./src/core/http1.ts";
+} from "./src/core/http1_serialize.ts";
 export {
   type ExtensionOffer,
   formatExtensionHeader,
   parseExtensionHeader,
 } from "./src/core/extension_header.ts";
 export { type Endpoint, type EndpointParts, resolveEndpoint } from "./src/core/url.ts";
+export type {
+  ExtensionAgreement,
+  ExtensionContext,
+  OutgoingHints,
+  WebSocketExtension,
+  WebSocketExtensionFactory,
+} from "./src/core/extension.ts";
 export {
   checkExtensionFactories,
   clientExtensionOffers,
-  disposeExtensions,
-  type ExtensionAgreement,
-  type ExtensionContext,
   type ExtensionNegotiationOptions,
-  extensionRsv,
   negotiateClientExtensions,
   negotiateServerExtensions,
-  type OutgoingHints,
+} from "./src/core/extension_negotiation.ts";
+export {
+  disposeExtensions,
+  extensionRsv,
   runIncomingExtensions,
   runOutgoingExtensions,
-  type WebSocketExtension,
-  type WebSocketExtensionFactory,
-} from "./src/core/extension.ts";
+} from "./src/core/extension_chain.ts";
 export {
-  acceptDeflateResponse,
   checkDeflateNegotiationOptions,
-  deflateClientOffer,
-  type DeflateCompressor,
-  type DeflateDecompressor,
   type DeflateDirection,
   deflateDirections,
   type DeflateNegotiationOptions,
   type DeflateParameters,
-  type DeflateParamValues,
-  type DeflateSelection,
   MAX_WINDOW_BITS,
   MIN_WINDOW_BITS,
-  parseDeflateParams,
   PERMESSAGE_DEFLATE,
+} from "./src/core/deflate_params.ts";
+export {
+  acceptDeflateResponse,
+  deflateClientOffer,
+  type DeflateParamValues,
+  type DeflateSelection,
+  parseDeflateParams,
+  selectDeflateOffer,
+} from "./src/core/deflate_negotiation.ts";
+export {
+  type DeflateCompressor,
+  type DeflateDecompressor,
   PerMessageDeflate,
   type PerMessageDeflateRuntime,
-  selectDeflateOffer,
 } from "./src/core/permessage_deflate.ts";
 export {
   ZlibCompressor,

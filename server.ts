@@ -137,8 +137,5 @@ export {
   PerMessageDeflateFactory,
   type PerMessageDeflateOptions,
 } from "./src/session/permessage_deflate.ts";
-export type {
-  DeflateNegotiationOptions,
-  DeflateParameters,
-  PerMessageDeflate,
-} from "./src/core/permessage_deflate.ts";
+export type { DeflateNegotiationOptions, DeflateParameters } from "./src/core/deflate_params.ts";
+export type { PerMessageDeflate } from "./src/core/permessage_deflate.ts";

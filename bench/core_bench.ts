@@ -123,16 +123,16 @@ globalThis.addEventListener("unload", () => {
 });
 
 // Sec-WebSocket-Accept: the synchronous SHA-1 the server uses beside WebCrypto's digest.
-import { computeAcceptSync, WEBSOCKET_GUID } from "../src/core/handshake.ts";
+import { computeAccept, WEBSOCKET_GUID } from "../src/core/handshake_key.ts";
 
 const ACCEPT_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 const acceptEncoder = new TextEncoder();
 Deno.bench({
-  name: "Sec-WebSocket-Accept, synchronous SHA-1 (computeAcceptSync)",
+  name: "Sec-WebSocket-Accept, synchronous SHA-1 (computeAccept)",
   group: "accept",
   baseline: true,
   fn() {
-    computeAcceptSync(ACCEPT_KEY);
+    computeAccept(ACCEPT_KEY);
   },
 });
 Deno.bench({

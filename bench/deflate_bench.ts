@@ -10,7 +10,10 @@
 
 import { createRequire } from "node:module";
 import { Frame } from "../src/core/frame.ts";
-import { negotiateClientExtensions, negotiateServerExtensions } from "../src/core/extension.ts";
+import {
+  negotiateClientExtensions,
+  negotiateServerExtensions,
+} from "../src/core/extension_negotiation.ts";
 import type { PerMessageDeflate } from "../src/core/permessage_deflate.ts";
 import { perMessageDeflate } from "../src/session/permessage_deflate.ts";
 

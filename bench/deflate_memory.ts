@@ -12,7 +12,10 @@
  */
 
 import { Frame } from "../src/core/frame.ts";
-import { negotiateClientExtensions, negotiateServerExtensions } from "../src/core/extension.ts";
+import {
+  negotiateClientExtensions,
+  negotiateServerExtensions,
+} from "../src/core/extension_negotiation.ts";
 import type { WebSocketExtension } from "../src/core/extension.ts";
 import { perMessageDeflate } from "../src/session/permessage_deflate.ts";
 

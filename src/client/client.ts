@@ -11,9 +11,8 @@ import {
   checkExtensionFactories,
   clientExtensionOffers,
   negotiateClientExtensions,
-  type WebSocketExtension,
-  type WebSocketExtensionFactory,
-} from "../core/extension.ts";
+} from "../core/extension_negotiation.ts";
+import type { WebSocketExtension, WebSocketExtensionFactory } from "../core/extension.ts";
 import { formatExtensionHeader } from "../core/extension_header.ts";
 import { type EndpointParts, resolveEndpoint } from "../core/url.ts";
 import type { TlsOptions } from "../transport/connect.ts";

@@ -8,8 +8,10 @@
 import { HandshakeError, WebSocketError } from "../core/errors.ts";
 import type { Endpoint } from "../core/url.ts";
 import type { ExtensionOffer } from "../core/extension_header.ts";
-import { buildClientRequest, generateKey, validateServerResponse } from "../core/handshake.ts";
-import { type ParsedResponseHead, parseResponseHead } from "../core/http1.ts";
+import { buildClientRequest } from "../core/handshake_request.ts";
+import { generateKey } from "../core/handshake_key.ts";
+import { validateServerResponse } from "../core/handshake_response.ts";
+import { type ParsedResponseHead, parseResponseHead } from "../core/http1_response.ts";
 import {
   abortError,
   connectionErrorFrom,
@@ -163,7 +165,7 @@ async function upgrade(
       { status: response.status, headers: response.headers, body },
     );
   }
-  const accepted = await validateServerResponse(response, {
+  const accepted = validateServerResponse(response, {
     key,
     protocols: options?.protocols,
     extensions: options?.extensionNames ?? [],

@@ -16,7 +16,7 @@
  */
 
 import { HandshakeError } from "./errors.ts";
-import { isToken, isTokenChar } from "./http1.ts";
+import { isToken, isTokenChar } from "./http1_syntax.ts";
 
 /**
  * One extension in a `Sec-WebSocket-Extensions` header: an offer from a client, or an accepted

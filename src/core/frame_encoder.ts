@@ -31,12 +31,13 @@ export function frameHeaderSize(length: number, masked: boolean): number {
 }
 
 /**
- * Writes a frame header into `out` at `offset`. With `masked`, a fresh mask key is written as
- * the header's last 4 bytes.
+ * @internal Writes a frame header into `out` at `offset`. With `masked`, a fresh mask key is
+ * written as the header's last 4 bytes. The encoder's plumbing, with positional arguments so
+ * that nothing is allocated per frame; use {@linkcode FrameEncoder} or {@linkcode encodeFrame}.
  *
  * @example
  * ```ts
- * import { writeFrameHeader } from "@wirestream/ws/raw";
+ * import { writeFrameHeader } from "./frame_encoder.ts";
  *
  * const out = new Uint8Array(14);
  * const end = writeFrameHeader(out, 0, 0x81, 5, false);

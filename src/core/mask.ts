@@ -68,11 +68,13 @@ export function applyMask(buf: Uint8Array, key: Uint8Array, phase = 0): void {
 }
 
 /**
- * Copies `src` into `dst` at `offset` and masks the copy; `src` is never modified.
+ * @internal Copies `src` into `dst` at `offset` and masks the copy; `src` is never modified. The
+ * encoder's plumbing, with positional arguments so that nothing is allocated per frame; use
+ * {@linkcode applyMask}, or `FrameEncoder` to mask while encoding.
  *
  * @example
  * ```ts
- * import { applyMask, maskInto } from "@wirestream/ws/raw";
+ * import { applyMask, maskInto } from "./mask.ts";
  *
  * const key = new Uint8Array([1, 2, 3, 4]);
  * const src = new Uint8Array([10, 20, 30]);

@@ -7,14 +7,10 @@
  */
 
 import { HandshakeError } from "../core/errors.ts";
-import {
-  hasToken,
-  type HeadParseOptions,
-  parseRequestHeadLazily,
-  type RequestHead,
-  serializeResponseHead,
-  statusText,
-} from "../core/http1.ts";
+import { hasToken } from "../core/http1_syntax.ts";
+import type { HeadParseOptions } from "../core/http1_scan.ts";
+import { parseRequestHeadLazily, type RequestHead } from "../core/http1_request.ts";
+import { serializeResponseHead, statusText } from "../core/http1_serialize.ts";
 import { writeAll } from "../transport/frame_writer.ts";
 
 const FIRST_BUFFER = 2048;

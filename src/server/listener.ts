@@ -6,15 +6,13 @@
  * @module
  */
 
-import { buildRejectResponse, computeAcceptSync, plainServerResponse } from "../core/handshake.ts";
+import { buildRejectResponse, plainServerResponse } from "../core/handshake_response.ts";
+import { computeAccept } from "../core/handshake_key.ts";
 import { HandshakeError, WebSocketError } from "../core/errors.ts";
 import { writeAll } from "../transport/frame_writer.ts";
-import {
-  hasToken,
-  type ParsedRequestHead,
-  type RequestHead,
-  serializeResponseHead,
-} from "../core/http1.ts";
+import { hasToken } from "../core/http1_syntax.ts";
+import type { ParsedRequestHead, RequestHead } from "../core/http1_request.ts";
+import { serializeResponseHead } from "../core/http1_serialize.ts";
 import type { UpgradeCall, UpgradeRequest, UpgradeResponse } from "../session/raw_session.ts";
 import { HttpConnection } from "./http_connection.ts";
 import type { ResolvedServerOptions } from "./options.ts";
@@ -245,7 +243,7 @@ function acceptFields(key: string): [string, string][] {
   return [
     ["Upgrade", "websocket"],
     ["Connection", "Upgrade"],
-    ["Sec-WebSocket-Accept", computeAcceptSync(key)],
+    ["Sec-WebSocket-Accept", computeAccept(key)],
   ];
 }
 

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { checkExtensionFactories, type WebSocketExtensionFactory } from "../core/extension.ts";
+import { checkExtensionFactories } from "../core/extension_negotiation.ts";
+import type { WebSocketExtensionFactory } from "../core/extension.ts";
 import type { WebSocketContentConverter } from "../session/converter.ts";
 import {
   checkSessionOptions,

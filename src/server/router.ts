@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isToken } from "../core/http1.ts";
+import { isToken } from "../core/http1_syntax.ts";
 import type { UpgradeHook } from "./upgrade.ts";
 
 /** Which session a route opens. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ParsedRequestHead } from "../core/http1.ts";
+import type { ParsedRequestHead } from "../core/http1_request.ts";
 import { SESSION_DEFAULTS } from "../session/managed_session.ts";
 import type { ServerCore } from "./listener.ts";
 import { NativeWebSocketServerSession } from "./native_server_session.ts";

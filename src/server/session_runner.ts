@@ -8,7 +8,8 @@
 
 import { CloseReason } from "../core/close.ts";
 import { WebSocketError } from "../core/errors.ts";
-import { extensionRsv, type WebSocketExtension } from "../core/extension.ts";
+import { extensionRsv } from "../core/extension_chain.ts";
+import type { WebSocketExtension } from "../core/extension.ts";
 import type { ManagedSessionInit } from "../session/managed_session.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { SessionInit, UpgradeCall, UpgradeRequest } from "../session/raw_session.ts";

@@ -7,11 +7,12 @@
  */
 
 import type { ExtensionAgreement } from "../core/extension.ts";
-import { negotiateServerExtensions } from "../core/extension.ts";
+import { negotiateServerExtensions } from "../core/extension_negotiation.ts";
 import { formatExtensionHeader } from "../core/extension_header.ts";
 import { HandshakeError } from "../core/errors.ts";
-import { type AcceptedClientRequest, validateClientRequest } from "../core/handshake.ts";
-import { hasToken, type ParsedRequestHead, requestField } from "../core/http1.ts";
+import { type AcceptedClientRequest, validateClientRequest } from "../core/handshake_request.ts";
+import { hasToken } from "../core/http1_syntax.ts";
+import { type ParsedRequestHead, requestField } from "../core/http1_request.ts";
 import type { UpgradeRequest } from "../session/raw_session.ts";
 import type { ResolvedServerOptions, ServerErrorContext } from "./options.ts";
 import type { Route, RouteMatch, Router } from "./router.ts";

@@ -13,7 +13,8 @@ import {
   TimeoutError,
   WebSocketError,
 } from "../core/errors.ts";
-import { extensionRsv, type OutgoingHints, type WebSocketExtension } from "../core/extension.ts";
+import { extensionRsv } from "../core/extension_chain.ts";
+import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
 import { Frame } from "../core/frame.ts";
 import { Protocol, type SessionState } from "../core/protocol.ts";
 import { readFrame } from "../transport/read_loop.ts";

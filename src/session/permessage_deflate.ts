@@ -16,15 +16,17 @@ import type { Frame } from "../core/frame.ts";
 import { RSV1 } from "../core/frame.ts";
 import {
   acceptDeflateResponse,
-  checkDeflateNegotiationOptions,
   deflateClientOffer,
+  selectDeflateOffer,
+} from "../core/deflate_negotiation.ts";
+import {
+  checkDeflateNegotiationOptions,
   deflateDirections,
   type DeflateNegotiationOptions,
   type DeflateParameters,
   PERMESSAGE_DEFLATE,
-  PerMessageDeflate,
-  selectDeflateOffer,
-} from "../core/permessage_deflate.ts";
+} from "../core/deflate_params.ts";
+import { PerMessageDeflate } from "../core/permessage_deflate.ts";
 import { ZlibCompressor, ZlibDecompressor } from "../transport/deflate.ts";
 
 /** Options of {@linkcode perMessageDeflate}: the RFC 7692 parameters and zlib's knobs. */

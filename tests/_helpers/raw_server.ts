@@ -7,8 +7,8 @@
  * @module
  */
 
-import { computeAccept } from "../../src/core/handshake.ts";
-import { type ParsedRequestHead, parseRequestHead } from "../../src/core/http1.ts";
+import { computeAccept } from "../../src/core/handshake_key.ts";
+import { type ParsedRequestHead, parseRequestHead } from "../../src/core/http1_request.ts";
 import { FrameDecoder } from "../../src/core/frame_decoder.ts";
 import { encodeFrame } from "../../src/core/frame_encoder.ts";
 import type { Frame } from "../../src/core/frame.ts";
@@ -105,7 +105,7 @@ export class RawPeer {
     if (!omit.has("upgrade")) lines.push("Upgrade: websocket");
     if (!omit.has("connection")) lines.push("Connection: Upgrade");
     if (!omit.has("sec-websocket-accept")) {
-      lines.push(`Sec-WebSocket-Accept: ${reply?.accept ?? await computeAccept(key)}`);
+      lines.push(`Sec-WebSocket-Accept: ${reply?.accept ?? computeAccept(key)}`);
     }
     lines.push(...(reply?.headers ?? []));
     const head = bytes(lines.join("\r\n") + "\r\n\r\n");

@@ -10,8 +10,9 @@
 // @ts-types="npm:@types/ws@8.18.2"
 import { WebSocket as NodeWebSocket } from "ws";
 import { startWsServer, type WsConnection, type WsServer } from "./node_ws_server.ts";
-import { buildServerResponse, validateClientRequest } from "../../src/core/handshake.ts";
-import { type ParsedRequestHead, parseRequestHead } from "../../src/core/http1.ts";
+import { buildServerResponse } from "../../src/core/handshake_response.ts";
+import { validateClientRequest } from "../../src/core/handshake_request.ts";
+import { type ParsedRequestHead, parseRequestHead } from "../../src/core/http1_request.ts";
 import { FrameDecoder } from "../../src/core/frame_decoder.ts";
 import { encodeFrame } from "../../src/core/frame_encoder.ts";
 import type { Frame } from "../../src/core/frame.ts";
@@ -204,7 +205,7 @@ export class PeerServer implements AsyncDisposable {
     const { conn, head, rest } = await this.acceptHead();
     const check = validateClientRequest(head);
     if (!check.ok) throw new Error(`bad upgrade request: ${check.reason}`);
-    const response = await buildServerResponse(check.key, {
+    const response = buildServerResponse(check.key, {
       protocol: reply?.protocol,
       extensions: reply?.extensions,
       headers: reply?.headers,

@@ -3,15 +3,16 @@ import { HandshakeError } from "../../src/core/errors.ts";
 import {
   checkExtensionFactories,
   clientExtensionOffers,
-  disposeExtensions,
-  extensionRsv,
   negotiateClientExtensions,
   negotiateServerExtensions,
+} from "../../src/core/extension_negotiation.ts";
+import {
+  disposeExtensions,
+  extensionRsv,
   runIncomingExtensions,
   runOutgoingExtensions,
-  type WebSocketExtension,
-  type WebSocketExtensionFactory,
-} from "../../src/core/extension.ts";
+} from "../../src/core/extension_chain.ts";
+import type { WebSocketExtension, WebSocketExtensionFactory } from "../../src/core/extension.ts";
 import { Frame } from "../../src/core/frame.ts";
 import { type ExtensionOffer, parseExtensionHeader } from "../../src/core/extension_header.ts";
 

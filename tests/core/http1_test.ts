@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { HandshakeError } from "../../src/core/errors.ts";
+import { DEFAULT_MAX_HEAD_SIZE, findHeadEnd } from "../../src/core/http1_scan.ts";
 import {
-  DEFAULT_MAX_HEAD_SIZE,
-  findHeadEnd,
   type ParsedRequestHead,
   parseRequestHead,
   parseRequestHeadLazily,
-  parseResponseHead,
   requestField,
   RequestHead,
-  serializeRequestHead,
-  serializeResponseHead,
-} from "../../src/core/http1.ts";
+} from "../../src/core/http1_request.ts";
+import { parseResponseHead } from "../../src/core/http1_response.ts";
+import { serializeRequestHead, serializeResponseHead } from "../../src/core/http1_serialize.ts";
 
 const enc = (text: string): Uint8Array => {
   // latin1: one byte per char, so tests can write any byte as \xNN

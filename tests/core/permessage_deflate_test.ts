@@ -9,16 +9,20 @@ import {
 import { Frame } from "../../src/core/frame.ts";
 import {
   acceptDeflateResponse,
-  checkDeflateNegotiationOptions,
   deflateClientOffer,
-  type DeflateCompressor,
-  type DeflateDecompressor,
+  parseDeflateParams,
+  selectDeflateOffer,
+} from "../../src/core/deflate_negotiation.ts";
+import {
+  checkDeflateNegotiationOptions,
   deflateDirections,
   type DeflateNegotiationOptions,
-  parseDeflateParams,
+} from "../../src/core/deflate_params.ts";
+import {
+  type DeflateCompressor,
+  type DeflateDecompressor,
   PerMessageDeflate,
   type PerMessageDeflateRuntime,
-  selectDeflateOffer,
 } from "../../src/core/permessage_deflate.ts";
 
 const header = (value: string): ExtensionOffer[] => parseExtensionHeader(value);

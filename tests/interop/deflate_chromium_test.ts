@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { type Browser, chromium } from "playwright-core";
 import { createServer } from "../../src/server/server.ts";
 import { CloseReason } from "../../src/core/close.ts";
-import type { DeflateParameters } from "../../src/core/permessage_deflate.ts";
+import type { DeflateParameters } from "../../src/core/deflate_params.ts";
 import type { PerMessageDeflateOptions } from "../../src/session/permessage_deflate.ts";
 import {
   assertSameMessage,

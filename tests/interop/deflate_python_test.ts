@@ -8,7 +8,7 @@ import { startPythonScript } from "../_helpers/python.ts";
 import { createClient } from "../../src/client/client.ts";
 import { createServer } from "../../src/server/server.ts";
 import { CloseReason } from "../../src/core/close.ts";
-import type { DeflateParameters } from "../../src/core/permessage_deflate.ts";
+import type { DeflateParameters } from "../../src/core/deflate_params.ts";
 import type { PerMessageDeflateOptions } from "../../src/session/permessage_deflate.ts";
 import {
   assertSameMessage,

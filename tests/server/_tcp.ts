@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parseResponseHead } from "../../src/core/http1.ts";
+import { parseResponseHead } from "../../src/core/http1_response.ts";
 import { FrameDecoder } from "../../src/core/frame_decoder.ts";
 import { encodeFrame } from "../../src/core/frame_encoder.ts";
 import type { Frame } from "../../src/core/frame.ts";

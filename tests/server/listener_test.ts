@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createServer } from "../../src/server/server.ts";
 import { plainPathname } from "../../src/server/listener.ts";
-import { computeAccept } from "../../src/core/handshake.ts";
+import { computeAccept } from "../../src/core/handshake_key.ts";
 import { encodeFrame } from "../../src/core/frame_encoder.ts";
 import { Frame, readText } from "../../src/core/frame.ts";
 import { exchange, KEY, RawPeer, upgradeRequest, write } from "./_tcp.ts";
@@ -89,7 +89,7 @@ Deno.test("listener: sessions see the request's URL, method and headers as recei
   const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
   const port = listener.addr.port;
   const local = `127.0.0.1:${port}`;
-  const accept = await computeAccept(KEY);
+  const accept = computeAccept(KEY);
   try {
     const open = async (path: string, extra: Record<string, string | null> = {}) => {
       const { peer, status } = await RawPeer.open(port, path, extra);

@@ -4,7 +4,8 @@ import { decideUpgrade, type IncomingRequest } from "../../src/server/upgrade.ts
 import { resolveServerOptions, type ServerOptions } from "../../src/server/options.ts";
 import { routePattern, Router } from "../../src/server/router.ts";
 import type { UpgradeHook } from "../../src/server/upgrade.ts";
-import { hasToken, parseRequestHeadLazily } from "../../src/core/http1.ts";
+import { hasToken } from "../../src/core/http1_syntax.ts";
+import { parseRequestHeadLazily } from "../../src/core/http1_request.ts";
 import { upgradeRequest } from "./_tcp.ts";
 
 Deno.test("hasToken: an element that is the token once trimmed and lower-cased", () => {

@@ -14,7 +14,8 @@ import {
   webSocketSession,
 } from "../../mod.ts";
 import { ManagedWebSocketSession } from "../../src/session/managed_session.ts";
-import { buildServerResponse, validateClientRequest } from "../../src/core/handshake.ts";
+import { buildServerResponse } from "../../src/core/handshake_response.ts";
+import { validateClientRequest } from "../../src/core/handshake_request.ts";
 import {
   nodeClose,
   startNodeEcho,
@@ -757,7 +758,7 @@ Deno.test("a server-role session serves Deno's built-in WebSocket client", async
   const conn = await listener.accept();
   listener.close();
   let buf = new Uint8Array(0);
-  const { parseRequestHead } = await import("../../src/core/http1.ts");
+  const { parseRequestHead } = await import("../../src/core/http1_request.ts");
   let head = parseRequestHead(buf);
   while (head === null) {
     const chunk = new Uint8Array(4096);
@@ -769,7 +770,7 @@ Deno.test("a server-role session serves Deno's built-in WebSocket client", async
   const check = validateClientRequest(head);
   assert.ok(check.ok);
   let off = 0;
-  const response = await buildServerResponse(check.key);
+  const response = buildServerResponse(check.key);
   while (off < response.length) off += await conn.write(response.subarray(off));
   const session = new ManagedWebSocketSession({
     conn,

@@ -5,8 +5,8 @@ import { ProtocolError } from "../../src/core/errors.ts";
 import {
   negotiateClientExtensions,
   negotiateServerExtensions,
-  type WebSocketExtension,
-} from "../../src/core/extension.ts";
+} from "../../src/core/extension_negotiation.ts";
+import type { WebSocketExtension } from "../../src/core/extension.ts";
 import { parseExtensionHeader } from "../../src/core/extension_header.ts";
 import { Frame, readText } from "../../src/core/frame.ts";
 import { FrameDecoder } from "../../src/core/frame_decoder.ts";
