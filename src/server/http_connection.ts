@@ -60,39 +60,14 @@ export class HttpConnection {
     this.#parseOptions = { maxHeadSize };
   }
 
-  /** Whether bytes of a next request (or frames) were already received. */
-  get buffered(): number {
-    return this.#end - this.#start;
-  }
-
-  /** Whether the body of the last request was read to its end. */
-  get bodyDone(): boolean {
-    return this.#bodyLeft === 0;
-  }
-
   /**
-   * Reads the next request head.
-   *
-   * @returns The head, or `null` when the client closed the connection before sending a byte.
-   * @throws {HandshakeError} `HANDSHAKE_INVALID` (answer 400), `HANDSHAKE_HEAD_TOO_LARGE`
-   * (answer 431), `HANDSHAKE_EOF` (the connection ended inside the head).
-   */
-  async readHead(): Promise<RequestHead | null> {
-    while (true) {
-      const head = this.bufferedHead();
-      if (head !== undefined) return head;
-      this.received(await this.conn.read(this.readRoom()));
-    }
-  }
-
-  /**
-   * The next request head, from the bytes received so far: what {@linkcode readHead} gives,
-   * or `undefined` when more bytes are needed (read them into {@linkcode readRoom}, then call
-   * {@linkcode received}).
+   * The next request head, from the bytes received so far, or `undefined` when more bytes are
+   * needed (read them into {@linkcode readRoom}, then call {@linkcode received}).
    *
    * @returns The head, `null` when the client closed the connection before sending a byte, or
    * `undefined`.
-   * @throws {HandshakeError} As {@linkcode readHead}.
+   * @throws {HandshakeError} `HANDSHAKE_INVALID` (answer 400), `HANDSHAKE_HEAD_TOO_LARGE`
+   * (answer 431), `HANDSHAKE_EOF` (the connection ended inside the head).
    */
   bufferedHead(): RequestHead | null | undefined {
     if (this.#end > this.#start) {

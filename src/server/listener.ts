@@ -534,7 +534,7 @@ export class Listener implements ServerListener {
         entry.state = "head";
         let head: RequestHead | null | undefined;
         try {
-          // http.readHead(), without its own promise.
+          // The head is read here rather than by an async method: no promise per head.
           head = http.bufferedHead();
           while (head === undefined) {
             http.received(await conn.read(http.readRoom()));
