@@ -17,6 +17,7 @@ import {
 } from "../core/http1.ts";
 import type { UpgradeCall, UpgradeRequest, UpgradeResponse } from "../session/raw_session.ts";
 import { HttpConnection } from "./http_connection.ts";
+import { writeResponse } from "./http_response.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { Route, Router } from "./router.ts";
 import { startSocketSession } from "./session_runner.ts";
@@ -574,7 +575,7 @@ export class Listener implements ServerListener {
             );
             return false;
           case "response":
-            await http.writeResponse(outcome.response, {
+            await writeResponse(conn, outcome.response, {
               method: head.method,
               http11: head.versionMinor >= 1,
               keepAlive: false,
@@ -739,7 +740,7 @@ export class Listener implements ServerListener {
     const keepAlive = http11 && !hasToken(headers.get("connection"), "close") && !this.#closing;
     let again: boolean;
     try {
-      again = await http.writeResponse(response, { method, http11, keepAlive });
+      again = await writeResponse(conn, response, { method, http11, keepAlive });
     } catch (err) {
       completed.reject(
         new Deno.errors.Interrupted("The response could not be sent", { cause: err }),
