@@ -1,7 +1,8 @@
 /**
- * The standalone listener: `Deno.listen` / `Deno.listenTls`, its own HTTP/1.1 request parsing,
- * the handshake checks and limits (head size, handshake timeout, connection count), the fallback
- * handler for plain requests, and graceful shutdown.
+ * The standalone listener: `Deno.listen` / `Deno.listenTls`, the accept loop, the handshake of
+ * each connection (request heads, limits on head size, handshake time and connection count, the
+ * upgrade decision and the 101), and graceful shutdown. Plain requests and refusals are
+ * answered by `http_fallback.ts`.
  *
  * @module
  */
@@ -9,21 +10,17 @@
 import { buildRejectResponse, computeAcceptSync, plainServerResponse } from "../core/handshake.ts";
 import { HandshakeError, WebSocketError } from "../core/errors.ts";
 import { writeAll } from "../transport/frame_writer.ts";
-import {
-  hasToken,
-  type ParsedRequestHead,
-  type RequestHead,
-  serializeResponseHead,
-} from "../core/http1.ts";
+import { type RequestHead, serializeResponseHead } from "../core/http1.ts";
 import type { UpgradeCall, UpgradeResponse } from "../session/raw_session.ts";
 import { HttpConnection } from "./http_connection.ts";
+import { closeQuietly, type FallbackConnection, HttpFallback } from "./http_fallback.ts";
 import { type Handshaking, ListenerRequests } from "./listener_request.ts";
 import { writeResponse } from "./http_response.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { Route, Router } from "./router.ts";
 import { startSocketSession } from "./session_runner.ts";
 import { SessionTracker } from "./session_tracker.ts";
-import { decideUpgrade, report, untilAborted, type UpgradePlan } from "./upgrade.ts";
+import { decideUpgrade, report, type UpgradePlan } from "./upgrade.ts";
 
 /** @internal What a listener needs of its server. */
 export interface ServerCore {
@@ -52,30 +49,14 @@ export interface ServerListener extends AsyncDisposable {
   shutdown(): Promise<void>;
 }
 
-/** How long a refused connection is kept to read what the client sent, so it is not reset. */
-const LINGER = 1000;
-/** The most refused connections kept lingering at once; past it they are closed at once. */
-const MAX_LINGERING = 256;
-
-/** The most unread request body skipped to keep a connection alive. */
-const DISCARD_LIMIT = 64 * 1024;
-
 /** A connection before its upgrade. */
-interface Pending extends Handshaking {
+interface Pending extends Handshaking, FallbackConnection {
   /** `head` while waiting for a request head (closed at once on shutdown), `busy` after. */
   state: "head" | "busy";
   /** When `handshakeTimeout` runs out (`performance.now()` time), while armed. */
   deadline: number;
   /** Whether `handshakeTimeout` ran out. */
   timedOut: boolean;
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
-  }
 }
 
 /** The 101 reply as a session sees it; its `Headers` are made on first use. */
@@ -130,10 +111,10 @@ export class Listener implements ServerListener {
   readonly addr: Deno.NetAddr;
   readonly finished: Promise<void>;
   readonly #core: ServerCore;
+  readonly #fallback: HttpFallback;
   readonly #listener: Deno.Listener;
   readonly #secure: boolean;
   readonly #pending = new Set<Pending>();
-  readonly #lingering = new Set<Deno.Conn>();
   /** Connections being served (`#serve` not finished). */
   #active = 0;
   /** Resolved when `#active` drops to 0, while shutdown waits for it. */
@@ -163,6 +144,7 @@ export class Listener implements ServerListener {
    */
   constructor(core: ServerCore, listener: Deno.Listener, secure: boolean, signal?: AbortSignal) {
     this.#core = core;
+    this.#fallback = new HttpFallback(core.options);
     this.#listener = listener;
     this.#secure = secure;
     this.addr = listener.addr as Deno.NetAddr;
@@ -195,6 +177,7 @@ export class Listener implements ServerListener {
 
   async #doShutdown(): Promise<void> {
     this.#closing = true;
+    this.#fallback.beginShutdown();
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener("abort", this.#onAbort);
     try {
       this.#listener.close();
@@ -205,7 +188,7 @@ export class Listener implements ServerListener {
     for (const entry of this.#pending) {
       if (entry.state === "head") this.#abandon(entry, "The server is shutting down");
     }
-    for (const conn of this.#lingering) closeQuietly(conn);
+    this.#fallback.closeLingering();
     const timeout = this.#core.options.closeTimeout;
     const sessions = this.#tracker.closeAll(timeout);
     // Fallback requests and handshakes in progress get the same allowance.
@@ -259,7 +242,7 @@ export class Listener implements ServerListener {
     const core = this.#core;
     try {
       if (!core.acquire()) {
-        await this.#refuse(
+        await this.#fallback.refuse(
           conn,
           buildRejectResponse(503, "Too many connections", { "Retry-After": "1" }),
         );
@@ -274,6 +257,7 @@ export class Listener implements ServerListener {
       }
       const entry: Pending = {
         conn,
+        http: new HttpConnection(conn, core.options.maxHeaderSize),
         state: "head",
         controller: null,
         deadline: 0,
@@ -344,7 +328,7 @@ export class Listener implements ServerListener {
   async #handshake(entry: Pending): Promise<boolean> {
     const { options } = this.#core;
     const conn = entry.conn;
-    const http = new HttpConnection(conn, options.maxHeaderSize);
+    const http = entry.http;
     this.#arm(entry);
     try {
       while (true) {
@@ -360,21 +344,27 @@ export class Listener implements ServerListener {
         } catch (err) {
           if (entry.timedOut || this.#closing || !(err instanceof HandshakeError)) return false;
           if (err.code === "HANDSHAKE_HEAD_TOO_LARGE") {
-            await this.#refuse(conn, buildRejectResponse(431, err.message));
+            await this.#fallback.refuse(conn, buildRejectResponse(431, err.message));
           } else if (err.code === "HANDSHAKE_INVALID") {
-            await this.#refuse(conn, buildRejectResponse(400, err.message));
+            await this.#fallback.refuse(conn, buildRejectResponse(400, err.message));
           }
           return false;
         }
         if (head === null) return false;
         entry.state = "busy";
         if (this.#closing) {
-          await this.#refuse(conn, buildRejectResponse(503, "The server is shutting down"));
+          await this.#fallback.refuse(
+            conn,
+            buildRejectResponse(503, "The server is shutting down"),
+          );
           return false;
         }
         const incoming = this.#requests.incoming(entry, head);
         if (incoming === null) {
-          await this.#refuse(conn, buildRejectResponse(400, "Invalid request target or Host"));
+          await this.#fallback.refuse(
+            conn,
+            buildRejectResponse(400, "Invalid request target or Host"),
+          );
           return false;
         }
         let outcome = decideUpgrade(this.#core.router, options, incoming, this.#core.reported);
@@ -385,7 +375,7 @@ export class Listener implements ServerListener {
         }
         switch (outcome.kind) {
           case "reject":
-            await this.#refuse(
+            await this.#fallback.refuse(
               conn,
               buildRejectResponse(outcome.status, outcome.body, outcome.headers),
             );
@@ -397,11 +387,11 @@ export class Listener implements ServerListener {
               keepAlive: false,
               buffer: true,
             }).catch(() => {});
-            await this.#linger(conn);
+            await this.#fallback.linger(conn);
             return false;
           case "fallback": {
             this.#disarm(entry);
-            const again = await this.#fallback(entry, http, head, incoming.url);
+            const again = await this.#fallback.serve(entry, incoming);
             if (!again || this.#closing) return false;
             this.#arm(entry);
             continue;
@@ -410,7 +400,10 @@ export class Listener implements ServerListener {
             const plan = outcome.plan;
             if (this.#closing) {
               disposeAgreements(plan);
-              await this.#refuse(conn, buildRejectResponse(503, "The server is shutting down"));
+              await this.#fallback.refuse(
+                conn,
+                buildRejectResponse(503, "The server is shutting down"),
+              );
               return false;
             }
             // The 101: most have the handshake's own fields only; hooks and extensions add some.
@@ -433,7 +426,7 @@ export class Listener implements ServerListener {
                 request: plan.request,
                 remoteAddr: conn.remoteAddr,
               });
-              await this.#refuse(conn, buildRejectResponse(500, "Internal Server Error"));
+              await this.#fallback.refuse(conn, buildRejectResponse(500, "Internal Server Error"));
               return false;
             }
             try {
@@ -467,145 +460,5 @@ export class Listener implements ServerListener {
     const leftover = http.takeLeftover();
     const started = startSocketSession(this.#core.options, plan, http.conn, call, leftover);
     this.#tracker.add(started.tracked, started.task, this.#release);
-  }
-
-  /** Serves one plain request with the fallback handler; `true` to read another. */
-  async #fallback(
-    entry: Pending,
-    http: HttpConnection,
-    head: ParsedRequestHead,
-    url: URL,
-  ): Promise<boolean> {
-    const { options } = this.#core;
-    const conn = http.conn;
-    const handler = options.fallback!;
-    const http11 = head.versionMajor === 1 && head.versionMinor >= 1;
-    const headers = head.headers;
-    if (head.versionMajor !== 1) {
-      await this.#refuse(
-        conn,
-        buildRejectResponse(505, `HTTP version ${head.version} not supported`),
-      );
-      return false;
-    }
-    if (http11 && !headers.has("host")) {
-      await this.#refuse(conn, buildRejectResponse(400, "Missing Host header"));
-      return false;
-    }
-    if (headers.has("transfer-encoding")) {
-      await this.#refuse(conn, buildRejectResponse(501, "Transfer-Encoding is not supported"));
-      return false;
-    }
-    const lengthValue = headers.get("content-length");
-    let length = 0;
-    if (lengthValue !== null) {
-      if (!/^\d{1,15}$/.test(lengthValue.trim())) {
-        await this.#refuse(conn, buildRejectResponse(400, "Invalid Content-Length"));
-        return false;
-      }
-      length = Number(lengthValue.trim());
-    }
-    const method = head.method;
-    const bodyless = method === "GET" || method === "HEAD";
-    if (bodyless && length > 0) {
-      await this.#refuse(conn, buildRejectResponse(400, `A ${method} request cannot have a body`));
-      return false;
-    }
-    const controller = new AbortController();
-    entry.controller = controller;
-    let request: Request;
-    try {
-      request = new Request(url, {
-        method,
-        headers,
-        body: bodyless ? null : http.body(length),
-        signal: controller.signal,
-      });
-    } catch {
-      await this.#refuse(conn, buildRejectResponse(400, "Invalid request"));
-      return false;
-    }
-    const completed = Promise.withResolvers<void>();
-    completed.promise.catch(() => {});
-    const context = {
-      phase: "fallback" as const,
-      request: { url, method, headers },
-      remoteAddr: conn.remoteAddr,
-    };
-    let response: Response;
-    try {
-      const result = await untilAborted(
-        handler(request, {
-          remoteAddr: conn.remoteAddr as Deno.NetAddr,
-          completed: completed.promise,
-        }),
-        controller.signal,
-      );
-      if (!(result instanceof Response)) {
-        throw new TypeError("The fallback handler must return a Response");
-      }
-      response = result;
-    } catch (err) {
-      if (controller.signal.aborted) {
-        completed.reject(new Deno.errors.Interrupted("The connection was closed"));
-        return false;
-      }
-      report(options, err, context);
-      response = new Response("Internal Server Error", { status: 500 });
-    }
-    const keepAlive = http11 && !hasToken(headers.get("connection"), "close") && !this.#closing;
-    let again: boolean;
-    try {
-      again = await writeResponse(conn, response, { method, http11, keepAlive });
-    } catch (err) {
-      completed.reject(
-        new Deno.errors.Interrupted("The response could not be sent", { cause: err }),
-      );
-      controller.abort(err);
-      return false;
-    }
-    completed.resolve();
-    // A body the handler left unread is skipped when small; else the connection ends.
-    if (again && !(await http.discardBody(DISCARD_LIMIT).catch(() => false))) return false;
-    return again;
-  }
-
-  /**
-   * Writes a refusal, ends our side, and reads (and drops) what the client still sends for a
-   * short while, so that closing does not reset the connection before the client reads it.
-   */
-  async #refuse(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-    try {
-      await writeAll(conn, bytes);
-    } catch {
-      closeQuietly(conn);
-      return;
-    }
-    await this.#linger(conn);
-  }
-
-  async #linger(conn: Deno.Conn): Promise<void> {
-    if (this.#closing || this.#lingering.size >= MAX_LINGERING) {
-      closeQuietly(conn);
-      return;
-    }
-    this.#lingering.add(conn);
-    const timer = setTimeout(() => closeQuietly(conn), LINGER);
-    try {
-      await conn.closeWrite();
-      const scratch = new Uint8Array(1024);
-      let total = 0;
-      while (total < 65536) {
-        const n = await conn.read(scratch);
-        if (n === null) break;
-        total += n;
-      }
-    } catch {
-      // Closed by the timer, reset, or not TCP.
-    } finally {
-      clearTimeout(timer);
-      this.#lingering.delete(conn);
-      closeQuietly(conn);
-    }
   }
 }
