@@ -7,11 +7,10 @@
  * @module
  */
 
-import { buildRejectResponse, computeAcceptSync, plainServerResponse } from "../core/handshake.ts";
+import { buildRejectResponse, plainServerResponse } from "../core/handshake.ts";
 import { HandshakeError, WebSocketError } from "../core/errors.ts";
 import { writeAll } from "../transport/frame_writer.ts";
 import { type RequestHead, serializeResponseHead } from "../core/http1.ts";
-import type { UpgradeCall, UpgradeResponse } from "../session/raw_session.ts";
 import { HttpConnection } from "./http_connection.ts";
 import { closeQuietly, type FallbackConnection, HttpFallback } from "./http_fallback.ts";
 import { type Handshaking, ListenerRequests } from "./listener_request.ts";
@@ -21,6 +20,7 @@ import type { Route, Router } from "./router.ts";
 import { startSocketSession } from "./session_runner.ts";
 import { SessionTracker } from "./session_tracker.ts";
 import { decideUpgrade, report, type UpgradePlan } from "./upgrade.ts";
+import { disposeAgreements, replyFields, upgradeCall } from "./upgrade_reply.ts";
 
 /** @internal What a listener needs of its server. */
 export interface ServerCore {
@@ -57,53 +57,6 @@ interface Pending extends Handshaking, FallbackConnection {
   deadline: number;
   /** Whether `handshakeTimeout` ran out. */
   timedOut: boolean;
-}
-
-/** The 101 reply as a session sees it; its `Headers` are made on first use. */
-class ListenerResponse implements UpgradeResponse {
-  readonly status = 101;
-  readonly statusText = "Switching Protocols";
-  /** The fields sent, or the key of a reply with none but the handshake's own. */
-  readonly #sent: [string, string][] | string;
-  #headers: Headers | null = null;
-
-  /**
-   * @param sent The fields sent, or the key when the reply was `plainServerResponse(key)`.
-   */
-  constructor(sent: [string, string][] | string) {
-    this.#sent = sent;
-  }
-
-  get headers(): Headers {
-    if (this.#headers === null) {
-      const sent = this.#sent;
-      this.#headers = new Headers(typeof sent === "string" ? acceptFields(sent) : sent);
-    }
-    return this.#headers;
-  }
-}
-
-/** The fields of a 101 reply with no subprotocol, extension or extra header. */
-function acceptFields(key: string): [string, string][] {
-  return [
-    ["Upgrade", "websocket"],
-    ["Connection", "Upgrade"],
-    ["Sec-WebSocket-Accept", computeAcceptSync(key)],
-  ];
-}
-
-/** The fields of a 101 reply with a subprotocol, extensions or extra headers. */
-function replyFields(plan: UpgradePlan): [string, string][] {
-  const fields = acceptFields(plan.key);
-  if (plan.protocol !== "") fields.push(["Sec-WebSocket-Protocol", plan.protocol]);
-  if (plan.extensionHeader !== "") fields.push(["Sec-WebSocket-Extensions", plan.extensionHeader]);
-  for (const field of plan.headers) fields.push(field);
-  return fields;
-}
-
-/** Disposes the extensions negotiated for an upgrade that does not happen. */
-function disposeAgreements(plan: UpgradePlan): void {
-  for (const a of plan.agreements) a.extension.dispose();
 }
 
 /** @internal A listener over `Deno.listen` or `Deno.listenTls`. */
@@ -406,11 +359,7 @@ export class Listener implements ServerListener {
               );
               return false;
             }
-            // The 101: most have the handshake's own fields only; hooks and extensions add some.
-            const fields = plan.protocol === "" && plan.extensionHeader === "" &&
-                Array.isArray(plan.headers) && plan.headers.length === 0
-              ? null
-              : replyFields(plan);
+            const fields = replyFields(plan);
             let reply: Uint8Array;
             try {
               // A plain reply is written from the head buffer, which is given back (for another
@@ -453,10 +402,7 @@ export class Listener implements ServerListener {
 
   /** Starts the session of an upgrade whose 101 is written. */
   #startSession(http: HttpConnection, plan: UpgradePlan, fields: [string, string][] | null): void {
-    const call: UpgradeCall = {
-      request: plan.request,
-      response: new ListenerResponse(fields ?? plan.key),
-    };
+    const call = upgradeCall(plan, fields);
     const leftover = http.takeLeftover();
     const started = startSocketSession(this.#core.options, plan, http.conn, call, leftover);
     this.#tracker.add(started.tracked, started.task, this.#release);
