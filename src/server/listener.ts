@@ -7,14 +7,15 @@
  * @module
  */
 
-import { buildRejectResponse, plainServerResponse } from "../core/handshake.ts";
 import { HandshakeError, WebSocketError } from "../core/errors.ts";
-import { writeAll } from "../transport/frame_writer.ts";
+import { buildRejectResponse, plainServerResponse } from "../core/handshake.ts";
 import { type RequestHead, serializeResponseHead } from "../core/http1.ts";
+import { writeAll } from "../transport/frame_writer.ts";
+import { type Deadlined, HandshakeDeadlines } from "./handshake_deadlines.ts";
 import { HttpConnection } from "./http_connection.ts";
 import { closeQuietly, type FallbackConnection, HttpFallback } from "./http_fallback.ts";
-import { type Handshaking, ListenerRequests } from "./listener_request.ts";
 import { writeResponse } from "./http_response.ts";
+import { type Handshaking, ListenerRequests } from "./listener_request.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { Route, Router } from "./router.ts";
 import { startSocketSession } from "./session_runner.ts";
@@ -50,13 +51,9 @@ export interface ServerListener extends AsyncDisposable {
 }
 
 /** A connection before its upgrade. */
-interface Pending extends Handshaking, FallbackConnection {
+interface Pending extends Handshaking, FallbackConnection, Deadlined {
   /** `head` while waiting for a request head (closed at once on shutdown), `busy` after. */
   state: "head" | "busy";
-  /** When `handshakeTimeout` runs out (`performance.now()` time), while armed. */
-  deadline: number;
-  /** Whether `handshakeTimeout` ran out. */
-  timedOut: boolean;
 }
 
 /** @internal A listener over `Deno.listen` or `Deno.listenTls`. */
@@ -72,12 +69,8 @@ export class Listener implements ServerListener {
   #active = 0;
   /** Resolved when `#active` drops to 0, while shutdown waits for it. */
   #drained: PromiseWithResolvers<void> | null = null;
-  /**
-   * Handshakes with a deadline, in the order their deadlines come (every handshake has the
-   * same `handshakeTimeout`), and the one timer that fires at the first deadline.
-   */
-  readonly #deadlines = new Set<Pending>();
-  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The handshake timeouts, with one timer. */
+  readonly #deadlines: HandshakeDeadlines<Pending>;
   readonly #requests: ListenerRequests;
   readonly #tracker = new SessionTracker();
   readonly #done = Promise.withResolvers<void>();
@@ -102,6 +95,7 @@ export class Listener implements ServerListener {
     this.#secure = secure;
     this.addr = listener.addr as Deno.NetAddr;
     this.#requests = new ListenerRequests(this.addr, secure);
+    this.#deadlines = new HandshakeDeadlines(core.options.handshakeTimeout, this.#onTimeout);
     this.finished = this.#done.promise;
     this.#accepting = this.#acceptLoop();
     if (signal) {
@@ -222,7 +216,7 @@ export class Listener implements ServerListener {
         handedOver = await this.#handshake(entry);
       } finally {
         this.#pending.delete(entry);
-        this.#disarm(entry);
+        this.#deadlines.disarm(entry);
         if (!handedOver) {
           closeQuietly(conn);
           core.release();
@@ -235,46 +229,15 @@ export class Listener implements ServerListener {
     }
   }
 
-  /** Starts the handshake timeout of a connection. */
-  #arm(entry: Pending): void {
-    const timeout = this.#core.options.handshakeTimeout;
-    if (timeout <= 0) return;
-    entry.deadline = performance.now() + timeout;
-    // Every deadline is `timeout` after its start: appending keeps the set in deadline order.
-    this.#deadlines.delete(entry);
-    this.#deadlines.add(entry);
-    this.#deadlineTimer ??= setTimeout(this.#onDeadline, timeout);
-  }
-
-  /** Stops the handshake timeout of a connection. */
-  #disarm(entry: Pending): void {
-    if (!this.#deadlines.delete(entry) || this.#deadlines.size > 0) return;
-    clearTimeout(this.#deadlineTimer);
-    this.#deadlineTimer = undefined;
-  }
-
   /** Counts a session's connection out of the server once the session is closed. */
   readonly #release = (): void => {
     this.#core.release();
   };
 
-  /** Abandons the handshakes whose deadline has come, and waits for the next deadline. */
-  readonly #onDeadline = (): void => {
-    this.#deadlineTimer = undefined;
+  /** Abandons a handshake whose deadline has come. */
+  readonly #onTimeout = (entry: Pending): void => {
     const timeout = this.#core.options.handshakeTimeout;
-    const now = performance.now();
-    for (const entry of this.#deadlines) {
-      if (entry.deadline > now) {
-        this.#deadlineTimer = setTimeout(
-          this.#onDeadline,
-          Math.max(1, Math.ceil(entry.deadline - now)),
-        );
-        return;
-      }
-      this.#deadlines.delete(entry);
-      entry.timedOut = true;
-      this.#abandon(entry, `The handshake did not complete within ${timeout} ms`);
-    }
+    this.#abandon(entry, `The handshake did not complete within ${timeout} ms`);
   };
 
   /** Serves requests on a connection until it is upgraded (`true`) or closed (`false`). */
@@ -282,7 +245,7 @@ export class Listener implements ServerListener {
     const { options } = this.#core;
     const conn = entry.conn;
     const http = entry.http;
-    this.#arm(entry);
+    this.#deadlines.arm(entry);
     try {
       while (true) {
         entry.state = "head";
@@ -343,10 +306,10 @@ export class Listener implements ServerListener {
             await this.#fallback.linger(conn);
             return false;
           case "fallback": {
-            this.#disarm(entry);
+            this.#deadlines.disarm(entry);
             const again = await this.#fallback.serve(entry, incoming);
             if (!again || this.#closing) return false;
-            this.#arm(entry);
+            this.#deadlines.arm(entry);
             continue;
           }
           case "accept": {
@@ -387,7 +350,7 @@ export class Listener implements ServerListener {
               return false;
             }
             this.#startSession(http, plan, fields);
-            this.#disarm(entry);
+            this.#deadlines.disarm(entry);
             return true;
           }
         }
