@@ -72,7 +72,7 @@ export {
 } from "./src/server/options.ts";
 export type { OriginPattern } from "./src/server/origins.ts";
 export type { RawRouteOptions, RouteKind, RouteOptions } from "./src/server/router.ts";
-export type { UpgradeAcceptance, UpgradeContext, UpgradeHook } from "./src/server/upgrade.ts";
+export type { UpgradeAcceptance, UpgradeContext, UpgradeHook } from "./src/server/upgrade_hook.ts";
 export {
   RawWebSocketServerSession,
   type WebSocketServerSessionInfo,

@@ -1,17 +1,14 @@
 /**
  * One accepted connection before the upgrade: reading request heads with `conn.read` into one
- * buffer (bounded by the head size limit), request bodies of a known length, and writing plain
- * HTTP/1.1 responses (refusals and the fallback handler's responses), with keep-alive.
+ * buffer (bounded by the head size limit), and request bodies of a known length. Responses are
+ * written by `http_response.ts`.
  *
  * @module
  */
 
 import { HandshakeError } from "../core/errors.ts";
-import { hasToken } from "../core/http1_syntax.ts";
 import type { HeadParseOptions } from "../core/http1_scan.ts";
 import { parseRequestHeadLazily, type RequestHead } from "../core/http1_request.ts";
-import { serializeResponseHead, statusText } from "../core/http1_serialize.ts";
-import { writeAll } from "../transport/frame_writer.ts";
 
 const FIRST_BUFFER = 2048;
 /**
@@ -23,15 +20,9 @@ const spareBuffers: Uint8Array[] = [];
 const MAX_SPARE_BUFFERS = 64;
 const BODY_CHUNK = 16 * 1024;
 
-/** Headers the response writer sets itself. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
-
 const EMPTY = new Uint8Array(0);
-const encoder = new TextEncoder();
-const CRLF = encoder.encode("\r\n");
-const LAST_CHUNK = encoder.encode("0\r\n\r\n");
 
-/** @internal An accepted connection, read and written before any upgrade. */
+/** @internal An accepted connection, read before any upgrade. */
 export class HttpConnection {
   /** The socket. */
   readonly conn: Deno.Conn;
@@ -56,39 +47,14 @@ export class HttpConnection {
     this.#parseOptions = { maxHeadSize };
   }
 
-  /** Whether bytes of a next request (or frames) were already received. */
-  get buffered(): number {
-    return this.#end - this.#start;
-  }
-
-  /** Whether the body of the last request was read to its end. */
-  get bodyDone(): boolean {
-    return this.#bodyLeft === 0;
-  }
-
   /**
-   * Reads the next request head.
-   *
-   * @returns The head, or `null` when the client closed the connection before sending a byte.
-   * @throws {HandshakeError} `HANDSHAKE_INVALID` (answer 400), `HANDSHAKE_HEAD_TOO_LARGE`
-   * (answer 431), `HANDSHAKE_EOF` (the connection ended inside the head).
-   */
-  async readHead(): Promise<RequestHead | null> {
-    while (true) {
-      const head = this.bufferedHead();
-      if (head !== undefined) return head;
-      this.received(await this.conn.read(this.readRoom()));
-    }
-  }
-
-  /**
-   * The next request head, from the bytes received so far: what {@linkcode readHead} gives,
-   * or `undefined` when more bytes are needed (read them into {@linkcode readRoom}, then call
-   * {@linkcode received}).
+   * The next request head, from the bytes received so far, or `undefined` when more bytes are
+   * needed (read them into {@linkcode readRoom}, then call {@linkcode received}).
    *
    * @returns The head, `null` when the client closed the connection before sending a byte, or
    * `undefined`.
-   * @throws {HandshakeError} As {@linkcode readHead}.
+   * @throws {HandshakeError} `HANDSHAKE_INVALID` (answer 400), `HANDSHAKE_HEAD_TOO_LARGE`
+   * (answer 431), `HANDSHAKE_EOF` (the connection ended inside the head).
    */
   bufferedHead(): RequestHead | null | undefined {
     if (this.#end > this.#start) {
@@ -241,108 +207,5 @@ export class HttpConnection {
       this.#bodyLeft -= n;
     }
     return true;
-  }
-
-  /**
-   * Writes bytes.
-   *
-   * @param bytes The bytes.
-   */
-  write(bytes: Uint8Array): Promise<void> {
-    return writeAll(this.conn, bytes);
-  }
-
-  /**
-   * Writes a response. The body is framed with the response's own `Content-Length`, else
-   * chunked (HTTP/1.1) or by closing the connection (HTTP/1.0).
-   *
-   * @param response The response.
-   * @param options The request method and version, and whether to keep the connection open.
-   * @returns Whether the connection may serve another request.
-   */
-  async writeResponse(
-    response: Response,
-    options: { method: string; http11: boolean; keepAlive: boolean; buffer?: boolean },
-  ): Promise<boolean> {
-    if (options.buffer && response.body !== null && !response.headers.has("content-length")) {
-      const bytes = new Uint8Array(await response.arrayBuffer());
-      const headers = new Headers(response.headers);
-      headers.set("content-length", String(bytes.length));
-      response = new Response(bytes.length > 0 ? bytes : null, {
-        status: response.status,
-        statusText: response.statusText,
-        headers,
-      });
-    }
-    const status = response.status;
-    let keepAlive = options.keepAlive && options.http11;
-    if (hasToken(response.headers.get("connection"), "close")) keepAlive = false;
-    const noBody = options.method === "HEAD" || status < 200 || status === 204 || status === 304;
-    const declared = response.headers.get("content-length");
-    const length = declared !== null && /^\d+$/.test(declared.trim())
-      ? Number(declared.trim())
-      : null;
-    const fields: [string, string][] = [];
-    for (const [name, value] of response.headers) {
-      if (!HOP_BY_HOP.has(name)) fields.push([name, value]);
-    }
-    const body = noBody ? null : response.body;
-    let chunked = false;
-    if (noBody) {
-      if (length !== null && status !== 204 && status !== 304) {
-        fields.push(["content-length", String(length)]);
-      }
-    } else if (body === null) {
-      fields.push(["content-length", "0"]);
-    } else if (length !== null) {
-      fields.push(["content-length", String(length)]);
-    } else if (options.http11) {
-      fields.push(["transfer-encoding", "chunked"]);
-      chunked = true;
-    } else {
-      keepAlive = false;
-    }
-    fields.push(["connection", keepAlive ? "keep-alive" : "close"]);
-    const head = serializeResponseHead(status, response.statusText || statusText(status), fields);
-    if (body === null) {
-      await response.body?.cancel().catch(() => {});
-      await this.write(head);
-      return keepAlive;
-    }
-    const reader = body.getReader();
-    let sent = 0;
-    try {
-      await this.write(head);
-      while (true) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (!(value instanceof Uint8Array)) {
-          throw new TypeError("A response body must be a stream of Uint8Array chunks");
-        }
-        if (value.length === 0) continue;
-        sent += value.length;
-        if (length !== null && sent > length) {
-          throw new RangeError(`The response body is longer than its Content-Length ${length}`);
-        }
-        if (chunked) {
-          const size = encoder.encode(value.length.toString(16) + "\r\n");
-          const out = new Uint8Array(size.length + value.length + 2);
-          out.set(size);
-          out.set(value, size.length);
-          out.set(CRLF, size.length + value.length);
-          await this.write(out);
-        } else {
-          await this.write(value);
-        }
-      }
-      if (chunked) await this.write(LAST_CHUNK);
-    } catch (err) {
-      reader.cancel(err).catch(() => {});
-      throw err;
-    } finally {
-      reader.releaseLock();
-    }
-    if (length !== null && sent !== length) return false;
-    return keepAlive;
   }
 }

@@ -1,31 +1,28 @@
 /**
- * The standalone listener: `Deno.listen` / `Deno.listenTls`, its own HTTP/1.1 request parsing,
- * the handshake checks and limits (head size, handshake timeout, connection count), the fallback
- * handler for plain requests, and graceful shutdown.
+ * The standalone listener: `Deno.listen` / `Deno.listenTls`, the accept loop, the handshake of
+ * each connection (request heads, limits on head size, handshake time and connection count, the
+ * upgrade decision and the 101), and graceful shutdown. Plain requests and refusals are
+ * answered by `http_fallback.ts`.
  *
  * @module
  */
 
-import { buildRejectResponse, plainServerResponse } from "../core/handshake_response.ts";
-import { computeAccept } from "../core/handshake_key.ts";
 import { HandshakeError, WebSocketError } from "../core/errors.ts";
-import { writeAll } from "../transport/frame_writer.ts";
-import { hasToken } from "../core/http1_syntax.ts";
-import type { ParsedRequestHead, RequestHead } from "../core/http1_request.ts";
+import { buildRejectResponse, plainServerResponse } from "../core/handshake_response.ts";
+import type { RequestHead } from "../core/http1_request.ts";
 import { serializeResponseHead } from "../core/http1_serialize.ts";
-import type { UpgradeCall, UpgradeRequest, UpgradeResponse } from "../session/raw_session.ts";
+import { writeAll } from "../transport/frame_writer.ts";
+import { type Deadlined, HandshakeDeadlines } from "./handshake_deadlines.ts";
 import { HttpConnection } from "./http_connection.ts";
+import { closeQuietly, type FallbackConnection, HttpFallback } from "./http_fallback.ts";
+import { writeResponse } from "./http_response.ts";
+import { type Handshaking, ListenerRequests } from "./listener_request.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { Route, Router } from "./router.ts";
 import { startSocketSession } from "./session_runner.ts";
 import { SessionTracker } from "./session_tracker.ts";
-import {
-  decideUpgrade,
-  type IncomingRequest,
-  report,
-  untilAborted,
-  type UpgradePlan,
-} from "./upgrade.ts";
+import { decideUpgrade, report, type UpgradePlan } from "./upgrade.ts";
+import { disposeAgreements, replyFields, upgradeCall } from "./upgrade_reply.ts";
 
 /** @internal What a listener needs of its server. */
 export interface ServerCore {
@@ -54,238 +51,28 @@ export interface ServerListener extends AsyncDisposable {
   shutdown(): Promise<void>;
 }
 
-/** How long a refused connection is kept to read what the client sent, so it is not reset. */
-const LINGER = 1000;
-/** The most refused connections kept lingering at once; past it they are closed at once. */
-const MAX_LINGERING = 256;
-
-/** The most unread request body skipped to keep a connection alive. */
-const DISCARD_LIMIT = 64 * 1024;
-
 /** A connection before its upgrade. */
-interface Pending {
-  readonly conn: Deno.Conn;
+interface Pending extends Handshaking, FallbackConnection, Deadlined {
   /** `head` while waiting for a request head (closed at once on shutdown), `busy` after. */
   state: "head" | "busy";
-  /** Aborted when the handshake is abandoned. */
-  controller: AbortController | null;
-  /** When `handshakeTimeout` runs out (`performance.now()` time), while armed. */
-  deadline: number;
-  /** Whether `handshakeTimeout` ran out. */
-  timedOut: boolean;
 }
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
-  }
-}
-
-/** Path characters the URL parser keeps as they are (for http and https URLs). */
-const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
-/** A `.` or `..` segment, which the URL parser removes. */
-const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
-
-/**
- * @internal The pathname the URL of an origin-form `target` has, when it is the target's path
- * as sent (no dot segments, nothing the URL parser escapes); else `undefined`.
- *
- * @param target The request target, starting with `/`.
- * @returns The pathname, or `undefined` when only the URL parser can tell.
- */
-export function plainPathname(target: string): string | undefined {
-  let end = target.length;
-  for (let i = 1; i < end; i++) {
-    const c = target.charCodeAt(i);
-    if (c === 0x3f || c === 0x23) end = i; // "?" or "#"
-  }
-  const path = end === target.length ? target : target.slice(0, end);
-  if (!PLAIN_PATH.test(path) || DOT_SEGMENT.test(path)) return undefined;
-  return path;
-}
-
-/** @internal How a listener makes request URLs. */
-export interface UrlBase {
-  /** `http://` or `https://`. */
-  readonly scheme: string;
-  /** The listener's `host:port`, for a request without `Host`. */
-  readonly localHost: string;
-}
-
-/**
- * @internal The upgrade request of a listener's connection, as sessions and `onError` see it:
- * the URL and the `Headers` are made on first use.
- */
-export class ListenerRequest implements UpgradeRequest {
-  readonly #head: RequestHead;
-  readonly #base: UrlBase;
-  #url: URL | null;
-
-  /**
-   * @param head The request head, with an origin-form target unless `url` is given.
-   * @param base The listener's scheme and address.
-   * @param url The URL, when already made.
-   */
-  constructor(head: RequestHead, base: UrlBase, url: URL | null) {
-    this.#head = head;
-    this.#base = base;
-    this.#url = url;
-  }
-
-  /** The HTTP method (GET). */
-  get method(): string {
-    return this.#head.method;
-  }
-
-  /** The WebSocket URL: `scheme://Host` (as received) plus the target. */
-  get url(): URL {
-    if (this.#url === null) {
-      const head = this.#head;
-      const base = this.#base;
-      this.#url = new URL(base.scheme + (head.sentField("host") ?? base.localHost) + head.target);
-    }
-    return this.#url;
-  }
-
-  /** The request headers. */
-  get headers(): Headers {
-    return this.#head.headers;
-  }
-
-  /**
-   * The plain object the request stands for, for `JSON.stringify`.
-   *
-   * @returns The URL, method and headers.
-   */
-  toJSON(): { url: URL; method: string; headers: Headers } {
-    return { url: this.url, method: this.method, headers: this.headers };
-  }
-
-  /** Shows the request as the plain object it stands for. */
-  [Symbol.for("Deno.customInspect")](
-    inspect: (value: unknown, options: unknown) => string,
-    options: unknown,
-  ): string {
-    return inspect(this.toJSON(), options);
-  }
-}
-
-/** A request on a listener's connection, for `decideUpgrade`. */
-class ListenerIncoming implements IncomingRequest {
-  readonly head: RequestHead;
-  readonly upgradeRequest: ListenerRequest;
-  readonly pathname: string | undefined;
-  readonly remoteAddr: Deno.NetAddr;
-  readonly mode = "listen" as const;
-  readonly #entry: Pending;
-  #request: Request | null = null;
-
-  constructor(entry: Pending, head: RequestHead, request: ListenerRequest, pathname?: string) {
-    this.head = head;
-    this.upgradeRequest = request;
-    this.pathname = pathname;
-    this.remoteAddr = entry.conn.remoteAddr as Deno.NetAddr;
-    this.#entry = entry;
-  }
-
-  get url(): URL {
-    return this.upgradeRequest.url;
-  }
-
-  get signal(): AbortSignal {
-    const entry = this.#entry;
-    entry.controller ??= new AbortController();
-    return entry.controller.signal;
-  }
-
-  request(): Request {
-    if (this.#request === null) {
-      const entry = this.#entry;
-      entry.controller ??= new AbortController();
-      this.#request = new Request(this.url, {
-        method: this.head.method,
-        headers: this.head.headers,
-        signal: entry.controller.signal,
-      });
-    }
-    return this.#request;
-  }
-}
-
-/** The 101 reply as a session sees it; its `Headers` are made on first use. */
-class ListenerResponse implements UpgradeResponse {
-  readonly status = 101;
-  readonly statusText = "Switching Protocols";
-  /** The fields sent, or the key of a reply with none but the handshake's own. */
-  readonly #sent: [string, string][] | string;
-  #headers: Headers | null = null;
-
-  /**
-   * @param sent The fields sent, or the key when the reply was `plainServerResponse(key)`.
-   */
-  constructor(sent: [string, string][] | string) {
-    this.#sent = sent;
-  }
-
-  get headers(): Headers {
-    if (this.#headers === null) {
-      const sent = this.#sent;
-      this.#headers = new Headers(typeof sent === "string" ? acceptFields(sent) : sent);
-    }
-    return this.#headers;
-  }
-}
-
-/** The fields of a 101 reply with no subprotocol, extension or extra header. */
-function acceptFields(key: string): [string, string][] {
-  return [
-    ["Upgrade", "websocket"],
-    ["Connection", "Upgrade"],
-    ["Sec-WebSocket-Accept", computeAccept(key)],
-  ];
-}
-
-/** The fields of a 101 reply with a subprotocol, extensions or extra headers. */
-function replyFields(plan: UpgradePlan): [string, string][] {
-  const fields = acceptFields(plan.key);
-  if (plan.protocol !== "") fields.push(["Sec-WebSocket-Protocol", plan.protocol]);
-  if (plan.extensionHeader !== "") fields.push(["Sec-WebSocket-Extensions", plan.extensionHeader]);
-  for (const field of plan.headers) fields.push(field);
-  return fields;
-}
-
-/** Disposes the extensions negotiated for an upgrade that does not happen. */
-function disposeAgreements(plan: UpgradePlan): void {
-  for (const a of plan.agreements) a.extension.dispose();
-}
-
-/** How many `Host` values known to make a URL each listener remembers. */
-const KNOWN_HOSTS = 64;
 
 /** @internal A listener over `Deno.listen` or `Deno.listenTls`. */
 export class Listener implements ServerListener {
   readonly addr: Deno.NetAddr;
   readonly finished: Promise<void>;
   readonly #core: ServerCore;
+  readonly #fallback: HttpFallback;
   readonly #listener: Deno.Listener;
   readonly #secure: boolean;
   readonly #pending = new Set<Pending>();
-  readonly #lingering = new Set<Deno.Conn>();
   /** Connections being served (`#serve` not finished). */
   #active = 0;
   /** Resolved when `#active` drops to 0, while shutdown waits for it. */
   #drained: PromiseWithResolvers<void> | null = null;
-  /**
-   * Handshakes with a deadline, in the order their deadlines come (every handshake has the
-   * same `handshakeTimeout`), and the one timer that fires at the first deadline.
-   */
-  readonly #deadlines = new Set<Pending>();
-  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
-  /** `Host` values known to make a URL (bounded), so they are not parsed per connection. */
-  readonly #knownHosts = new Set<string>();
-  readonly #urlBase: UrlBase;
+  /** The handshake timeouts, with one timer. */
+  readonly #deadlines: HandshakeDeadlines<Pending>;
+  readonly #requests: ListenerRequests;
   readonly #tracker = new SessionTracker();
   readonly #done = Promise.withResolvers<void>();
   readonly #accepting: Promise<void>;
@@ -304,16 +91,12 @@ export class Listener implements ServerListener {
    */
   constructor(core: ServerCore, listener: Deno.Listener, secure: boolean, signal?: AbortSignal) {
     this.#core = core;
+    this.#fallback = new HttpFallback(core.options);
     this.#listener = listener;
     this.#secure = secure;
     this.addr = listener.addr as Deno.NetAddr;
-    const local = this.addr;
-    this.#urlBase = {
-      scheme: secure ? "https://" : "http://",
-      localHost: local.hostname.includes(":")
-        ? `[${local.hostname}]:${local.port}`
-        : `${local.hostname}:${local.port}`,
-    };
+    this.#requests = new ListenerRequests(this.addr, secure);
+    this.#deadlines = new HandshakeDeadlines(core.options.handshakeTimeout, this.#onTimeout);
     this.finished = this.#done.promise;
     this.#accepting = this.#acceptLoop();
     if (signal) {
@@ -342,6 +125,7 @@ export class Listener implements ServerListener {
 
   async #doShutdown(): Promise<void> {
     this.#closing = true;
+    this.#fallback.beginShutdown();
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener("abort", this.#onAbort);
     try {
       this.#listener.close();
@@ -352,7 +136,7 @@ export class Listener implements ServerListener {
     for (const entry of this.#pending) {
       if (entry.state === "head") this.#abandon(entry, "The server is shutting down");
     }
-    for (const conn of this.#lingering) closeQuietly(conn);
+    this.#fallback.closeLingering();
     const timeout = this.#core.options.closeTimeout;
     const sessions = this.#tracker.closeAll(timeout);
     // Fallback requests and handshakes in progress get the same allowance.
@@ -406,7 +190,7 @@ export class Listener implements ServerListener {
     const core = this.#core;
     try {
       if (!core.acquire()) {
-        await this.#refuse(
+        await this.#fallback.refuse(
           conn,
           buildRejectResponse(503, "Too many connections", { "Retry-After": "1" }),
         );
@@ -421,6 +205,7 @@ export class Listener implements ServerListener {
       }
       const entry: Pending = {
         conn,
+        http: new HttpConnection(conn, core.options.maxHeaderSize),
         state: "head",
         controller: null,
         deadline: 0,
@@ -432,7 +217,7 @@ export class Listener implements ServerListener {
         handedOver = await this.#handshake(entry);
       } finally {
         this.#pending.delete(entry);
-        this.#disarm(entry);
+        this.#deadlines.disarm(entry);
         if (!handedOver) {
           closeQuietly(conn);
           core.release();
@@ -445,94 +230,29 @@ export class Listener implements ServerListener {
     }
   }
 
-  /** Starts the handshake timeout of a connection. */
-  #arm(entry: Pending): void {
-    const timeout = this.#core.options.handshakeTimeout;
-    if (timeout <= 0) return;
-    entry.deadline = performance.now() + timeout;
-    // Every deadline is `timeout` after its start: appending keeps the set in deadline order.
-    this.#deadlines.delete(entry);
-    this.#deadlines.add(entry);
-    this.#deadlineTimer ??= setTimeout(this.#onDeadline, timeout);
-  }
-
-  /** Stops the handshake timeout of a connection. */
-  #disarm(entry: Pending): void {
-    if (!this.#deadlines.delete(entry) || this.#deadlines.size > 0) return;
-    clearTimeout(this.#deadlineTimer);
-    this.#deadlineTimer = undefined;
-  }
-
   /** Counts a session's connection out of the server once the session is closed. */
   readonly #release = (): void => {
     this.#core.release();
   };
 
-  /** Abandons the handshakes whose deadline has come, and waits for the next deadline. */
-  readonly #onDeadline = (): void => {
-    this.#deadlineTimer = undefined;
+  /** Abandons a handshake whose deadline has come. */
+  readonly #onTimeout = (entry: Pending): void => {
     const timeout = this.#core.options.handshakeTimeout;
-    const now = performance.now();
-    for (const entry of this.#deadlines) {
-      if (entry.deadline > now) {
-        this.#deadlineTimer = setTimeout(
-          this.#onDeadline,
-          Math.max(1, Math.ceil(entry.deadline - now)),
-        );
-        return;
-      }
-      this.#deadlines.delete(entry);
-      entry.timedOut = true;
-      this.#abandon(entry, `The handshake did not complete within ${timeout} ms`);
-    }
+    this.#abandon(entry, `The handshake did not complete within ${timeout} ms`);
   };
-
-  /**
-   * The request of a head read on a connection: its URL is `scheme://Host` plus the
-   * origin-form target (the absolute form is taken as is), made on first use when the target's
-   * pathname is plain and the `Host` is known to make a URL. `null` for targets a WebSocket
-   * server does not serve (`*`, authority form) or a `Host` that does not make a URL.
-   */
-  #incoming(entry: Pending, head: RequestHead): ListenerIncoming | null {
-    const target = head.target;
-    const base = this.#urlBase;
-    try {
-      if (target.startsWith("/")) {
-        const host = head.sentField("host") ?? base.localHost;
-        const pathname = plainPathname(target);
-        if (pathname !== undefined && this.#knownHosts.has(host)) {
-          return new ListenerIncoming(entry, head, new ListenerRequest(head, base, null), pathname);
-        }
-        if (host === "" || /[\/?#@\s\\]/.test(host)) return null;
-        // After a valid authority the target (visible ASCII) always parses: a Host that made
-        // one URL makes them all.
-        const url = new URL(base.scheme + host + target);
-        if (this.#knownHosts.size >= KNOWN_HOSTS) this.#knownHosts.clear();
-        this.#knownHosts.add(host);
-        return new ListenerIncoming(entry, head, new ListenerRequest(head, base, url), pathname);
-      }
-      if (/^(https?|wss?):\/\//i.test(target)) {
-        const url = new URL(target);
-        return new ListenerIncoming(entry, head, new ListenerRequest(head, base, url));
-      }
-    } catch {
-      return null;
-    }
-    return null;
-  }
 
   /** Serves requests on a connection until it is upgraded (`true`) or closed (`false`). */
   async #handshake(entry: Pending): Promise<boolean> {
     const { options } = this.#core;
     const conn = entry.conn;
-    const http = new HttpConnection(conn, options.maxHeaderSize);
-    this.#arm(entry);
+    const http = entry.http;
+    this.#deadlines.arm(entry);
     try {
       while (true) {
         entry.state = "head";
         let head: RequestHead | null | undefined;
         try {
-          // http.readHead(), without its own promise.
+          // The head is read here rather than by an async method: no promise per head.
           head = http.bufferedHead();
           while (head === undefined) {
             http.received(await conn.read(http.readRoom()));
@@ -541,21 +261,27 @@ export class Listener implements ServerListener {
         } catch (err) {
           if (entry.timedOut || this.#closing || !(err instanceof HandshakeError)) return false;
           if (err.code === "HANDSHAKE_HEAD_TOO_LARGE") {
-            await this.#refuse(conn, buildRejectResponse(431, err.message));
+            await this.#fallback.refuse(conn, buildRejectResponse(431, err.message));
           } else if (err.code === "HANDSHAKE_INVALID") {
-            await this.#refuse(conn, buildRejectResponse(400, err.message));
+            await this.#fallback.refuse(conn, buildRejectResponse(400, err.message));
           }
           return false;
         }
         if (head === null) return false;
         entry.state = "busy";
         if (this.#closing) {
-          await this.#refuse(conn, buildRejectResponse(503, "The server is shutting down"));
+          await this.#fallback.refuse(
+            conn,
+            buildRejectResponse(503, "The server is shutting down"),
+          );
           return false;
         }
-        const incoming = this.#incoming(entry, head);
+        const incoming = this.#requests.incoming(entry, head);
         if (incoming === null) {
-          await this.#refuse(conn, buildRejectResponse(400, "Invalid request target or Host"));
+          await this.#fallback.refuse(
+            conn,
+            buildRejectResponse(400, "Invalid request target or Host"),
+          );
           return false;
         }
         let outcome = decideUpgrade(this.#core.router, options, incoming, this.#core.reported);
@@ -566,39 +292,38 @@ export class Listener implements ServerListener {
         }
         switch (outcome.kind) {
           case "reject":
-            await this.#refuse(
+            await this.#fallback.refuse(
               conn,
               buildRejectResponse(outcome.status, outcome.body, outcome.headers),
             );
             return false;
           case "response":
-            await http.writeResponse(outcome.response, {
+            await writeResponse(conn, outcome.response, {
               method: head.method,
               http11: head.versionMinor >= 1,
               keepAlive: false,
               buffer: true,
             }).catch(() => {});
-            await this.#linger(conn);
+            await this.#fallback.linger(conn);
             return false;
           case "fallback": {
-            this.#disarm(entry);
-            const again = await this.#fallback(entry, http, head, incoming.url);
+            this.#deadlines.disarm(entry);
+            const again = await this.#fallback.serve(entry, incoming);
             if (!again || this.#closing) return false;
-            this.#arm(entry);
+            this.#deadlines.arm(entry);
             continue;
           }
           case "accept": {
             const plan = outcome.plan;
             if (this.#closing) {
               disposeAgreements(plan);
-              await this.#refuse(conn, buildRejectResponse(503, "The server is shutting down"));
+              await this.#fallback.refuse(
+                conn,
+                buildRejectResponse(503, "The server is shutting down"),
+              );
               return false;
             }
-            // The 101: most have the handshake's own fields only; hooks and extensions add some.
-            const fields = plan.protocol === "" && plan.extensionHeader === "" &&
-                Array.isArray(plan.headers) && plan.headers.length === 0
-              ? null
-              : replyFields(plan);
+            const fields = replyFields(plan);
             let reply: Uint8Array;
             try {
               // A plain reply is written from the head buffer, which is given back (for another
@@ -614,7 +339,7 @@ export class Listener implements ServerListener {
                 request: plan.request,
                 remoteAddr: conn.remoteAddr,
               });
-              await this.#refuse(conn, buildRejectResponse(500, "Internal Server Error"));
+              await this.#fallback.refuse(conn, buildRejectResponse(500, "Internal Server Error"));
               return false;
             }
             try {
@@ -626,7 +351,7 @@ export class Listener implements ServerListener {
               return false;
             }
             this.#startSession(http, plan, fields);
-            this.#disarm(entry);
+            this.#deadlines.disarm(entry);
             return true;
           }
         }
@@ -641,152 +366,9 @@ export class Listener implements ServerListener {
 
   /** Starts the session of an upgrade whose 101 is written. */
   #startSession(http: HttpConnection, plan: UpgradePlan, fields: [string, string][] | null): void {
-    const call: UpgradeCall = {
-      request: plan.request,
-      response: new ListenerResponse(fields ?? plan.key),
-    };
+    const call = upgradeCall(plan, fields);
     const leftover = http.takeLeftover();
     const started = startSocketSession(this.#core.options, plan, http.conn, call, leftover);
     this.#tracker.add(started.tracked, started.task, this.#release);
-  }
-
-  /** Serves one plain request with the fallback handler; `true` to read another. */
-  async #fallback(
-    entry: Pending,
-    http: HttpConnection,
-    head: ParsedRequestHead,
-    url: URL,
-  ): Promise<boolean> {
-    const { options } = this.#core;
-    const conn = http.conn;
-    const handler = options.fallback!;
-    const http11 = head.versionMajor === 1 && head.versionMinor >= 1;
-    const headers = head.headers;
-    if (head.versionMajor !== 1) {
-      await this.#refuse(
-        conn,
-        buildRejectResponse(505, `HTTP version ${head.version} not supported`),
-      );
-      return false;
-    }
-    if (http11 && !headers.has("host")) {
-      await this.#refuse(conn, buildRejectResponse(400, "Missing Host header"));
-      return false;
-    }
-    if (headers.has("transfer-encoding")) {
-      await this.#refuse(conn, buildRejectResponse(501, "Transfer-Encoding is not supported"));
-      return false;
-    }
-    const lengthValue = headers.get("content-length");
-    let length = 0;
-    if (lengthValue !== null) {
-      if (!/^\d{1,15}$/.test(lengthValue.trim())) {
-        await this.#refuse(conn, buildRejectResponse(400, "Invalid Content-Length"));
-        return false;
-      }
-      length = Number(lengthValue.trim());
-    }
-    const method = head.method;
-    const bodyless = method === "GET" || method === "HEAD";
-    if (bodyless && length > 0) {
-      await this.#refuse(conn, buildRejectResponse(400, `A ${method} request cannot have a body`));
-      return false;
-    }
-    const controller = new AbortController();
-    entry.controller = controller;
-    let request: Request;
-    try {
-      request = new Request(url, {
-        method,
-        headers,
-        body: bodyless ? null : http.body(length),
-        signal: controller.signal,
-      });
-    } catch {
-      await this.#refuse(conn, buildRejectResponse(400, "Invalid request"));
-      return false;
-    }
-    const completed = Promise.withResolvers<void>();
-    completed.promise.catch(() => {});
-    const context = {
-      phase: "fallback" as const,
-      request: { url, method, headers },
-      remoteAddr: conn.remoteAddr,
-    };
-    let response: Response;
-    try {
-      const result = await untilAborted(
-        handler(request, {
-          remoteAddr: conn.remoteAddr as Deno.NetAddr,
-          completed: completed.promise,
-        }),
-        controller.signal,
-      );
-      if (!(result instanceof Response)) {
-        throw new TypeError("The fallback handler must return a Response");
-      }
-      response = result;
-    } catch (err) {
-      if (controller.signal.aborted) {
-        completed.reject(new Deno.errors.Interrupted("The connection was closed"));
-        return false;
-      }
-      report(options, err, context);
-      response = new Response("Internal Server Error", { status: 500 });
-    }
-    const keepAlive = http11 && !hasToken(headers.get("connection"), "close") && !this.#closing;
-    let again: boolean;
-    try {
-      again = await http.writeResponse(response, { method, http11, keepAlive });
-    } catch (err) {
-      completed.reject(
-        new Deno.errors.Interrupted("The response could not be sent", { cause: err }),
-      );
-      controller.abort(err);
-      return false;
-    }
-    completed.resolve();
-    // A body the handler left unread is skipped when small; else the connection ends.
-    if (again && !(await http.discardBody(DISCARD_LIMIT).catch(() => false))) return false;
-    return again;
-  }
-
-  /**
-   * Writes a refusal, ends our side, and reads (and drops) what the client still sends for a
-   * short while, so that closing does not reset the connection before the client reads it.
-   */
-  async #refuse(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-    try {
-      await writeAll(conn, bytes);
-    } catch {
-      closeQuietly(conn);
-      return;
-    }
-    await this.#linger(conn);
-  }
-
-  async #linger(conn: Deno.Conn): Promise<void> {
-    if (this.#closing || this.#lingering.size >= MAX_LINGERING) {
-      closeQuietly(conn);
-      return;
-    }
-    this.#lingering.add(conn);
-    const timer = setTimeout(() => closeQuietly(conn), LINGER);
-    try {
-      await conn.closeWrite();
-      const scratch = new Uint8Array(1024);
-      let total = 0;
-      while (total < 65536) {
-        const n = await conn.read(scratch);
-        if (n === null) break;
-        total += n;
-      }
-    } catch {
-      // Closed by the timer, reset, or not TCP.
-    } finally {
-      clearTimeout(timer);
-      this.#lingering.delete(conn);
-      closeQuietly(conn);
-    }
   }
 }

@@ -6,7 +6,7 @@
  */
 
 import { isToken } from "../core/http1_syntax.ts";
-import type { UpgradeHook } from "./upgrade.ts";
+import type { UpgradeHook } from "./upgrade_hook.ts";
 
 /** Which session a route opens. */
 export type RouteKind = "managed" | "raw";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "../../src/server/server.ts";
 import type { ServerErrorContext } from "../../src/server/options.ts";
-import type { UpgradeContext } from "../../src/server/upgrade.ts";
+import type { UpgradeContext } from "../../src/server/upgrade_hook.ts";
 import { Frame, readReason } from "../../src/core/frame.ts";
 import { exchange, RawPeer, upgradeRequest } from "./_tcp.ts";
 

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { decideUpgrade, type IncomingRequest } from "../../src/server/upgrade.ts";
 import { resolveServerOptions, type ServerOptions } from "../../src/server/options.ts";
 import { routePattern, Router } from "../../src/server/router.ts";
-import type { UpgradeHook } from "../../src/server/upgrade.ts";
+import type { UpgradeHook } from "../../src/server/upgrade_hook.ts";
 import { hasToken } from "../../src/core/http1_syntax.ts";
 import { parseRequestHeadLazily } from "../../src/core/http1_request.ts";
 import { upgradeRequest } from "./_tcp.ts";
