@@ -90,10 +90,10 @@ export {
   ManagedWebSocketSession,
   type OutgoingQueueOptions,
   type PingOptions,
-  SESSION_DEFAULTS,
   type SessionState,
   type Validator,
 } from "./src/session/managed_session.ts";
+export { SESSION_DEFAULTS } from "./src/session/options.ts";
 export {
   jsonConverter,
   type JsonConverterOptions,

@@ -6,7 +6,7 @@
  */
 
 import type { ParsedRequestHead } from "../core/http1.ts";
-import { SESSION_DEFAULTS } from "../session/managed_session.ts";
+import { SESSION_DEFAULTS } from "../session/options.ts";
 import type { ServerCore } from "./listener.ts";
 import { NativeWebSocketServerSession } from "./native_server_session.ts";
 import { runManaged } from "./session_runner.ts";

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { checkBoolean, checkFunction } from "../session/options.ts";
 import { Listener, type ServerCore, type ServerListener } from "./listener.ts";
 import type { RawWebSocketServerSession } from "./raw_server_session.ts";
 import {
@@ -175,9 +176,7 @@ export class WebSocketServer {
     options?: RawRouteOptions<D>,
   ): this {
     const negotiate = options?.negotiateExtensions ?? false;
-    if (typeof negotiate !== "boolean") {
-      throw new TypeError("negotiateExtensions must be a boolean");
-    }
+    checkBoolean("negotiateExtensions", negotiate);
     this.#addRoute("raw", path, handler, options, negotiate);
     return this;
   }
@@ -194,9 +193,7 @@ export class WebSocketServer {
     if (options !== undefined && (typeof options !== "object" || options === null)) {
       throw new TypeError("Route options must be an object");
     }
-    if (options?.upgrade !== undefined && typeof options.upgrade !== "function") {
-      throw new TypeError("upgrade must be a function");
-    }
+    checkFunction("upgrade", options?.upgrade);
     const { pattern, text } = routePattern(path);
     this.#router.add({
       kind,
