@@ -24,9 +24,9 @@ import {
   type IncomingQueueOptions,
   ManagedWebSocketSession,
   type OutgoingQueueOptions,
-  runSessionBlock,
 } from "../session/managed_session.ts";
 import { checkSessionOptions, SESSION_DEFAULTS } from "../session/options.ts";
+import { runBlock } from "../session/run_block.ts";
 import { checkClientOptions, CLIENT_DEFAULTS } from "./raw_client.ts";
 
 /** Settings of a client: the defaults of every connection it opens. */
@@ -258,7 +258,7 @@ class ManagedClient implements WebSocketClient {
     options?: WebSocketCallOptions,
   ): Promise<T> {
     if (typeof handler !== "function") throw new TypeError("webSocket needs a handler function");
-    return runSessionBlock(await this.#open(input, options, false), handler);
+    return runBlock(await this.#open(input, options, false), handler);
   }
 
   ws<T>(
@@ -275,7 +275,7 @@ class ManagedClient implements WebSocketClient {
     options?: WebSocketCallOptions,
   ): Promise<T> {
     if (typeof handler !== "function") throw new TypeError("wss needs a handler function");
-    return runSessionBlock(await this.#open(input, options, true), handler);
+    return runBlock(await this.#open(input, options, true), handler);
   }
 
   webSocketSession(

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { CloseReason, truncateUtf8 } from "../core/close.ts";
 import { type EndpointParts, resolveEndpoint } from "../core/url.ts";
 import type { TlsOptions } from "../transport/connect.ts";
 import { dial } from "./dial.ts";
@@ -16,6 +15,7 @@ import {
   CONNECTION_DEFAULTS,
 } from "../session/options.ts";
 import { RawWebSocketSession } from "../session/raw_session.ts";
+import { runBlock } from "../session/run_block.ts";
 
 /** Options of the raw client calls. */
 export interface RawClientOptions {
@@ -162,23 +162,6 @@ async function open(
     session.closed.then(() => signal.removeEventListener("abort", onAbort));
   }
   return session;
-}
-
-/** @internal Runs a handler with a session, then closes it (1000, or 1011 when it threw). */
-export async function runBlock<T, S extends { closeAndRelease(r?: CloseReason): Promise<void> }>(
-  session: S,
-  handler: (session: S) => T | Promise<T>,
-): Promise<T> {
-  let result: T;
-  try {
-    result = await handler(session);
-  } catch (err) {
-    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    await session.closeAndRelease(new CloseReason(1011, truncateUtf8(message, 123)));
-    throw err;
-  }
-  await session.closeAndRelease(new CloseReason(1000, ""));
-  return result;
 }
 
 /**

@@ -27,7 +27,6 @@ import {
   type Validator,
   type WebSocketContentConverter,
 } from "./converter.ts";
-import { runBlock } from "../client/raw_client.ts";
 import { checkMs, checkSessionOptions, checkSize, SESSION_DEFAULTS } from "./options.ts";
 import type { Sendable, SessionInit, UpgradeCall } from "./raw_session.ts";
 
@@ -719,7 +718,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     return this.#closing;
   }
 
-  /** @internal The block form's exit (see `runSessionBlock`). */
+  /** @internal The block form's exit (see `runBlock`). */
   closeAndRelease(reason?: CloseReason): Promise<void> {
     return this.close(reason);
   }
@@ -1523,32 +1522,4 @@ function incomingExtensionError(err: unknown): ProtocolError {
     `Extension failed on an incoming message: ${errorText(err)}`,
     { cause: err },
   );
-}
-
-/**
- * Runs a block with a session and ends it, as the client's `webSocket(url, handler)` and the
- * server's routes do: when the handler returns, a close frame 1000 (unless one was sent); when
- * it throws, 1011 with the error's text, and the error is rethrown. Either way it waits up to
- * `closeTimeout` for the peer's close frame, and the socket is released before this resolves.
- *
- * @example
- * ```ts ignore
- * import { runSessionBlock } from "./managed_session.ts";
- *
- * const answer = await runSessionBlock(session, async (s) => {
- *   await s.send("question");
- *   for await (const message of s.incoming) return readText(message);
- *   return null;
- * });
- * ```
- *
- * @param session The session.
- * @param handler The block.
- * @returns The handler's result.
- */
-export function runSessionBlock<S extends ManagedWebSocketSession, T>(
-  session: S,
-  handler: (session: S) => T | Promise<T>,
-): Promise<T> {
-  return runBlock(session, handler);
 }
