@@ -16,7 +16,7 @@
  * ```ts ignore
  * import { createServer } from "@wirestream/ws/server";
  *
- * const server = createServer({ pingPeriod: 20_000, origins: ["https://example.com"] });
+ * const server = createServer({ pingInterval: 20_000, origins: ["https://example.com"] });
  *
  * // Managed route: complete messages, automatic pongs, close handshake.
  * server.webSocket("/echo/:room", async (session) => {

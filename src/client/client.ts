@@ -110,6 +110,13 @@ export interface WebSocketClientOptions {
    * The largest HTTP response head accepted, in bytes (at least 64).
    * @default {16384}
    */
+  maxHeaderSize?: number;
+  /**
+   * The former name of {@linkcode WebSocketClientOptions.maxHeaderSize}; giving both with
+   * different values is a `TypeError`.
+   * @default {undefined}
+   * @deprecated Use `maxHeaderSize`, the server's name for the same limit.
+   */
   maxHeadSize?: number;
 }
 
@@ -214,7 +221,10 @@ export interface WebSocketClient extends AsyncDisposable {
 
 const CLIENT_CLOSED = "The client is closed";
 
-/** Checks the options of a client or of one call. */
+/**
+ * Checks the options of a client or of one call, and folds `maxHeadSize` into `maxHeaderSize`
+ * (each layer on its own, so that a call's value wins over the client's under either name).
+ */
 function checkCallOptions<O extends WebSocketCallOptions>(o: O): O {
   if (o === null || typeof o !== "object") throw new TypeError("options must be an object");
   const folded = checkClientOptions(o);
@@ -347,7 +357,7 @@ class ManagedClient implements WebSocketClient {
       unixPath: call.unixPath,
       connectTimeout: o.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout,
       handshakeTimeout: o.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
-      maxHeadSize: o.maxHeadSize ?? CLIENT_DEFAULTS.maxHeaderSize,
+      maxHeadSize: o.maxHeaderSize ?? CLIENT_DEFAULTS.maxHeaderSize,
       signal,
     });
     let extensions: WebSocketExtension[] = [];

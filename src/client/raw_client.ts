@@ -13,6 +13,7 @@ import {
   checkHeaderSize,
   checkMs,
   CONNECTION_DEFAULTS,
+  foldAlias,
 } from "../session/options.ts";
 import { RawWebSocketSession } from "../session/raw_session.ts";
 import { runBlock } from "../session/run_block.ts";
@@ -84,6 +85,13 @@ export interface RawClientOptions {
    * The largest HTTP response head accepted, in bytes (at least 64).
    * @default {16384}
    */
+  maxHeaderSize?: number;
+  /**
+   * The former name of {@linkcode RawClientOptions.maxHeaderSize}; giving both with different
+   * values is a `TypeError`.
+   * @default {undefined}
+   * @deprecated Use `maxHeaderSize`, the server's name for the same limit.
+   */
   maxHeadSize?: number;
 }
 
@@ -100,18 +108,20 @@ export const CLIENT_DEFAULTS = {
 } as const;
 
 /**
- * @internal Checks the options of both clients' calls (timeouts, limits, masking).
+ * @internal Checks the options of both clients' calls (timeouts, limits, masking) and folds the
+ * deprecated `maxHeadSize` into `maxHeaderSize`.
  *
  * @param o The options.
- * @returns The options.
+ * @returns The options, with `maxHeaderSize` only.
  * @throws {RangeError} When a timeout or size is out of range.
- * @throws {TypeError} When `masking` is not a boolean.
+ * @throws {TypeError} When `masking` is not a boolean, or `maxHeaderSize` and `maxHeadSize`
+ *   disagree.
  */
 export function checkClientOptions<O extends RawClientOptions>(o: O): O {
   checkMs("connectTimeout", o.connectTimeout);
   checkConnectionOptions(o);
   checkHeaderSize("maxHeadSize", o.maxHeadSize);
-  return o;
+  return foldAlias(o, { name: "maxHeaderSize", alias: "maxHeadSize" });
 }
 
 async function open(
@@ -132,7 +142,7 @@ async function open(
     unixPath: opts.unixPath,
     connectTimeout: opts.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout,
     handshakeTimeout: opts.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
-    maxHeadSize: opts.maxHeadSize ?? CLIENT_DEFAULTS.maxHeaderSize,
+    maxHeadSize: opts.maxHeaderSize ?? CLIENT_DEFAULTS.maxHeaderSize,
     signal: opts.signal,
   });
   const session = new RawWebSocketSession({

@@ -18,6 +18,7 @@ import {
   checkMs,
   checkSessionOptions,
   CONNECTION_DEFAULTS,
+  foldAlias,
   SESSION_DEFAULTS,
 } from "../session/options.ts";
 import type { UpgradeRequest } from "../session/raw_session.ts";
@@ -60,13 +61,21 @@ export type FallbackHandler = (
 /** Options of `createServer`. All durations are in milliseconds. */
 export interface ServerOptions {
   /**
-   * How often managed sessions ping the client, in milliseconds; 0 turns the pinger off.
+   * How often managed sessions ping the client, in milliseconds; 0 turns the pinger off. The
+   * client's name for the same setting.
    * @default {0}
+   */
+  pingInterval?: number;
+  /**
+   * Alias of {@linkcode ServerOptions.pingInterval}: Ktor's server name
+   * (`WebSocketOptions.pingPeriod`). Giving both with different values is a `TypeError`.
+   * @default {undefined}
    */
   pingPeriod?: number;
   /**
    * How long a managed session waits for the pong of its ping before closing with 1011
-   * "Ping timeout", in milliseconds.
+   * "Ping timeout", in milliseconds. Clients take the same option, with a default of twice
+   * their `pingInterval` (as in Ktor).
    * @default {15000}
    */
   timeout?: number;
@@ -163,6 +172,8 @@ export interface ServerOptions {
 
 /** @internal Options with defaults applied. */
 export interface ResolvedServerOptions {
+  readonly pingInterval: number;
+  /** The same as `pingInterval` (read by the `Deno.serve` front end). */
   readonly pingPeriod: number;
   readonly timeout: number;
   readonly maxFrameSize: number;
@@ -194,7 +205,7 @@ export interface ResolvedServerOptions {
  * ```
  */
 export const SERVER_DEFAULTS: {
-  readonly pingPeriod: number;
+  readonly pingInterval: number;
   readonly timeout: number;
   readonly maxFrameSize: number;
   readonly maxMessageSize: number;
@@ -202,7 +213,7 @@ export const SERVER_DEFAULTS: {
   readonly closeTimeout: number;
   readonly maxHeaderSize: number;
 } = {
-  pingPeriod: 0,
+  pingInterval: 0,
   timeout: 15_000,
   maxFrameSize: CONNECTION_DEFAULTS.maxFrameSize,
   maxMessageSize: SESSION_DEFAULTS.maxMessageSize,
@@ -229,7 +240,8 @@ export function resolveServerOptions(options: ServerOptions | undefined): Resolv
   if (options !== undefined && (typeof options !== "object" || options === null)) {
     throw new TypeError("createServer options must be an object");
   }
-  const o = options ?? {};
+  checkMs("pingPeriod", options?.pingPeriod); // before folding: the error names the alias
+  const o = foldAlias(options ?? {}, { name: "pingInterval", alias: "pingPeriod" });
   const maxConnections = o.maxConnections ?? Infinity;
   if (
     typeof maxConnections !== "number" || !(maxConnections >= 1) ||
@@ -244,11 +256,11 @@ export function resolveServerOptions(options: ServerOptions | undefined): Resolv
   checkFunction("upgrade", o.upgrade);
   checkFunction("fallback", o.fallback);
   checkFunction("onError", o.onError);
-  const pingPeriod = checkMs("pingPeriod", o.pingPeriod) ?? SERVER_DEFAULTS.pingPeriod;
+  const pingInterval = o.pingInterval ?? SERVER_DEFAULTS.pingInterval;
   const timeout = o.timeout ?? SERVER_DEFAULTS.timeout;
   const maxMessageSize = o.maxMessageSize ?? SERVER_DEFAULTS.maxMessageSize;
   const session: ManagedSessionOptions = {
-    pingInterval: pingPeriod,
+    pingInterval,
     timeout,
     maxMessageSize,
     converter: o.converter,
@@ -256,7 +268,8 @@ export function resolveServerOptions(options: ServerOptions | undefined): Resolv
     outgoingQueue: o.outgoingQueue,
   };
   return {
-    pingPeriod,
+    pingInterval,
+    pingPeriod: pingInterval,
     timeout,
     maxFrameSize: o.maxFrameSize ?? SERVER_DEFAULTS.maxFrameSize,
     maxMessageSize,

@@ -67,7 +67,7 @@ export type RouteHandler<S> = (session: S) => unknown;
  * ```ts ignore
  * import { createServer } from "@wirestream/ws/server";
  *
- * const server = createServer({ pingPeriod: 20_000 });
+ * const server = createServer({ pingInterval: 20_000 });
  * server.webSocket("/echo", async (session) => {
  *   for await (const frame of session.incoming) await session.send(frame);
  * });
@@ -256,7 +256,7 @@ export class WebSocketServer {
    *
    * What this mode cannot do, because Deno's `WebSocket` gives messages and not frames: raw
    * routes (they answer 501 and are reported to `onError`), permessage-deflate and other
-   * extensions (never negotiated), pings of your own (`pingPeriod` maps to Deno's `idleTimeout`,
+   * extensions (never negotiated), pings of your own (`pingInterval` maps to Deno's `idleTimeout`,
    * rounded up to whole seconds; sessions throw on `ping`/`pingInterval` changes),
    * `maxFrameSize` (messages are checked against `maxMessageSize` once received),
    * `masking`, and read backpressure (messages queue up to the incoming bound, then the session

@@ -223,3 +223,37 @@ export function checkConnectionOptions(o: ConnectionOptions): void {
   checkHeaderSize("maxHeaderSize", o.maxHeaderSize);
   checkBoolean("masking", o.masking);
 }
+
+/** @internal An option accepted under a second name. */
+export interface OptionAlias<K> {
+  /** The option's own name. */
+  readonly name: K;
+  /** The other name it is also accepted under. */
+  readonly alias: K;
+}
+
+/**
+ * @internal Folds an option given under its alias into its own name: `{ pingPeriod: 5 }`
+ * becomes `{ pingInterval: 5 }`. Check both names' values first, so that an error names what
+ * the caller wrote.
+ *
+ * @param options The options (not changed).
+ * @param names The option's name and its alias.
+ * @returns The options without the alias.
+ * @throws {TypeError} When both names are given with different values.
+ */
+export function foldAlias<O extends object>(options: O, names: OptionAlias<keyof O & string>): O {
+  const { name, alias } = names;
+  const aliased = options[alias];
+  if (aliased === undefined) return options;
+  const own = options[name];
+  if (own !== undefined && !Object.is(own, aliased)) {
+    throw new TypeError(
+      `${name} and ${alias} are the same option (${alias} is an alias): ` +
+        `give one, got ${own} and ${aliased}`,
+    );
+  }
+  const folded = { ...options, [name]: aliased };
+  delete folded[alias];
+  return folded;
+}
