@@ -61,10 +61,10 @@ export {
   type IncomingQueueOptions,
   type OutgoingQueueOptions,
   type PingOptions,
-  SESSION_DEFAULTS,
   type SessionState,
   type Validator,
 } from "./src/session/managed_session.ts";
+export { SESSION_DEFAULTS } from "./src/session/options.ts";
 export {
   jsonConverter,
   type JsonConverterOptions,

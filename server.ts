@@ -16,7 +16,7 @@
  * ```ts ignore
  * import { createServer } from "@wirestream/ws/server";
  *
- * const server = createServer({ pingPeriod: 20_000, origins: ["https://example.com"] });
+ * const server = createServer({ pingInterval: 20_000, origins: ["https://example.com"] });
  *
  * // Managed route: complete messages, automatic pongs, close handshake.
  * server.webSocket("/echo/:room", async (session) => {
@@ -90,10 +90,10 @@ export {
   ManagedWebSocketSession,
   type OutgoingQueueOptions,
   type PingOptions,
-  SESSION_DEFAULTS,
   type SessionState,
   type Validator,
 } from "./src/session/managed_session.ts";
+export { SESSION_DEFAULTS } from "./src/session/options.ts";
 export {
   jsonConverter,
   type JsonConverterOptions,

@@ -61,7 +61,7 @@ async function serve(): Promise<void> {
   let sessions = 0;
   let messages = 0;
   const server = createServer({
-    pingPeriod: PING,
+    pingInterval: PING,
     timeout: PING * 2,
     extensions: values.deflate ? [perMessageDeflate()] : [],
   });

@@ -85,7 +85,7 @@ const PAGE = `<!doctype html>
 
 const server = createServer({
   converter: jsonConverter(),
-  pingPeriod: 30_000,
+  pingInterval: 30_000,
   timeout: 10_000,
   maxMessageSize: 64 * 1024,
   fallback: (request) => {

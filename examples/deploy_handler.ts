@@ -27,8 +27,8 @@ const { values } = parseArgs({
 });
 
 const server = createServer({
-  // On Deno.serve the ping period maps to Deno's idleTimeout (whole seconds).
-  pingPeriod: 30_000,
+  // On Deno.serve the ping interval maps to Deno's idleTimeout (whole seconds).
+  pingInterval: 30_000,
   fallback: () =>
     new Response("wirestream on Deno.serve: try ws:///echo or ws:///time\n", {
       headers: { "content-type": "text/plain; charset=utf-8" },

@@ -19,15 +19,14 @@ import type { TlsOptions } from "../transport/connect.ts";
 import { dial, type DialResult } from "./dial.ts";
 import type { WebSocketContentConverter } from "../session/converter.ts";
 import {
-  checkSessionOptions,
   type DefaultWebSocketSession,
   type IncomingQueueOptions,
   ManagedWebSocketSession,
   type OutgoingQueueOptions,
-  runSessionBlock,
-  SESSION_DEFAULTS,
 } from "../session/managed_session.ts";
-import { checkMs, checkSize, CLIENT_DEFAULTS } from "./raw_client.ts";
+import { checkSessionOptions, SESSION_DEFAULTS } from "../session/options.ts";
+import { runBlock } from "../session/run_block.ts";
+import { checkClientOptions, CLIENT_DEFAULTS } from "./raw_client.ts";
 
 /** Settings of a client: the defaults of every connection it opens. */
 export interface WebSocketClientOptions {
@@ -107,8 +106,15 @@ export interface WebSocketClientOptions {
    */
   masking?: boolean;
   /**
-   * The largest HTTP response head accepted.
+   * The largest HTTP response head accepted, in bytes (at least 64).
    * @default {16384}
+   */
+  maxHeaderSize?: number;
+  /**
+   * The former name of {@linkcode WebSocketClientOptions.maxHeaderSize}; giving both with
+   * different values is a `TypeError`.
+   * @default {undefined}
+   * @deprecated Use `maxHeaderSize`, the server's name for the same limit.
    */
   maxHeadSize?: number;
 }
@@ -214,20 +220,18 @@ export interface WebSocketClient extends AsyncDisposable {
 
 const CLIENT_CLOSED = "The client is closed";
 
-function checkCallOptions(o: WebSocketCallOptions & { extensions?: unknown }): void {
+/**
+ * Checks the options of a client or of one call, and folds `maxHeadSize` into `maxHeaderSize`
+ * (each layer on its own, so that a call's value wins over the client's under either name).
+ */
+function checkCallOptions<O extends WebSocketCallOptions>(o: O): O {
   if (o === null || typeof o !== "object") throw new TypeError("options must be an object");
-  checkMs("connectTimeout", o.connectTimeout);
-  checkMs("handshakeTimeout", o.handshakeTimeout);
-  checkMs("closeTimeout", o.closeTimeout);
-  checkSize("maxFrameSize", o.maxFrameSize);
-  checkSize("maxHeadSize", o.maxHeadSize);
+  const folded = checkClientOptions(o);
   checkSessionOptions(o);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw new TypeError("signal must be an AbortSignal");
   }
-  if (o.masking !== undefined && typeof o.masking !== "boolean") {
-    throw new TypeError("masking must be a boolean");
-  }
+  return folded;
 }
 
 function mergeHeaders(base: HeadersInit | undefined, own: HeadersInit | undefined): Headers {
@@ -245,10 +249,8 @@ class ManagedClient implements WebSocketClient {
   #closing: Promise<void> | null = null;
 
   constructor(options: WebSocketClientOptions | undefined) {
-    const o = options ?? {};
-    checkCallOptions(o);
+    const o = checkCallOptions(options ?? {});
     const factories = o.extensions ?? [];
-    if (!Array.isArray(factories)) throw new TypeError("extensions must be an array");
     checkExtensionFactories(factories);
     this.#factories = [...factories];
     // Headers are parsed once, so that a bad one fails here.
@@ -265,7 +267,7 @@ class ManagedClient implements WebSocketClient {
     options?: WebSocketCallOptions,
   ): Promise<T> {
     if (typeof handler !== "function") throw new TypeError("webSocket needs a handler function");
-    return runSessionBlock(await this.#open(input, options, false), handler);
+    return runBlock(await this.#open(input, options, false), handler);
   }
 
   ws<T>(
@@ -282,7 +284,7 @@ class ManagedClient implements WebSocketClient {
     options?: WebSocketCallOptions,
   ): Promise<T> {
     if (typeof handler !== "function") throw new TypeError("wss needs a handler function");
-    return runSessionBlock(await this.#open(input, options, true), handler);
+    return runBlock(await this.#open(input, options, true), handler);
   }
 
   webSocketSession(
@@ -331,8 +333,9 @@ class ManagedClient implements WebSocketClient {
     if (!byUrl && (input === null || typeof input !== "object")) {
       throw new TypeError("Expected a URL string, a URL or { host, port, path }");
     }
-    const call: WebSocketCallOptions = byUrl ? { ...options } : { ...input, ...options };
-    checkCallOptions(call);
+    const call = checkCallOptions<WebSocketCallOptions>(
+      byUrl ? { ...options } : { ...input, ...options },
+    );
     const o = { ...this.#options, ...call };
     const headers = mergeHeaders(this.#options.headers, call.headers);
     const endpoint = resolveEndpoint(byUrl ? input : input as EndpointParts, {
@@ -353,7 +356,7 @@ class ManagedClient implements WebSocketClient {
       unixPath: call.unixPath,
       connectTimeout: o.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout,
       handshakeTimeout: o.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
-      maxHeadSize: o.maxHeadSize,
+      maxHeadSize: o.maxHeaderSize ?? CLIENT_DEFAULTS.maxHeaderSize,
       signal,
     });
     let extensions: WebSocketExtension[] = [];

@@ -5,11 +5,18 @@
  * @module
  */
 
-import { CloseReason, truncateUtf8 } from "../core/close.ts";
 import { type EndpointParts, resolveEndpoint } from "../core/url.ts";
 import type { TlsOptions } from "../transport/connect.ts";
 import { dial } from "./dial.ts";
+import {
+  checkConnectionOptions,
+  checkHeaderSize,
+  checkMs,
+  CONNECTION_DEFAULTS,
+  foldAlias,
+} from "../session/options.ts";
 import { RawWebSocketSession } from "../session/raw_session.ts";
+import { runBlock } from "../session/run_block.ts";
 
 /** Options of the raw client calls. */
 export interface RawClientOptions {
@@ -75,8 +82,15 @@ export interface RawClientOptions {
    */
   unixPath?: string;
   /**
-   * The largest HTTP response head accepted.
+   * The largest HTTP response head accepted, in bytes (at least 64).
    * @default {16384}
+   */
+  maxHeaderSize?: number;
+  /**
+   * The former name of {@linkcode RawClientOptions.maxHeaderSize}; giving both with different
+   * values is a `TypeError`.
+   * @default {undefined}
+   * @deprecated Use `maxHeaderSize`, the server's name for the same limit.
    */
   maxHeadSize?: number;
 }
@@ -84,26 +98,30 @@ export interface RawClientOptions {
 /** Request parts and options in one object: `webSocketRaw({ host, port, path }, handler)`. */
 export interface RawRequestOptions extends EndpointParts, RawClientOptions {}
 
-/** The default client limits, shared by the managed client. */
+/** @internal The default client limits, shared by the managed client. */
 export const CLIENT_DEFAULTS = {
   connectTimeout: 10_000,
-  handshakeTimeout: 10_000,
-  closeTimeout: 5_000,
-  maxFrameSize: 16 * 1024 * 1024,
+  handshakeTimeout: CONNECTION_DEFAULTS.handshakeTimeout,
+  closeTimeout: CONNECTION_DEFAULTS.closeTimeout,
+  maxFrameSize: CONNECTION_DEFAULTS.maxFrameSize,
+  maxHeaderSize: CONNECTION_DEFAULTS.maxHeaderSize,
 } as const;
 
-/** @internal Checks a millisecond option. */
-export function checkMs(name: string, value: number | undefined): void {
-  if (value !== undefined && (!(value >= 0) || !Number.isFinite(value))) {
-    throw new RangeError(`${name} must be a finite number of milliseconds >= 0, got ${value}`);
-  }
-}
-
-/** @internal Checks a size option. */
-export function checkSize(name: string, value: number | undefined): void {
-  if (value !== undefined && (!(value > 0) || Number.isNaN(value))) {
-    throw new RangeError(`${name} must be a positive number of bytes, got ${value}`);
-  }
+/**
+ * @internal Checks the options of both clients' calls (timeouts, limits, masking) and folds the
+ * deprecated `maxHeadSize` into `maxHeaderSize`.
+ *
+ * @param o The options.
+ * @returns The options, with `maxHeaderSize` only.
+ * @throws {RangeError} When a timeout or size is out of range.
+ * @throws {TypeError} When `masking` is not a boolean, or `maxHeaderSize` and `maxHeadSize`
+ *   disagree.
+ */
+export function checkClientOptions<O extends RawClientOptions>(o: O): O {
+  checkMs("connectTimeout", o.connectTimeout);
+  checkConnectionOptions(o);
+  checkHeaderSize("maxHeadSize", o.maxHeadSize);
+  return foldAlias(o, { name: "maxHeaderSize", alias: "maxHeadSize" });
 }
 
 async function open(
@@ -112,17 +130,7 @@ async function open(
   secure: boolean,
 ): Promise<RawWebSocketSession> {
   const parts = typeof input === "string" || input instanceof URL ? undefined : input;
-  const opts: RawClientOptions = { ...parts, ...options };
-  checkMs("connectTimeout", opts.connectTimeout);
-  checkMs("handshakeTimeout", opts.handshakeTimeout);
-  checkMs("closeTimeout", opts.closeTimeout);
-  checkSize("maxFrameSize", opts.maxFrameSize);
-  if (
-    opts.maxHeadSize !== undefined &&
-    !(Number.isSafeInteger(opts.maxHeadSize) && opts.maxHeadSize > 0)
-  ) {
-    throw new RangeError(`maxHeadSize must be a positive integer, got ${opts.maxHeadSize}`);
-  }
+  const opts: RawClientOptions = checkClientOptions({ ...parts, ...options });
   const endpoint = resolveEndpoint(parts ?? (input as string | URL), {
     secure,
     params: opts.params,
@@ -134,7 +142,7 @@ async function open(
     unixPath: opts.unixPath,
     connectTimeout: opts.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout,
     handshakeTimeout: opts.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
-    maxHeadSize: opts.maxHeadSize,
+    maxHeadSize: opts.maxHeaderSize ?? CLIENT_DEFAULTS.maxHeaderSize,
     signal: opts.signal,
   });
   const session = new RawWebSocketSession({
@@ -164,23 +172,6 @@ async function open(
     session.closed.then(() => signal.removeEventListener("abort", onAbort));
   }
   return session;
-}
-
-/** @internal Runs a handler with a session, then closes it (1000, or 1011 when it threw). */
-export async function runBlock<T, S extends { closeAndRelease(r?: CloseReason): Promise<void> }>(
-  session: S,
-  handler: (session: S) => T | Promise<T>,
-): Promise<T> {
-  let result: T;
-  try {
-    result = await handler(session);
-  } catch (err) {
-    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    await session.closeAndRelease(new CloseReason(1011, truncateUtf8(message, 123)));
-    throw err;
-  }
-  await session.closeAndRelease(new CloseReason(1000, ""));
-  return result;
 }
 
 /**

@@ -8,13 +8,20 @@
 import { checkExtensionFactories } from "../core/extension_negotiation.ts";
 import type { WebSocketExtensionFactory } from "../core/extension.ts";
 import type { WebSocketContentConverter } from "../session/converter.ts";
-import {
-  checkSessionOptions,
-  type IncomingQueueOptions,
-  type ManagedSessionOptions,
-  type OutgoingQueueOptions,
-  SESSION_DEFAULTS,
+import type {
+  IncomingQueueOptions,
+  ManagedSessionOptions,
+  OutgoingQueueOptions,
 } from "../session/managed_session.ts";
+import {
+  checkConnectionOptions,
+  checkFunction,
+  checkMs,
+  checkSessionOptions,
+  CONNECTION_DEFAULTS,
+  foldAlias,
+  SESSION_DEFAULTS,
+} from "../session/options.ts";
 import type { UpgradeRequest } from "../session/raw_session.ts";
 import { compileOrigins, type OriginPattern } from "./origins.ts";
 import type { UpgradeHook } from "./upgrade.ts";
@@ -55,13 +62,21 @@ export type FallbackHandler = (
 /** Options of `createServer`. All durations are in milliseconds. */
 export interface ServerOptions {
   /**
-   * How often managed sessions ping the client, in milliseconds; 0 turns the pinger off.
+   * How often managed sessions ping the client, in milliseconds; 0 turns the pinger off. The
+   * client's name for the same setting.
    * @default {0}
+   */
+  pingInterval?: number;
+  /**
+   * Alias of {@linkcode ServerOptions.pingInterval}: Ktor's server name
+   * (`WebSocketOptions.pingPeriod`). Giving both with different values is a `TypeError`.
+   * @default {undefined}
    */
   pingPeriod?: number;
   /**
    * How long a managed session waits for the pong of its ping before closing with 1011
-   * "Ping timeout", in milliseconds.
+   * "Ping timeout", in milliseconds. Clients take the same option, with a default of twice
+   * their `pingInterval` (as in Ktor).
    * @default {15000}
    */
   timeout?: number;
@@ -132,7 +147,7 @@ export interface ServerOptions {
    */
   maxConnections?: number;
   /**
-   * The largest request head, in bytes; a larger one gets 431.
+   * The largest request head, in bytes (at least 64); a larger one gets 431.
    * @default {16384}
    */
   maxHeaderSize?: number;
@@ -158,6 +173,8 @@ export interface ServerOptions {
 
 /** @internal Options with defaults applied. */
 export interface ResolvedServerOptions {
+  readonly pingInterval: number;
+  /** The same as `pingInterval` (read by the `Deno.serve` front end). */
   readonly pingPeriod: number;
   readonly timeout: number;
   readonly maxFrameSize: number;
@@ -178,37 +195,38 @@ export interface ResolvedServerOptions {
   readonly onError: (error: unknown, context: ServerErrorContext) => void;
 }
 
-/** The defaults. */
-export const SERVER_DEFAULTS = {
-  pingPeriod: 0,
+/**
+ * The defaults of {@linkcode ServerOptions}.
+ *
+ * @example
+ * ```ts
+ * import { SERVER_DEFAULTS } from "@wirestream/ws/server";
+ *
+ * console.log(SERVER_DEFAULTS.timeout); // 15000
+ * ```
+ */
+export const SERVER_DEFAULTS: {
+  readonly pingInterval: number;
+  readonly timeout: number;
+  readonly maxFrameSize: number;
+  readonly maxMessageSize: number;
+  readonly handshakeTimeout: number;
+  readonly closeTimeout: number;
+  readonly maxHeaderSize: number;
+} = {
+  pingInterval: 0,
   timeout: 15_000,
-  maxFrameSize: 16 * 1024 * 1024,
+  maxFrameSize: CONNECTION_DEFAULTS.maxFrameSize,
   maxMessageSize: SESSION_DEFAULTS.maxMessageSize,
-  handshakeTimeout: 10_000,
-  closeTimeout: 5_000,
-  maxHeaderSize: 16_384,
-} as const;
+  handshakeTimeout: CONNECTION_DEFAULTS.handshakeTimeout,
+  closeTimeout: CONNECTION_DEFAULTS.closeTimeout,
+  maxHeaderSize: CONNECTION_DEFAULTS.maxHeaderSize,
+};
 
 /** @internal The default `onError`: one line on stderr with the route. */
 export function logServerError(error: unknown, context: ServerErrorContext): void {
   const where = context.route === undefined ? context.phase : `${context.phase} ${context.route}`;
   console.error(`wirestream server: ${where} failed:`, error);
-}
-
-function ms(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
-    throw new RangeError(`${name} must be a finite number of milliseconds >= 0, got ${value}`);
-  }
-  return value;
-}
-
-function size(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !(value > 0)) {
-    throw new RangeError(`${name} must be a positive number of bytes, got ${value}`);
-  }
-  return value;
 }
 
 /**
@@ -223,7 +241,8 @@ export function resolveServerOptions(options: ServerOptions | undefined): Resolv
   if (options !== undefined && (typeof options !== "object" || options === null)) {
     throw new TypeError("createServer options must be an object");
   }
-  const o = options ?? {};
+  checkMs("pingPeriod", options?.pingPeriod); // before folding: the error names the alias
+  const o = foldAlias(options ?? {}, { name: "pingInterval", alias: "pingPeriod" });
   const maxConnections = o.maxConnections ?? Infinity;
   if (
     typeof maxConnections !== "number" || !(maxConnections >= 1) ||
@@ -231,42 +250,29 @@ export function resolveServerOptions(options: ServerOptions | undefined): Resolv
   ) {
     throw new RangeError(`maxConnections must be an integer >= 1, got ${maxConnections}`);
   }
-  const maxHeaderSize = size("maxHeaderSize", o.maxHeaderSize, SERVER_DEFAULTS.maxHeaderSize);
-  if (!Number.isInteger(maxHeaderSize) || maxHeaderSize < 64) {
-    throw new RangeError(`maxHeaderSize must be an integer >= 64, got ${maxHeaderSize}`);
-  }
-  if (o.masking !== undefined && typeof o.masking !== "boolean") {
-    throw new TypeError("masking must be a boolean");
-  }
+  checkConnectionOptions(o);
+  checkSessionOptions(o);
   const extensions = o.extensions ?? [];
-  if (!Array.isArray(extensions)) throw new TypeError("extensions must be an array");
   checkExtensionFactories(extensions);
-  for (
-    const [name, fn] of [["upgrade", o.upgrade], ["fallback", o.fallback], [
-      "onError",
-      o.onError,
-    ]] as const
-  ) {
-    if (fn !== undefined && typeof fn !== "function") {
-      throw new TypeError(`${name} must be a function`);
-    }
-  }
-  const pingPeriod = ms("pingPeriod", o.pingPeriod, SERVER_DEFAULTS.pingPeriod);
-  const timeout = ms("timeout", o.timeout, SERVER_DEFAULTS.timeout);
-  const maxMessageSize = size("maxMessageSize", o.maxMessageSize, SERVER_DEFAULTS.maxMessageSize);
+  checkFunction("upgrade", o.upgrade);
+  checkFunction("fallback", o.fallback);
+  checkFunction("onError", o.onError);
+  const pingInterval = o.pingInterval ?? SERVER_DEFAULTS.pingInterval;
+  const timeout = o.timeout ?? SERVER_DEFAULTS.timeout;
+  const maxMessageSize = o.maxMessageSize ?? SERVER_DEFAULTS.maxMessageSize;
   const session: ManagedSessionOptions = {
-    pingInterval: pingPeriod,
+    pingInterval,
     timeout,
     maxMessageSize,
     converter: o.converter,
     incomingQueue: o.incomingQueue,
     outgoingQueue: o.outgoingQueue,
   };
-  checkSessionOptions(session);
   return {
-    pingPeriod,
+    pingInterval,
+    pingPeriod: pingInterval,
     timeout,
-    maxFrameSize: size("maxFrameSize", o.maxFrameSize, SERVER_DEFAULTS.maxFrameSize),
+    maxFrameSize: o.maxFrameSize ?? SERVER_DEFAULTS.maxFrameSize,
     maxMessageSize,
     masking: o.masking ?? false,
     session,
@@ -274,10 +280,10 @@ export function resolveServerOptions(options: ServerOptions | undefined): Resolv
     incomingBytes: o.incomingQueue?.bytes ?? SESSION_DEFAULTS.incomingBytes,
     extensions: [...extensions],
     origins: compileOrigins(o.origins),
-    handshakeTimeout: ms("handshakeTimeout", o.handshakeTimeout, SERVER_DEFAULTS.handshakeTimeout),
-    closeTimeout: ms("closeTimeout", o.closeTimeout, SERVER_DEFAULTS.closeTimeout),
+    handshakeTimeout: o.handshakeTimeout ?? SERVER_DEFAULTS.handshakeTimeout,
+    closeTimeout: o.closeTimeout ?? SERVER_DEFAULTS.closeTimeout,
     maxConnections,
-    maxHeaderSize,
+    maxHeaderSize: o.maxHeaderSize ?? SERVER_DEFAULTS.maxHeaderSize,
     upgrade: o.upgrade,
     fallback: o.fallback,
     onError: o.onError ?? logServerError,

@@ -6,10 +6,10 @@
  */
 
 import type { ParsedRequestHead } from "../core/http1_request.ts";
-import { SESSION_DEFAULTS } from "../session/managed_session.ts";
+import { SESSION_DEFAULTS } from "../session/options.ts";
 import type { ServerCore } from "./listener.ts";
 import { NativeWebSocketServerSession } from "./native_server_session.ts";
-import { runManaged } from "./session_runner.ts";
+import { runHandler as runManaged } from "./session_runner.ts";
 import type { SessionTracker } from "./session_tracker.ts";
 import { decideUpgrade, type IncomingRequest, report } from "./upgrade.ts";
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { checkBoolean, checkFunction } from "../session/options.ts";
 import { Listener, type ServerCore, type ServerListener } from "./listener.ts";
 import type { RawWebSocketServerSession } from "./raw_server_session.ts";
 import {
@@ -66,7 +67,7 @@ export type RouteHandler<S> = (session: S) => unknown;
  * ```ts ignore
  * import { createServer } from "@wirestream/ws/server";
  *
- * const server = createServer({ pingPeriod: 20_000 });
+ * const server = createServer({ pingInterval: 20_000 });
  * server.webSocket("/echo", async (session) => {
  *   for await (const frame of session.incoming) await session.send(frame);
  * });
@@ -175,9 +176,7 @@ export class WebSocketServer {
     options?: RawRouteOptions<D>,
   ): this {
     const negotiate = options?.negotiateExtensions ?? false;
-    if (typeof negotiate !== "boolean") {
-      throw new TypeError("negotiateExtensions must be a boolean");
-    }
+    checkBoolean("negotiateExtensions", negotiate);
     this.#addRoute("raw", path, handler, options, negotiate);
     return this;
   }
@@ -194,9 +193,7 @@ export class WebSocketServer {
     if (options !== undefined && (typeof options !== "object" || options === null)) {
       throw new TypeError("Route options must be an object");
     }
-    if (options?.upgrade !== undefined && typeof options.upgrade !== "function") {
-      throw new TypeError("upgrade must be a function");
-    }
+    checkFunction("upgrade", options?.upgrade);
     const { pattern, text } = routePattern(path);
     this.#router.add({
       kind,
@@ -259,7 +256,7 @@ export class WebSocketServer {
    *
    * What this mode cannot do, because Deno's `WebSocket` gives messages and not frames: raw
    * routes (they answer 501 and are reported to `onError`), permessage-deflate and other
-   * extensions (never negotiated), pings of your own (`pingPeriod` maps to Deno's `idleTimeout`,
+   * extensions (never negotiated), pings of your own (`pingInterval` maps to Deno's `idleTimeout`,
    * rounded up to whole seconds; sessions throw on `ping`/`pingInterval` changes),
    * `maxFrameSize` (messages are checked against `maxMessageSize` once received),
    * `masking`, and read backpressure (messages queue up to the incoming bound, then the session

@@ -7,22 +7,18 @@
  */
 
 import { CloseReason } from "../core/close.ts";
-import { WebSocketError } from "../core/errors.ts";
 import { extensionRsv } from "../core/extension_chain.ts";
 import type { WebSocketExtension } from "../core/extension.ts";
 import type { ManagedSessionInit } from "../session/managed_session.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { SessionInit, UpgradeCall, UpgradeRequest } from "../session/raw_session.ts";
-import {
-  type DefaultWebSocketServerSession,
-  ManagedWebSocketServerSession,
-} from "./managed_server_session.ts";
+import { type BlockSession, runBlock } from "../session/run_block.ts";
+import { ManagedWebSocketServerSession } from "./managed_server_session.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import { RawWebSocketServerSession } from "./raw_server_session.ts";
 import type { TrackedSession } from "./session_tracker.ts";
 import { report, type UpgradePlan } from "./upgrade.ts";
 
-const NORMAL = new CloseReason(1000, "");
 const NO_EXTENSIONS: readonly WebSocketExtension[] = [];
 
 /** The close reason sent when a handler throws: the error's text stays on the server. */
@@ -70,7 +66,7 @@ export function startSocketSession(
   };
   if (route.kind === "raw") {
     const session = new RawWebSocketServerSession(init, { params: plan.params, data: plan.data });
-    const task = runRaw(options, session, plan);
+    const task = runHandler(options, session, plan);
     if (extensions.length > 0) {
       task.finally(() => {
         for (const ext of extensions) ext.dispose();
@@ -83,69 +79,34 @@ export function startSocketSession(
     options.session,
     { params: plan.params, data: plan.data },
   );
-  return { tracked: session, task: runManaged(options, session, plan) };
-}
-
-/** @internal The lifecycle of a managed handler, for both front ends. */
-export async function runManaged(
-  options: ResolvedServerOptions,
-  session: DefaultWebSocketServerSession,
-  plan: { route: { path: string; handler: (session: never) => unknown }; request: UpgradeRequest },
-): Promise<void> {
-  let reason = NORMAL;
-  try {
-    await plan.route.handler(session as never);
-  } catch (err) {
-    if (endedBySession(session, err)) {
-      await session.closed;
-      return;
-    }
-    reason = HANDLER_FAILED;
-    report(options, err, {
-      phase: "handler",
-      route: plan.route.path,
-      request: plan.request,
-      remoteAddr: session.remoteAddr,
-    });
-  }
-  try {
-    await session.close(reason);
-  } catch {
-    session.abort();
-  }
+  return { tracked: session, task: runHandler(options, session, plan) };
 }
 
 /**
- * Whether a handler's error is just the end of its session showing through (the client went
- * away, a protocol error, a ping timeout): the session already ended and told the client, so
- * it is neither a handler failure for `onError` nor a reason to send 1011 (Ktor is silent about
- * these too).
+ * @internal The lifecycle of a route handler, managed or raw, for both front ends: the block
+ * form with the server's policy. A handler that throws closes its session with 1011 "Internal
+ * error" (the error's text stays on the server) and is reported to `onError`; an error that only
+ * shows the end of the session (the client went away, a protocol error, a ping timeout) is
+ * neither. Settles (never rejects) once the session is closed.
+ *
+ * @param options The server options.
+ * @param session The session given to the handler.
+ * @param plan The route and the upgrade request.
+ * @returns A promise for the end of the session.
  */
-function endedBySession(session: { signal: AbortSignal }, err: unknown): boolean {
-  return session.signal.aborted && err instanceof WebSocketError;
-}
-
-async function runRaw(
+export async function runHandler(
   options: ResolvedServerOptions,
-  session: RawWebSocketServerSession,
-  plan: UpgradePlan,
+  session: BlockSession & { readonly remoteAddr?: Deno.Addr },
+  plan: { route: { path: string; handler: (session: never) => unknown }; request: UpgradeRequest },
 ): Promise<void> {
-  let reason = NORMAL;
-  try {
-    await plan.route.handler(session);
-  } catch (err) {
-    if (endedBySession(session, err)) return;
-    reason = HANDLER_FAILED;
-    report(options, err, {
-      phase: "handler",
-      route: plan.route.path,
-      request: plan.request,
-      remoteAddr: session.remoteAddr,
-    });
-  }
-  try {
-    await session.closeAndRelease(reason);
-  } catch {
-    session.abort();
-  }
+  await runBlock(session, plan.route.handler as (session: unknown) => unknown, {
+    failReason: HANDLER_FAILED,
+    onError: (err) =>
+      report(options, err, {
+        phase: "handler",
+        route: plan.route.path,
+        request: plan.request,
+        remoteAddr: session.remoteAddr,
+      }),
+  });
 }

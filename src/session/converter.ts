@@ -7,6 +7,7 @@
 
 import { SerializationError } from "../core/errors.ts";
 import { Frame, readText } from "../core/frame.ts";
+import { checkFunction } from "./options.ts";
 
 /**
  * Turns values into frames and frames into values. A string format (JSON, XML) makes text
@@ -105,12 +106,8 @@ export interface JsonConverterOptions {
 export function jsonConverter(options?: JsonConverterOptions): WebSocketContentConverter {
   const reviver = options?.reviver;
   const replacer = options?.replacer;
-  if (reviver !== undefined && typeof reviver !== "function") {
-    throw new TypeError("jsonConverter: reviver must be a function");
-  }
-  if (replacer !== undefined && typeof replacer !== "function") {
-    throw new TypeError("jsonConverter: replacer must be a function");
-  }
+  checkFunction("jsonConverter: reviver", reviver);
+  checkFunction("jsonConverter: replacer", replacer);
   return {
     serialize(value: unknown): Frame {
       let text: string | undefined;
@@ -164,9 +161,7 @@ export function requireConverter(
 
 /** @internal Checks the `validate` argument of `receiveDeserialized`. */
 export function checkValidator(validate: unknown): void {
-  if (validate !== undefined && typeof validate !== "function") {
-    throw new TypeError("receiveDeserialized: validate must be a function");
-  }
+  checkFunction("receiveDeserialized: validate", validate);
 }
 
 /** @internal `sendSerialized`'s conversion: a complete text or binary frame, or a typed error. */

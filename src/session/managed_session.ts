@@ -29,38 +29,8 @@ import {
   type Validator,
   type WebSocketContentConverter,
 } from "./converter.ts";
-import { checkMs, checkSize, runBlock } from "../client/raw_client.ts";
+import { checkMs, checkSessionOptions, checkSize, SESSION_DEFAULTS } from "./options.ts";
 import type { Sendable, SessionInit, UpgradeCall } from "./raw_session.ts";
-
-/**
- * Defaults of the managed session's limits.
- *
- * - `maxMessageSize` 16 MiB: the same as the default `maxFrameSize`, so a message may be as
- *   large fragmented as unfragmented; large enough for documents and images, small enough that
- *   a hostile peer cannot make one session hold more than a few tens of MiB (Ktor's 2 GiB lets
- *   one connection exhaust the heap). Worst case per session: one message being reassembled,
- *   the incoming queue's budget plus the message that overflowed it, and one read buffer.
- * - incoming queue: 16 messages and 1 MiB (python-websockets queues 16 messages).
- * - outgoing queue: 1 MiB of frames not yet taken by the socket.
- *
- * @example
- * ```ts
- * import { SESSION_DEFAULTS } from "@wirestream/ws";
- *
- * console.log(SESSION_DEFAULTS.maxMessageSize); // 16777216
- * ```
- */
-export const SESSION_DEFAULTS: {
-  readonly maxMessageSize: number;
-  readonly incomingMessages: number;
-  readonly incomingBytes: number;
-  readonly outgoingBytes: number;
-} = {
-  maxMessageSize: 16 * 1024 * 1024,
-  incomingMessages: 16,
-  incomingBytes: 1024 * 1024,
-  outgoingBytes: 1024 * 1024,
-};
 
 /** Bounds of the incoming message queue. */
 export interface IncomingQueueOptions {
@@ -331,12 +301,6 @@ function encodeToScratch(text: string): Uint8Array {
     if (i === n) return scratch.subarray(0, n);
   }
   return scratch.subarray(0, scratchEncoder.encodeInto(text, scratch).written);
-}
-
-function checkQueueBound(name: string, value: number | undefined): void {
-  if (value !== undefined && (typeof value !== "number" || !(value >= 1))) {
-    throw new RangeError(`${name} must be a number >= 1 (or Infinity), got ${value}`);
-  }
 }
 
 /**
@@ -738,7 +702,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     return this.#closing;
   }
 
-  /** @internal The block form's exit (see `runSessionBlock`). */
+  /** @internal The block form's exit (see `runBlock`). */
   closeAndRelease(reason?: CloseReason): Promise<void> {
     return this.close(reason);
   }
@@ -1418,69 +1382,4 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       this.#timeout,
     );
   }
-}
-
-/** @internal Checks the options of a managed session (before anything is connected). */
-export function checkSessionOptions(o: ManagedSessionOptions): void {
-  checkMs("pingInterval", o.pingInterval);
-  checkMs("timeout", o.timeout);
-  checkSize("maxMessageSize", o.maxMessageSize);
-  if (
-    o.incomingQueue !== undefined &&
-    (o.incomingQueue === null || typeof o.incomingQueue !== "object")
-  ) {
-    throw new TypeError("incomingQueue must be an object: { messages?, bytes? }");
-  }
-  if (
-    o.outgoingQueue !== undefined &&
-    (o.outgoingQueue === null || typeof o.outgoingQueue !== "object")
-  ) {
-    throw new TypeError("outgoingQueue must be an object: { bytes? }");
-  }
-  checkQueueBound("incomingQueue.messages", o.incomingQueue?.messages);
-  checkQueueBound("incomingQueue.bytes", o.incomingQueue?.bytes);
-  checkQueueBound("outgoingQueue.bytes", o.outgoingQueue?.bytes);
-  checkConverter(o.converter);
-}
-
-/** @internal Checks a converter option. */
-export function checkConverter(converter: unknown): void {
-  if (converter === undefined) return;
-  const c = converter as Partial<WebSocketContentConverter> | null;
-  if (
-    c === null || typeof c !== "object" || typeof c.serialize !== "function" ||
-    typeof c.deserialize !== "function" || typeof c.isApplicable !== "function"
-  ) {
-    throw new TypeError(
-      "converter must have serialize, deserialize and isApplicable methods (see jsonConverter)",
-    );
-  }
-}
-
-/**
- * Runs a block with a session and ends it, as the client's `webSocket(url, handler)` and the
- * server's routes do: when the handler returns, a close frame 1000 (unless one was sent); when
- * it throws, 1011 with the error's text, and the error is rethrown. Either way it waits up to
- * `closeTimeout` for the peer's close frame, and the socket is released before this resolves.
- *
- * @example
- * ```ts ignore
- * import { runSessionBlock } from "./managed_session.ts";
- *
- * const answer = await runSessionBlock(session, async (s) => {
- *   await s.send("question");
- *   for await (const message of s.incoming) return readText(message);
- *   return null;
- * });
- * ```
- *
- * @param session The session.
- * @param handler The block.
- * @returns The handler's result.
- */
-export function runSessionBlock<S extends ManagedWebSocketSession, T>(
-  session: S,
-  handler: (session: S) => T | Promise<T>,
-): Promise<T> {
-  return runBlock(session, handler);
 }

@@ -27,7 +27,8 @@ import {
   PERMESSAGE_DEFLATE,
 } from "../core/deflate_params.ts";
 import { PerMessageDeflate } from "../core/permessage_deflate.ts";
-import { ZlibCompressor, ZlibDecompressor } from "../transport/deflate.ts";
+import { checkInt, ZlibCompressor, ZlibDecompressor } from "../transport/deflate.ts";
+import { checkFunction } from "./options.ts";
 
 /** Options of {@linkcode perMessageDeflate}: the RFC 7692 parameters and zlib's knobs. */
 export interface PerMessageDeflateOptions extends DeflateNegotiationOptions {
@@ -157,17 +158,15 @@ export class PerMessageDeflateFactory implements WebSocketExtensionFactory {
     const memLevel = o.memLevel ?? 8;
     const threshold = o.threshold ?? 0;
     const maxInflatedSize = o.maxInflatedSize ?? DEFAULT_MAX_INFLATED_SIZE;
-    checkInteger("level", level, -1, 9);
-    checkInteger("memLevel", memLevel, 1, 9);
+    checkInt("level", level, -1, 9);
+    checkInt("memLevel", memLevel, 1, 9);
     if (typeof threshold !== "number" || !(threshold >= 0)) {
       throw new RangeError(`threshold must be a number >= 0, got ${threshold}`);
     }
     if (typeof maxInflatedSize !== "number" || !(maxInflatedSize >= 0)) {
       throw new RangeError(`maxInflatedSize must be a number >= 0, got ${maxInflatedSize}`);
     }
-    if (o.compressIf !== undefined && typeof o.compressIf !== "function") {
-      throw new TypeError("compressIf must be a function");
-    }
+    checkFunction("compressIf", o.compressIf);
     this.options = Object.freeze({ ...o, level, memLevel, threshold, maxInflatedSize });
   }
 
@@ -238,13 +237,6 @@ export class PerMessageDeflateFactory implements WebSocketExtensionFactory {
       compressIf: o.compressIf,
       maxInflatedSize: Math.min(o.maxInflatedSize!, context?.maxMessageSize ?? Infinity),
     });
-  }
-}
-
-function checkInteger(name: string, value: unknown, min: number, max: number): void {
-  if (typeof value !== "number") throw new TypeError(`${name} must be a number`);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   }
 }
 

@@ -270,7 +270,8 @@ export class ZlibDecompressor {
   }
 }
 
-function checkInt(name: string, value: number, min: number, max: number): void {
+/** @internal Checks a zlib parameter: an integer from `min` to `max`. */
+export function checkInt(name: string, value: unknown, min: number, max: number): void {
   if (typeof value !== "number") throw new TypeError(`${name} must be a number`);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);

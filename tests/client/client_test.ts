@@ -17,6 +17,7 @@ import {
   wss,
 } from "../../mod.ts";
 import { nodeClose, startNodeEcho, startNodeServer, startPeerServer } from "../_helpers/ws_peer.ts";
+import { RawServer } from "../_helpers/raw_server.ts";
 
 const tlsDir = new URL("../fixtures/tls/", import.meta.url);
 const ca = Deno.readTextFileSync(new URL("ca.pem", tlsDir));
@@ -279,6 +280,48 @@ Deno.test("connection refused and non-101 answers are typed errors", async () =>
     assert.ok(port > 0);
   } finally {
     await server.stop();
+  }
+});
+
+Deno.test("maxHeadSize is the deprecated name of maxHeaderSize; a call's value wins under either", async () => {
+  assert.throws(
+    () => createClient({ maxHeaderSize: 4096, maxHeadSize: 8192 }),
+    {
+      name: "TypeError",
+      message: "maxHeaderSize and maxHeadSize are the same option (maxHeadSize is an alias): " +
+        "give one, got 4096 and 8192",
+    },
+  );
+  assert.throws(() => createClient({ maxHeadSize: 10 }), {
+    name: "RangeError",
+    message: /^maxHeadSize must be/,
+  });
+  assert.throws(() => createClient({ maxHeaderSize: 1.5 }), {
+    name: "RangeError",
+    message: /^maxHeaderSize must be/,
+  });
+  await createClient({ maxHeaderSize: 4096, maxHeadSize: 4096 }).close();
+  await using client = createClient({ maxHeadSize: 4096 });
+  const big = { headers: [`X-Big: ${"a".repeat(8192)}`] };
+  {
+    await using server = RawServer.start();
+    const opening = client.webSocketSession(server.url()).catch((e) => e);
+    const peer = await server.accept();
+    await peer.upgrade(big);
+    const err = await opening;
+    assert.ok(err instanceof HandshakeError, String(err));
+    assert.equal(err.code, "HANDSHAKE_HEAD_TOO_LARGE");
+    await peer.drain();
+  }
+  {
+    await using server = RawServer.start();
+    const opening = client.webSocketSession(server.url(), { maxHeaderSize: 65536 });
+    const peer = await server.accept();
+    await peer.upgrade(big);
+    const session = await opening;
+    session.abort();
+    await peer.drain();
+    await session.closed;
   }
 });
 

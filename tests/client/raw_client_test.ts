@@ -294,13 +294,40 @@ Deno.test("raw client: an extension not offered is HANDSHAKE_EXTENSION_MISMATCH"
   assert.equal(err.code, "HANDSHAKE_EXTENSION_MISMATCH");
 });
 
-Deno.test("raw client: a head over maxHeadSize is HANDSHAKE_HEAD_TOO_LARGE", async () => {
+Deno.test("raw client: a head over maxHeaderSize is HANDSHAKE_HEAD_TOO_LARGE", async () => {
+  const err = await handshakeFailure(
+    (peer) => peer.write(`HTTP/1.1 101 Switching Protocols\r\nX-Big: ${"a".repeat(8192)}\r\n`),
+    { maxHeaderSize: 4096 },
+  );
+  assert.ok(err instanceof HandshakeError, String(err));
+  assert.equal(err.code, "HANDSHAKE_HEAD_TOO_LARGE");
+});
+
+Deno.test("raw client: maxHeadSize is the deprecated name of maxHeaderSize", async () => {
   const err = await handshakeFailure(
     (peer) => peer.write(`HTTP/1.1 101 Switching Protocols\r\nX-Big: ${"a".repeat(8192)}\r\n`),
     { maxHeadSize: 4096 },
   );
   assert.ok(err instanceof HandshakeError, String(err));
   assert.equal(err.code, "HANDSHAKE_HEAD_TOO_LARGE");
+  const url = `ws://127.0.0.1:${freePort()}/`;
+  await assert.rejects(
+    webSocketRawSession(url, { maxHeaderSize: 4096, maxHeadSize: 8192 }),
+    {
+      name: "TypeError",
+      message: "maxHeaderSize and maxHeadSize are the same option (maxHeadSize is an alias): " +
+        "give one, got 4096 and 8192",
+    },
+  );
+  // The same value under both names is no conflict: the connect is attempted (the port is closed).
+  await assert.rejects(
+    webSocketRawSession(url, { maxHeaderSize: 4096, maxHeadSize: 4096 }),
+    ConnectionError,
+  );
+  await assert.rejects(
+    webSocketRawSession(url, { maxHeadSize: 1.5 }),
+    { name: "RangeError", message: "maxHeadSize must be an integer >= 64, got 1.5" },
+  );
 });
 
 Deno.test("raw client: end of stream in the middle of the head is HANDSHAKE_EOF", async () => {
@@ -590,7 +617,8 @@ Deno.test("raw client: bad arguments are TypeError or RangeError before any I/O"
   await assert.rejects(webSocketRawSession(url, { handshakeTimeout: -5 }), RangeError);
   await assert.rejects(webSocketRawSession(url, { closeTimeout: NaN }), RangeError);
   await assert.rejects(webSocketRawSession(url, { maxFrameSize: 0 }), RangeError);
-  await assert.rejects(webSocketRawSession(url, { maxHeadSize: -1 }), RangeError);
+  await assert.rejects(webSocketRawSession(url, { maxHeaderSize: -1 }), RangeError);
+  await assert.rejects(webSocketRawSession(url, { masking: "yes" as never }), TypeError);
   await assert.rejects(webSocketRawSession(url, { headers: { "bad name": "x" } }), TypeError);
   await assert.rejects(webSocketRawSession(url, { protocols: ["has space"] }), TypeError);
   await assert.rejects(

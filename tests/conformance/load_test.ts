@@ -71,7 +71,7 @@ Deno.test(`load: ${CONNECTIONS} concurrent connections, keepalive on, every mess
   );
   const seen = new Map<string, number>();
   let serverSessions = 0;
-  const server = createServer({ pingPeriod: PING_MS, timeout: PONG_MS, closeTimeout: 3000 });
+  const server = createServer({ pingInterval: PING_MS, timeout: PONG_MS, closeTimeout: 3000 });
   server.webSocket("/load", async (session) => {
     serverSessions++;
     for await (const message of session.incoming) {

@@ -185,7 +185,7 @@ Deno.test(`soak: random traffic through a live server leaks nothing (seed ${SEED
   let handled = 0;
   const unexpected: unknown[] = [];
   const server = createServer({
-    pingPeriod: 100,
+    pingInterval: 100,
     timeout: 300,
     closeTimeout: 300,
     handshakeTimeout: 300,

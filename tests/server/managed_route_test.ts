@@ -88,7 +88,7 @@ Deno.test("managed route: automatic pong, reassembly and close echo, seen by a r
 });
 
 Deno.test("managed route: the pinger pings, and a client that never pongs gets 1011 Ping timeout", async () => {
-  const server = createServer({ pingPeriod: 50, timeout: 100 });
+  const server = createServer({ pingInterval: 50, timeout: 100 });
   let reason: CloseReason | null = null;
   server.webSocket("/", async (session) => {
     try {

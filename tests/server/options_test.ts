@@ -5,7 +5,8 @@ import { routePattern, Router } from "../../src/server/router.ts";
 
 Deno.test("options: defaults follow Ktor where it is safe", () => {
   const o = resolveServerOptions(undefined);
-  assert.equal(o.pingPeriod, 0);
+  assert.equal(o.pingInterval, SERVER_DEFAULTS.pingInterval);
+  assert.equal(o.pingInterval, 0);
   assert.equal(o.timeout, 15_000);
   assert.equal(o.masking, false);
   assert.equal(o.maxFrameSize, 16 * 1024 * 1024);
@@ -20,7 +21,9 @@ Deno.test("options: defaults follow Ktor where it is safe", () => {
 
 Deno.test("options: bad values throw RangeError or TypeError at once", () => {
   const bad: [Record<string, unknown>, ErrorConstructor][] = [
+    [{ pingInterval: -1 }, RangeError],
     [{ pingPeriod: -1 }, RangeError],
+    [{ pingInterval: 1000, pingPeriod: 2000 }, TypeError],
     [{ timeout: NaN }, RangeError],
     [{ maxFrameSize: 0 }, RangeError],
     [{ maxMessageSize: -5 }, RangeError],
@@ -29,6 +32,7 @@ Deno.test("options: bad values throw RangeError or TypeError at once", () => {
     [{ maxConnections: 0 }, RangeError],
     [{ maxConnections: 1.5 }, RangeError],
     [{ maxHeaderSize: 10 }, RangeError],
+    [{ maxHeaderSize: 1024.5 }, RangeError],
     [{ masking: "yes" }, TypeError],
     [{ extensions: "deflate" }, TypeError],
     [{ origins: "https://a.example" }, TypeError],
@@ -44,6 +48,42 @@ Deno.test("options: bad values throw RangeError or TypeError at once", () => {
     assert.throws(() => createServer(options as never), type, JSON.stringify(options));
   }
   assert.throws(() => createServer("x" as never), TypeError);
+});
+
+Deno.test("options: pingPeriod (Ktor's server name) is an alias of pingInterval", () => {
+  for (
+    const options of [{ pingInterval: 5000 }, { pingPeriod: 5000 }, {
+      pingInterval: 5000,
+      pingPeriod: 5000,
+    }]
+  ) {
+    const o = resolveServerOptions(options);
+    assert.equal(o.pingInterval, 5000, JSON.stringify(options));
+    assert.equal(o.session.pingInterval, 5000, JSON.stringify(options));
+  }
+  assert.throws(
+    () => resolveServerOptions({ pingInterval: 5000, pingPeriod: 6000 }),
+    {
+      name: "TypeError",
+      message: "pingInterval and pingPeriod are the same option (pingPeriod is an alias): " +
+        "give one, got 5000 and 6000",
+    },
+  );
+  // An error names the name the caller used.
+  assert.throws(
+    () => resolveServerOptions({ pingPeriod: -1 }),
+    {
+      name: "RangeError",
+      message: "pingPeriod must be a finite number of milliseconds >= 0, got -1",
+    },
+  );
+  assert.throws(
+    () => resolveServerOptions({ pingInterval: -1 }),
+    {
+      name: "RangeError",
+      message: "pingInterval must be a finite number of milliseconds >= 0, got -1",
+    },
+  );
 });
 
 Deno.test("routes: bad paths, handlers and options throw TypeError", () => {

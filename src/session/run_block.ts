@@ -1,0 +1,117 @@
+/**
+ * The block form, shared by the raw and managed clients (`webSocket(url, handler)`,
+ * `webSocketRaw(url, handler)`) and the server's routes: run a handler with a session, then end
+ * the session.
+ *
+ * @module
+ */
+
+import { CloseReason, MAX_CLOSE_REASON_BYTES, truncateUtf8 } from "../core/close.ts";
+import { WebSocketError } from "../core/errors.ts";
+
+/** @internal What the block form needs of a session (raw, managed and native sessions). */
+export interface BlockSession {
+  /**
+   * Sends a close frame unless one was sent, waits up to `closeTimeout` for the peer's, then
+   * releases the socket.
+   */
+  closeAndRelease(reason?: CloseReason): Promise<void>;
+  /** Closes the socket at once. */
+  abort(reason?: unknown): void;
+  /** Aborted when the session ends. */
+  readonly signal: AbortSignal;
+  /** Resolves once the socket is released. */
+  readonly closed: Promise<void>;
+}
+
+/** @internal How a block ends when its handler throws. */
+export interface RunBlockOptions {
+  /**
+   * The close reason sent when the handler throws.
+   * @default {1011 with the error's `name: message`, cut to 123 UTF-8 bytes}
+   */
+  failReason?: CloseReason;
+  /**
+   * Takes the handler's error instead of the caller (the block then resolves with `undefined`);
+   * called before the session is closed, and must not throw. Errors that only show the end of
+   * the session (see {@linkcode runBlock}) are not passed.
+   * @default {undefined (the error is rethrown)}
+   */
+  onError?: (error: unknown) => void;
+}
+
+const NORMAL = new CloseReason(1000, "");
+
+/**
+ * @internal Runs `handler` with `session`, then ends the session, as the clients' block form and
+ * the server's routes do:
+ *
+ * - the handler returns: a close frame 1000 (unless one was sent); its result is returned;
+ * - the handler throws: a close frame with `failReason`, and the error is rethrown, or given to
+ *   `onError` (then the result is `undefined`);
+ * - the handler throws a `WebSocketError` after the session ended by itself (the peer went away,
+ *   a protocol error, a ping timeout): the session already told the peer, so nothing is sent and
+ *   `onError` is not called (Ktor is silent about these too); a caller still gets the error.
+ *
+ * Either way the session waits up to `closeTimeout` for the peer's close frame, and the socket
+ * is released before this settles (aborted if closing fails).
+ *
+ * @example
+ * ```ts ignore
+ * const answer = await runBlock(session, async (s) => {
+ *   await s.send("question");
+ *   for await (const message of s.incoming) return readText(message);
+ *   return null;
+ * });
+ * ```
+ *
+ * @param session The session.
+ * @param handler The block.
+ * @param options The close reason on a throw, and who takes the error.
+ * @returns The handler's result.
+ */
+export function runBlock<S extends BlockSession, T>(
+  session: S,
+  handler: (session: S) => T | Promise<T>,
+): Promise<T>;
+export function runBlock<S extends BlockSession, T>(
+  session: S,
+  handler: (session: S) => T | Promise<T>,
+  options: RunBlockOptions,
+): Promise<T | undefined>;
+export async function runBlock<S extends BlockSession, T>(
+  session: S,
+  handler: (session: S) => T | Promise<T>,
+  options?: RunBlockOptions,
+): Promise<T | undefined> {
+  let result: T;
+  try {
+    result = await handler(session);
+  } catch (err) {
+    const onError = options?.onError;
+    if (session.signal.aborted && err instanceof WebSocketError) {
+      await session.closed;
+    } else {
+      onError?.(err);
+      await end(session, options?.failReason ?? failReason(err));
+    }
+    if (onError === undefined) throw err;
+    return undefined;
+  }
+  await end(session, NORMAL);
+  return result;
+}
+
+/** The default close reason of a handler that threw: 1011 with the error's text. */
+function failReason(err: unknown): CloseReason {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new CloseReason(1011, truncateUtf8(text, MAX_CLOSE_REASON_BYTES));
+}
+
+async function end(session: BlockSession, reason: CloseReason): Promise<void> {
+  try {
+    await session.closeAndRelease(reason);
+  } catch {
+    session.abort();
+  }
+}
