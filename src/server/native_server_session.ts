@@ -32,6 +32,9 @@ const DRAIN_POLL = 10;
 
 const NOOP = (): void => {};
 
+/** What the session reports after sending a close frame without a status code (RFC 6455 §7.1.5). */
+const NO_STATUS = new CloseReason(1005, "");
+
 function unsupported(what: string): TypeError {
   return new TypeError(
     `${what} is not supported by sessions served through server.fetch (Deno.serve): ` +
@@ -73,6 +76,8 @@ const STATES: SessionState[] = ["open", "closing", "closed"];
  * {@linkcode DefaultWebSocketServerSession} contract where Deno lets it:
  *
  * - `incoming` carries complete messages; Deno answers pings and echoes the close frame itself.
+ * - A close frame sent without a status code goes out with an empty payload, as on the listener,
+ *   and `closeReason` reports 1005.
  * - There is no read backpressure: messages queue up to the incoming bounds; one more closes
  *   the session with 1008 "Incoming queue overflow" (`incoming` then fails with
  *   `QUEUE_OVERFLOW` after the queued messages). A message over `maxMessageSize` closes it
@@ -274,9 +279,10 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   }
 
   /**
-   * Sends a complete message: a string, bytes, or a final text/binary frame (a close frame
-   * closes the session). Resolves once Deno has it, after waiting while `bufferedAmount` is over
-   * the outgoing bound.
+   * Sends a complete message: a string, bytes, or a final text/binary frame. A close frame starts
+   * the close handshake like `close()`, with its payload as it is (an empty one stays empty and
+   * `closeReason` reports 1005). Resolves once Deno has it, after waiting while `bufferedAmount`
+   * is over the outgoing bound.
    *
    * @param data What to send.
    * @param _options Ignored: no extension runs here.
@@ -289,13 +295,14 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
       payload = data;
     } else if (data instanceof Frame) {
       if (data.type === "close") {
-        let reason: CloseReason;
+        let reason: CloseReason | null;
         try {
-          reason = readReason(data) ?? new CloseReason(1000, "");
+          reason = readReason(data);
         } catch (err) {
           return Promise.reject(err);
         }
-        return this.close(reason);
+        this.#startClose(reason);
+        return Promise.resolve();
       }
       if (data.type === "ping" || data.type === "pong") {
         return Promise.reject(unsupported(`Sending a ${data.type} frame`));
@@ -347,18 +354,26 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
         new RangeError(`Close code ${chosen.code} cannot be sent in a close frame`),
       );
     }
-    if (this.#state === OPEN) {
-      this.#state = CLOSING;
-      this.#localReason = chosen;
-      this.#closeTimer = setTimeout(() => {
-        this.#closeTimer = undefined;
-        this.#finish(chosen, null);
-        this.#closed.resolve();
-      }, this.#closeTimeout);
-      if (this.#opened) this.#closeSocket(chosen);
-      else this.#open.promise.then((open) => open && this.#closeSocket(chosen));
-    }
+    this.#startClose(chosen);
     return this.#closed.promise;
+  }
+
+  /**
+   * Starts the close handshake, once: Deno sends the close frame (an empty payload for `null`,
+   * RFC 6455 §5.5.1) and waits for the client's, for up to `closeTimeout`.
+   */
+  #startClose(reason: CloseReason | null): void {
+    if (this.#state !== OPEN) return;
+    const local = reason ?? NO_STATUS;
+    this.#state = CLOSING;
+    this.#localReason = local;
+    this.#closeTimer = setTimeout(() => {
+      this.#closeTimer = undefined;
+      this.#finish(local, null);
+      this.#closed.resolve();
+    }, this.#closeTimeout);
+    if (this.#opened) this.#closeSocket(reason);
+    else this.#open.promise.then((open) => open && this.#closeSocket(reason));
   }
 
   /** @internal Same as `close`. */
@@ -448,6 +463,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
       );
   }
 
+  /** Asks Deno to close; without a reason, Deno's `close()` sends an empty close payload. */
   #closeSocket(reason: CloseReason | null): void {
     try {
       if (reason === null) this.#socket.close();
