@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CloseReason, isValidCloseCode } from "../core/close.ts";
+import { CloseReason, isValidCloseCode, truncateUtf8 } from "../core/close.ts";
 import {
   ConnectionClosedError,
   ConnectionError,
@@ -31,6 +31,37 @@ const NATIVE_MAX_FRAME = 64 * 1024 * 1024;
 const DRAIN_POLL = 10;
 
 const NOOP = (): void => {};
+
+/** What the session reports after sending a close frame without a status code (RFC 6455 §7.1.5). */
+const NO_STATUS = new CloseReason(1005, "");
+/** The same words as the listener's managed session, for a connection that ended without a close. */
+const ABNORMAL = new CloseReason(1006, "Connection was closed without close frame");
+
+function closedAbnormally(): ConnectionClosedError {
+  return new ConnectionClosedError(
+    "CLOSED_ABNORMALLY",
+    "The connection was closed without a close frame",
+    { closeReason: ABNORMAL },
+  );
+}
+
+/**
+ * The error of Deno's `error` event. Deno drops the connection without a close frame on a
+ * protocol error; the failures the other session kinds name precisely are named the same here,
+ * from Deno's message: the end of the connection, and invalid UTF-8 (1007, RFC 6455 §8.1).
+ */
+function socketError(message: string | undefined): WebSocketError {
+  switch (message) {
+    case "Unexpected EOF":
+      return closedAbnormally();
+    case "Invalid UTF-8":
+      return new ProtocolError("INVALID_UTF8", 1007, "Invalid UTF-8 in text message");
+  }
+  return new ConnectionError(
+    "CONNECTION_RESET",
+    message ? `The WebSocket failed: ${message}` : "The WebSocket failed",
+  );
+}
 
 function unsupported(what: string): TypeError {
   return new TypeError(
@@ -73,6 +104,12 @@ const STATES: SessionState[] = ["open", "closing", "closed"];
  * {@linkcode DefaultWebSocketServerSession} contract where Deno lets it:
  *
  * - `incoming` carries complete messages; Deno answers pings and echoes the close frame itself.
+ * - A close frame sent without a status code goes out with an empty payload, as on the listener,
+ *   and `closeReason` reports 1005.
+ * - Deno fails a connection on a protocol error (invalid UTF-8, a bad frame) by dropping it, with
+ *   no close frame. The session still reports invalid UTF-8 as the other kinds do: 1007, and
+ *   `incoming` fails with `ProtocolError` `INVALID_UTF8`. The end of the connection without a
+ *   close frame is 1006, and `incoming` fails with `ConnectionClosedError` `CLOSED_ABNORMALLY`.
  * - There is no read backpressure: messages queue up to the incoming bounds; one more closes
  *   the session with 1008 "Incoming queue overflow" (`incoming` then fails with
  *   `QUEUE_OVERFLOW` after the queued messages). A message over `maxMessageSize` closes it
@@ -199,11 +236,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
     };
     socket.onmessage = (event) => this.#onMessage(event.data);
     socket.onerror = (event) => {
-      const message = (event as ErrorEvent).message;
-      this.#socketError = new ConnectionError(
-        "CONNECTION_RESET",
-        message ? `The WebSocket failed: ${message}` : "The WebSocket failed",
-      );
+      this.#socketError = socketError((event as ErrorEvent).message);
     };
     socket.onclose = (event) => this.#onClose(event.code, event.reason, event.wasClean);
   }
@@ -274,9 +307,10 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   }
 
   /**
-   * Sends a complete message: a string, bytes, or a final text/binary frame (a close frame
-   * closes the session). Resolves once Deno has it, after waiting while `bufferedAmount` is over
-   * the outgoing bound.
+   * Sends a complete message: a string, bytes, or a final text/binary frame. A close frame starts
+   * the close handshake like `close()`, with its payload as it is (an empty one stays empty and
+   * `closeReason` reports 1005). Resolves once Deno has it, after waiting while `bufferedAmount`
+   * is over the outgoing bound.
    *
    * @param data What to send.
    * @param _options Ignored: no extension runs here.
@@ -289,13 +323,14 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
       payload = data;
     } else if (data instanceof Frame) {
       if (data.type === "close") {
-        let reason: CloseReason;
+        let reason: CloseReason | null;
         try {
-          reason = readReason(data) ?? new CloseReason(1000, "");
+          reason = readReason(data);
         } catch (err) {
           return Promise.reject(err);
         }
-        return this.close(reason);
+        this.#startClose(reason);
+        return Promise.resolve();
       }
       if (data.type === "ping" || data.type === "pong") {
         return Promise.reject(unsupported(`Sending a ${data.type} frame`));
@@ -347,18 +382,26 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
         new RangeError(`Close code ${chosen.code} cannot be sent in a close frame`),
       );
     }
-    if (this.#state === OPEN) {
-      this.#state = CLOSING;
-      this.#localReason = chosen;
-      this.#closeTimer = setTimeout(() => {
-        this.#closeTimer = undefined;
-        this.#finish(chosen, null);
-        this.#closed.resolve();
-      }, this.#closeTimeout);
-      if (this.#opened) this.#closeSocket(chosen);
-      else this.#open.promise.then((open) => open && this.#closeSocket(chosen));
-    }
+    this.#startClose(chosen);
     return this.#closed.promise;
+  }
+
+  /**
+   * Starts the close handshake, once: Deno sends the close frame (an empty payload for `null`,
+   * RFC 6455 §5.5.1) and waits for the client's, for up to `closeTimeout`.
+   */
+  #startClose(reason: CloseReason | null): void {
+    if (this.#state !== OPEN) return;
+    const local = reason ?? NO_STATUS;
+    this.#state = CLOSING;
+    this.#localReason = local;
+    this.#closeTimer = setTimeout(() => {
+      this.#closeTimer = undefined;
+      this.#finish(local, null);
+      this.#closed.resolve();
+    }, this.#closeTimeout);
+    if (this.#opened) this.#closeSocket(reason);
+    else this.#open.promise.then((open) => open && this.#closeSocket(reason));
   }
 
   /** @internal Same as `close`. */
@@ -448,6 +491,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
       );
   }
 
+  /** Asks Deno to close; without a reason, Deno's `close()` sends an empty close payload. */
   #closeSocket(reason: CloseReason | null): void {
     try {
       if (reason === null) this.#socket.close();
@@ -479,14 +523,13 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
     else if (data instanceof ArrayBuffer) frame = Frame.binary(new Uint8Array(data));
     else return;
     if (frame.data.length > this.#maxMessageSize) {
-      this.#fail(
-        new ProtocolError(
-          "MESSAGE_TOO_BIG",
-          1009,
-          `Message is too big: ${frame.data.length}. Max size is ${this.#maxMessageSize}`,
-        ),
-        new CloseReason(1009, "Message too big"),
+      const err = new ProtocolError(
+        "MESSAGE_TOO_BIG",
+        1009,
+        `Message is too big: ${frame.data.length}. Max size is ${this.#maxMessageSize}`,
       );
+      // The error's text, as the listener's sessions send it.
+      this.#fail(err, new CloseReason(1009, truncateUtf8(err.message, 123)));
       return;
     }
     if (this.#state === CLOSING) {
@@ -533,14 +576,12 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
       if (this.#localReason !== null) {
         this.#finish(this.#localReason, null);
       } else if (!wasClean || code === 1006) {
+        const err = this.#socketError ?? closedAbnormally();
         this.#finish(
-          new CloseReason(1006, ""),
-          this.#socketError ??
-            new ConnectionClosedError(
-              "CLOSED_ABNORMALLY",
-              "The connection was closed without a close frame",
-              { closeReason: new CloseReason(1006, "") },
-            ),
+          err instanceof ProtocolError
+            ? new CloseReason(err.closeCode, truncateUtf8(err.message, 123))
+            : ABNORMAL,
+          err,
         );
       } else {
         let reason: CloseReason;

@@ -10,7 +10,11 @@ import type { UpgradeRequest } from "../session/raw_session.ts";
 
 /** What every server session knows about its upgrade request. */
 export interface WebSocketServerSessionInfo<D = unknown> {
-  /** The upgrade request: URL (built from `Host` and the target), method and headers. */
+  /**
+   * The upgrade request: URL (built from `Host` and the target), method and headers. It stays
+   * readable for the whole session, after the handshake too (under `Deno.serve`, a copy taken
+   * at the upgrade).
+   */
   readonly request: UpgradeRequest;
   /** The parameters the route pattern captured (`/chat/:room` → `{ room }`). */
   readonly params: Readonly<Record<string, string>>;

@@ -7,6 +7,7 @@
 
 import type { ParsedRequestHead } from "../core/http1_request.ts";
 import { SESSION_DEFAULTS } from "../session/options.ts";
+import type { UpgradeRequest } from "../session/raw_session.ts";
 import type { ServerCore } from "./listener.ts";
 import { NativeWebSocketServerSession } from "./native_server_session.ts";
 import { runHandler as runManaged } from "./session_runner.ts";
@@ -92,11 +93,19 @@ export async function handleFetch(
     case "accept":
       break;
   }
-  const plan = outcome.plan;
   if (tracker.closing) return text(503, "The server is shutting down");
   if (!core.acquire()) {
     return text(503, "Too many connections", new Headers({ "Retry-After": "1" }));
   }
+  // Deno closes the Request once the 101 is returned (its headers then throw "Request closed"):
+  // the session and onError keep a copy. The URL, the method, the route parameters and the
+  // address were read already.
+  const snapshot: UpgradeRequest = {
+    url,
+    method: head.method,
+    headers: new Headers(request.headers),
+  };
+  const plan = { ...outcome.plan, request: snapshot };
   const idleTimeout = options.pingPeriod > 0 ? Math.ceil(options.pingPeriod / 1000) : 0;
   let upgraded: { socket: WebSocket; response: Response };
   try {

@@ -259,8 +259,12 @@ export class WebSocketServer {
    * extensions (never negotiated), pings of your own (`pingInterval` maps to Deno's `idleTimeout`,
    * rounded up to whole seconds; sessions throw on `ping`/`pingInterval` changes),
    * `maxFrameSize` (messages are checked against `maxMessageSize` once received),
-   * `masking`, and read backpressure (messages queue up to the incoming bound, then the session
-   * closes with 1008).
+   * `masking`, read backpressure (messages queue up to the incoming bound, then the session
+   * closes with 1008), and a close frame on a protocol error: on invalid UTF-8 or a bad frame
+   * from the client, Deno drops the connection without one (the session still reports invalid
+   * UTF-8 as 1007, as the listener's sessions do). As on the listener, a close frame sent
+   * without a status code goes out with an empty payload (`closeReason` reports 1005), and
+   * `session.request` stays readable for the whole session.
    *
    * @example
    * ```ts ignore
