@@ -66,11 +66,18 @@ export {
   encodeFrame,
   FrameEncoder,
   type FrameEncoderOptions,
-  frameHeaderSize,
   MAX_HEADER_SIZE,
 } from "./src/core/frame_encoder.ts";
 export { FrameDecoder, type FrameDecoderOptions } from "./src/core/frame_decoder.ts";
-export { applyMask, writeMaskKey } from "./src/core/mask.ts";
+export {
+  closeFrameFor,
+  MAX_PONGS_IN_FLIGHT,
+  Protocol,
+  type ProtocolOptions,
+  type SessionState,
+} from "./src/core/protocol.ts";
+export type { Transport } from "./src/transport/transport.ts";
+export { applyMask } from "./src/core/mask.ts";
 export { isValidUtf8, Utf8Validator } from "./src/core/utf8.ts";
 export {
   ConnectionClosedError,
@@ -113,11 +120,6 @@ export { DEFAULT_MAX_HEAD_SIZE, type HeadParseOptions } from "./src/core/http1_s
 export { type ParsedRequestHead, parseRequestHead } from "./src/core/http1_request.ts";
 export { type ParsedResponseHead, parseResponseHead } from "./src/core/http1_response.ts";
 export {
-  type HeaderFields,
-  serializeRequestHead,
-  serializeResponseHead,
-} from "./src/core/http1_serialize.ts";
-export {
   type ExtensionOffer,
   formatExtensionHeader,
   parseExtensionHeader,
@@ -131,7 +133,6 @@ export type {
   WebSocketExtensionFactory,
 } from "./src/core/extension.ts";
 export {
-  checkExtensionFactories,
   clientExtensionOffers,
   type ExtensionNegotiationOptions,
   negotiateClientExtensions,
@@ -144,39 +145,14 @@ export {
   runOutgoingExtensions,
 } from "./src/core/extension_chain.ts";
 export {
-  checkDeflateNegotiationOptions,
-  type DeflateDirection,
-  deflateDirections,
   type DeflateNegotiationOptions,
   type DeflateParameters,
-  MAX_WINDOW_BITS,
-  MIN_WINDOW_BITS,
   PERMESSAGE_DEFLATE,
 } from "./src/core/deflate_params.ts";
-export {
-  acceptDeflateResponse,
-  deflateClientOffer,
-  type DeflateParamValues,
-  type DeflateSelection,
-  parseDeflateParams,
-  selectDeflateOffer,
-} from "./src/core/deflate_negotiation.ts";
-export {
-  type DeflateCompressor,
-  type DeflateDecompressor,
-  PerMessageDeflate,
-  type PerMessageDeflateRuntime,
-} from "./src/core/permessage_deflate.ts";
-export {
-  ZlibCompressor,
-  type ZlibCompressorOptions,
-  ZlibDecompressor,
-  type ZlibDecompressorOptions,
-} from "./src/transport/deflate.ts";
+export type { PerMessageDeflate } from "./src/core/permessage_deflate.ts";
 export {
   DEFAULT_MAX_INFLATED_SIZE,
   deflateFrame,
-  type ExtensionHolder,
   inflateFrame,
   isPerMessageDeflate,
   perMessageDeflate,

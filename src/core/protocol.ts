@@ -31,6 +31,7 @@
 import { CloseReason, truncateUtf8 } from "./close.ts";
 import { ConnectionClosedError, ProtocolError } from "./errors.ts";
 import type { WebSocketExtension } from "./extension.ts";
+import { runIncomingExtensions } from "./extension_chain.ts";
 import { Frame, makeFrame, readReason } from "./frame.ts";
 import { FrameDecoder, type FrameDecoderOptions } from "./frame_decoder.ts";
 import { Utf8Validator } from "./utf8.ts";
@@ -515,35 +516,30 @@ export class Protocol {
       if (this.#extCheckUtf8) (this.#utf8 ??= new Utf8Validator()).reset();
     }
     this.#extInMessage = !frame.fin;
-    const exts = this.extensions;
-    let out = frame;
+    let out: Frame | Promise<Frame>;
     try {
-      for (let i = exts.length - 1; i >= 0; i--) {
-        const r = exts[i]!.processIncoming(out);
-        if (r instanceof Promise) {
-          this.#pending = this.#incomingAsync(frame, r, i - 1);
-          return null;
-        }
-        out = r;
-      }
+      out = runIncomingExtensions(this.extensions, frame);
     } catch (err) {
       throw incomingExtensionError(err);
+    }
+    if (out instanceof Promise) {
+      this.#pending = this.#incomingAsync(frame, out);
+      return null;
     }
     return this.#afterExtensions(frame, out);
   }
 
   /** Finishes an extension chain that went asynchronous; its result waits in `#ready`. */
-  async #incomingAsync(frame: Frame, pending: Promise<Frame>, from: number): Promise<void> {
-    const exts = this.extensions;
+  async #incomingAsync(frame: Frame, pending: Promise<Frame>): Promise<void> {
+    let out: Frame;
     try {
-      let out = await pending;
-      for (let i = from; i >= 0; i--) out = await exts[i]!.processIncoming(out);
-      if (this.#state !== CLOSED) this.#ready = this.#afterExtensions(frame, out);
+      out = await pending;
     } catch (err) {
       throw incomingExtensionError(err);
     } finally {
       this.#pending = null;
     }
+    if (this.#state !== CLOSED) this.#ready = this.#afterExtensions(frame, out);
   }
 
   #afterExtensions(received: Frame, out: Frame): Frame | null {

@@ -13,7 +13,7 @@ import {
   TimeoutError,
   WebSocketError,
 } from "../core/errors.ts";
-import { extensionRsv } from "../core/extension_chain.ts";
+import { disposeExtensions, extensionRsv, runOutgoingExtensions } from "../core/extension_chain.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
 import { Frame } from "../core/frame.ts";
 import { Protocol, type SessionState } from "../core/protocol.ts";
@@ -1045,28 +1045,23 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
 
   /** Runs a data frame through the extensions in order, keeping async results in order. */
   #sendThroughExtensions(frame: Frame, hints: OutgoingHints | undefined): Promise<void> {
-    const exts = this.extensions;
     if (this.#outTail === null) {
-      let out = frame;
-      for (let i = 0; i < exts.length; i++) {
-        let r: Frame | Promise<Frame>;
-        try {
-          r = exts[i]!.processOutgoing(out, hints);
-        } catch (err) {
-          return this.#outgoingExtensionFailed(err);
-        }
-        if (r instanceof Promise) return this.#chain(frame, r, i + 1, hints);
-        out = r;
+      let out: Frame | Promise<Frame>;
+      try {
+        out = runOutgoingExtensions(this.extensions, frame, hints);
+      } catch (err) {
+        return this.#outgoingExtensionFailed(err);
       }
-      return this.#enqueue(out);
+      return out instanceof Promise ? this.#chain(frame, out, 0, hints) : this.#enqueue(out);
     }
     return this.#chain(frame, null, 0, hints);
   }
 
   /**
    * Queues a frame behind the frames whose extension processing is still pending: `started`
-   * is the pending result of extension `from - 1` (when processing went async at once), or
-   * `null` to start at extension `from` once the earlier frames are queued.
+   * is the pending result of the extensions (when processing went async at once), or `null` to
+   * run them (`from` 0) or skip them (`from` = their count, for a close frame) once the
+   * earlier frames are queued.
    */
   #chain(
     frame: Frame,
@@ -1078,9 +1073,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     const exts = this.extensions;
     const processed = (async () => {
       if (previous !== null) await previous;
-      let out = started !== null ? await started : frame;
-      for (let i = from; i < exts.length; i++) out = await exts[i]!.processOutgoing(out, hints);
-      return out;
+      if (started !== null) return await started;
+      return from < exts.length ? await runOutgoingExtensions(exts, frame, hints) : frame;
     })();
     let result: Promise<void> = Promise.resolve();
     const tail: Promise<void> = processed.then(
@@ -1354,12 +1348,10 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   #disposeExtensions(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const ext of this.extensions) {
-      try {
-        ext.dispose();
-      } catch {
-        // An extension that fails to clean up must not break the others.
-      }
+    try {
+      disposeExtensions(this.extensions);
+    } catch {
+      // Every extension was disposed; one that failed to clean up has nothing left to tell.
     }
   }
 

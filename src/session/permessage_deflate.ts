@@ -241,7 +241,7 @@ export class PerMessageDeflateFactory implements WebSocketExtensionFactory {
 }
 
 /** Something that holds negotiated extensions: a session, or the list itself. */
-export type ExtensionHolder = { readonly extensions: readonly unknown[] } | readonly unknown[];
+type ExtensionHolder = { readonly extensions: readonly unknown[] } | readonly unknown[];
 
 function findDeflate(source: ExtensionHolder): PerMessageDeflate | undefined {
   const list = Array.isArray(source) ? source : (source as { extensions: unknown[] }).extensions;
@@ -295,7 +295,10 @@ function findDeflate(source: ExtensionHolder): PerMessageDeflate | undefined {
  *   (binary) on corrupt data, 1002 for RSV1 on a continuation frame; close the session with
  *   `err.closeCode`.
  */
-export function inflateFrame(frame: Frame, source: ExtensionHolder): Frame {
+export function inflateFrame(
+  frame: Frame,
+  source: { readonly extensions: readonly unknown[] } | readonly unknown[],
+): Frame {
   const ext = findDeflate(source);
   if (ext === undefined || frame.isControl) return frame;
   return ext.processIncoming(frame);
@@ -326,7 +329,11 @@ export function inflateFrame(frame: Frame, source: ExtensionHolder): Frame {
  * @param hints `compress: false` to send this message uncompressed.
  * @returns The frame to write.
  */
-export function deflateFrame(frame: Frame, source: ExtensionHolder, hints?: OutgoingHints): Frame {
+export function deflateFrame(
+  frame: Frame,
+  source: { readonly extensions: readonly unknown[] } | readonly unknown[],
+  hints?: OutgoingHints,
+): Frame {
   const ext = findDeflate(source);
   if (ext === undefined || frame.isControl) return frame;
   return ext.processOutgoing(frame, hints);
