@@ -28,13 +28,12 @@
  * @module
  */
 
-import { CloseReason, truncateUtf8 } from "./close.ts";
+import { CloseReason, isValidCloseCode, truncateUtf8 } from "./close.ts";
 import { ConnectionClosedError, ProtocolError } from "./errors.ts";
 import type { WebSocketExtension } from "./extension.ts";
-import { runIncomingExtensions } from "./extension_chain.ts";
-import { Frame, makeFrame, readReason } from "./frame.ts";
+import { Frame, readReason } from "./frame.ts";
 import { FrameDecoder, type FrameDecoderOptions } from "./frame_decoder.ts";
-import { Utf8Validator } from "./utf8.ts";
+import { MessageAssembler } from "./message_assembler.ts";
 
 /** Options of {@linkcode Protocol}. */
 export interface ProtocolOptions extends FrameDecoderOptions {
@@ -68,7 +67,6 @@ const CLOSING = 1;
 const CLOSED = 2;
 const STATES: readonly SessionState[] = ["open", "closing", "closed"];
 
-const EMPTY = new Uint8Array(0);
 /** 1006: the connection ended without a close frame (never sent on the wire). */
 const ABNORMAL = new CloseReason(1006, "");
 /** 1005: a close frame without a status code (never sent on the wire). */
@@ -138,7 +136,6 @@ export class Protocol {
   readonly decoder: FrameDecoder;
   /** Negotiated extensions (run on incoming messages when assembling). */
   readonly extensions: readonly WebSocketExtension[];
-  readonly #assemble: boolean;
   readonly #autoPong: boolean;
   #state: number = OPEN;
   /** Our close frame's reason (`null`: sent empty), once sent. */
@@ -155,19 +152,8 @@ export class Protocol {
   #pong: Uint8Array | null = null;
   /** Pongs taken and not yet taken by the socket. */
   #pongsInFlight = 0;
-  /** A pending (async) extension result, while {@linkcode Protocol.next} waits for it. */
-  #pending: Promise<void> | null = null;
-  #ready: Frame | null = null;
-
-  // The message being reassembled.
-  #msgType: "text" | "binary" | null = null;
-  #msgRsv = 0;
-  #msgBuf: Uint8Array = EMPTY;
-  #msgLen = 0;
-  // Extension processing of the incoming message.
-  #extInMessage = false;
-  #extCheckUtf8 = false;
-  #utf8: Utf8Validator | null = null;
+  /** Reassembles messages and runs the extensions on them (when assembling). */
+  readonly #assembler: MessageAssembler | null;
 
   /**
    * Creates the protocol state of one connection.
@@ -177,12 +163,12 @@ export class Protocol {
   constructor(options: ProtocolOptions) {
     this.role = options.role;
     this.decoder = new FrameDecoder(options);
-    this.#assemble = options.assemble ?? false;
     this.#autoPong = options.autoPong ?? false;
     const extensions = options.extensions;
     this.extensions = extensions === undefined || extensions.length === 0
       ? NO_EXTENSIONS
       : Object.freeze([...extensions]);
+    this.#assembler = options.assemble ? new MessageAssembler(this.decoder, this.extensions) : null;
   }
 
   /** `"open"`, `"closing"` (a close frame was sent or received, not both) or `"closed"`. */
@@ -212,7 +198,7 @@ export class Protocol {
 
   /** Whether the peer closed first and its close frame is not answered yet. */
   get closeOwed(): boolean {
-    return this.#received !== undefined && this.#sent === undefined;
+    return this.#received !== undefined && this.#sent === undefined && this.#state !== CLOSED;
   }
 
   /** How the session ended (see the table in the module docs); `null` while it goes on. */
@@ -233,17 +219,12 @@ export class Protocol {
     return this.role === "server";
   }
 
-  /** Whether a message is half reassembled. */
-  get inMessage(): boolean {
-    return this.#msgType !== null;
-  }
-
   /**
    * While an extension works asynchronously on an incoming frame, {@linkcode Protocol.next}
    * returns `null` and this is the promise to await before calling it again.
    */
   get pending(): Promise<void> | null {
-    return this.#pending;
+    return this.#assembler?.pending ?? null;
   }
 
   /**
@@ -257,28 +238,21 @@ export class Protocol {
    *   {@linkcode Protocol.fail} to get the close frame).
    */
   next(): Frame | null {
-    if (this.#ready !== null) {
-      const ready = this.#ready;
-      this.#ready = null;
-      return ready;
+    const assembler = this.#assembler;
+    if (assembler !== null) {
+      const ready = assembler.takeReady();
+      if (ready !== null) return ready;
+      if (assembler.pending !== null) return null;
     }
-    if (this.#pending !== null || this.#received !== undefined || this.#state === CLOSED) {
-      return null;
-    }
+    if (this.#received !== undefined || this.#state === CLOSED) return null;
     const decoder = this.decoder;
     for (let frame = decoder.next(); frame !== null; frame = decoder.next()) {
       const type = frame.type;
       if (type === "text" || type === "binary") {
-        if (!this.#assemble) return frame;
-        if (this.extensions.length > 0) {
-          const out = this.#incomingThroughExtensions(frame);
-          if (out !== null) return out;
-          if (this.#pending !== null) return null;
-          continue;
-        }
-        if (frame.fin && this.#msgType === null) return frame;
-        const message = this.#append(frame);
+        if (assembler === null) return frame;
+        const message = assembler.push(frame);
         if (message !== null) return message;
+        if (assembler.pending !== null) return null;
         continue;
       }
       if (type === "ping") {
@@ -335,8 +309,10 @@ export class Protocol {
    * first). Pings and pongs may still be sent while closing, until our close frame.
    *
    * @param frame The frame the application sends.
-   * @throws {ConnectionClosedError} `SESSION_CLOSED` after our close frame.
-   * @throws The failure the session ended with, after a failure.
+   * @throws {ConnectionClosedError} `SESSION_CLOSED` after our close frame (a failure sends
+   *   one too).
+   * @throws The error the session ended with, when it ended without our close frame (end of
+   *   stream or an abort).
    * @throws {ProtocolError} `INVALID_CLOSE_PAYLOAD` for a malformed close frame.
    */
   send(frame: Frame): void {
@@ -368,8 +344,11 @@ export class Protocol {
    */
   fail(error: unknown, reason?: CloseReason): Frame | null {
     if (this.#state === CLOSED) return null;
-    const chosen = reason ??
+    let chosen = reason ??
       (error instanceof ProtocolError ? closeReasonFor(error) : new CloseReason(1011, ""));
+    // A code that must not be sent (1005, 1006, 1015, or one an extension made up) goes out as
+    // 1011, so that a close frame can always be built.
+    if (!isValidCloseCode(chosen.code)) chosen = new CloseReason(1011, chosen.message);
     if (this.#sent !== undefined) {
       this.#end(this.#sent ?? NO_STATUS, error);
       return null;
@@ -438,8 +417,7 @@ export class Protocol {
   #onClose(frame: Frame): void {
     const reason = readReason(frame);
     this.#received = reason;
-    this.#msgType = null;
-    this.#msgBuf = EMPTY;
+    this.#assembler?.reset();
     if (this.#sent !== undefined) {
       // Our close was answered: the handshake is complete.
       this.#end(this.#sent ?? NO_STATUS, null);
@@ -454,123 +432,6 @@ export class Protocol {
     this.#reason = reason;
     this.#error = error;
     this.#pong = null;
-    this.#msgType = null;
-    this.#msgBuf = EMPTY;
+    this.#assembler?.reset();
   }
-
-  /** Appends a fragment; returns the message at the final fragment. */
-  #append(frame: Frame): Frame | null {
-    const data = frame.data;
-    if (this.#msgType === null) {
-      this.#msgType = frame.type as "text" | "binary";
-      this.#msgRsv = frame.rsvBits;
-      this.#msgLen = 0;
-      this.#msgBuf = frame.fin ? EMPTY : this.#newBuffer(data.length, 0);
-    }
-    const need = this.#msgLen + data.length;
-    const max = this.decoder.maxMessageSize;
-    // Checked by the decoder already, unless an extension (decompression) grew the message.
-    if (need > max) throw tooBig(need, max);
-    if (need > this.#msgBuf.length) {
-      const grown = this.#newBuffer(need, this.#msgBuf.length);
-      grown.set(this.#msgBuf.subarray(0, this.#msgLen));
-      this.#msgBuf = grown;
-    }
-    this.#msgBuf.set(data, this.#msgLen);
-    this.#msgLen = need;
-    if (!frame.fin) return null;
-    const buf = this.#msgBuf;
-    const len = this.#msgLen;
-    // Trim a buffer that is more than a quarter empty; otherwise hand out a view of it.
-    const out = len === buf.length
-      ? buf
-      : buf.length - len > len >> 2
-      ? buf.slice(0, len)
-      : buf.subarray(0, len);
-    const type = this.#msgType;
-    const rsv = this.#msgRsv;
-    this.#msgType = null;
-    this.#msgBuf = EMPTY;
-    this.#msgLen = 0;
-    return makeFrame(type, out, true, rsv);
-  }
-
-  /** A buffer for at least `need` bytes: doubling, at least 4 KiB, at most maxMessageSize. */
-  #newBuffer(need: number, current: number): Uint8Array {
-    const max = this.decoder.maxMessageSize;
-    const cap = Math.max(need, Math.min(Math.max(current * 2, need * 2, 4096), max));
-    return new Uint8Array(cap);
-  }
-
-  /**
-   * Runs a received data frame (one fragment) through the extensions in reverse order of the
-   * server's list (RFC 6455 §9.1: the last one applied by the sender is undone first), checks
-   * the text of a transformed message as UTF-8, then reassembles.
-   */
-  #incomingThroughExtensions(frame: Frame): Frame | null {
-    if (!this.#extInMessage) {
-      // First fragment: the decoder skipped the UTF-8 check of a text message with an
-      // extension's RSV bit; check the extensions' output instead.
-      this.#extCheckUtf8 = frame.type === "text" &&
-        (frame.rsvBits & this.decoder.compressedRsv) !== 0;
-      if (this.#extCheckUtf8) (this.#utf8 ??= new Utf8Validator()).reset();
-    }
-    this.#extInMessage = !frame.fin;
-    let out: Frame | Promise<Frame>;
-    try {
-      out = runIncomingExtensions(this.extensions, frame);
-    } catch (err) {
-      throw incomingExtensionError(err);
-    }
-    if (out instanceof Promise) {
-      this.#pending = this.#incomingAsync(frame, out);
-      return null;
-    }
-    return this.#afterExtensions(frame, out);
-  }
-
-  /** Finishes an extension chain that went asynchronous; its result waits in `#ready`. */
-  async #incomingAsync(frame: Frame, pending: Promise<Frame>): Promise<void> {
-    let out: Frame;
-    try {
-      out = await pending;
-    } catch (err) {
-      throw incomingExtensionError(err);
-    } finally {
-      this.#pending = null;
-    }
-    if (this.#state !== CLOSED) this.#ready = this.#afterExtensions(frame, out);
-  }
-
-  #afterExtensions(received: Frame, out: Frame): Frame | null {
-    const max = this.decoder.maxMessageSize;
-    if (out.data.length > max) throw tooBig(out.data.length, max);
-    if (this.#extCheckUtf8) {
-      const utf8 = this.#utf8!;
-      if (!utf8.update(out.data) || (received.fin && !utf8.finish())) {
-        throw new ProtocolError("INVALID_UTF8", 1007, "Invalid UTF-8 in text message");
-      }
-    }
-    if (out.fin && this.#msgType === null) return out;
-    return this.#append(out);
-  }
-}
-
-function tooBig(size: number, max: number): ProtocolError {
-  return new ProtocolError(
-    "MESSAGE_TOO_BIG",
-    1009,
-    `Message is too big: ${size}. Max size is ${max}`,
-  );
-}
-
-/** Maps an incoming extension failure to the protocol error that fails the session. */
-function incomingExtensionError(err: unknown): ProtocolError {
-  if (err instanceof ProtocolError) return err;
-  return new ProtocolError(
-    "EXTENSION_ERROR",
-    1011,
-    `Extension failed on an incoming message: ${err instanceof Error ? err.message : err}`,
-    { cause: err },
-  );
 }
