@@ -67,6 +67,8 @@ const SHORT: Readonly<Record<Impl, string>> = {
   "deno": "Deno",
   "ws": "ws",
   "tcp": "TCP",
+  "wirestream-base": "wirestream base",
+  "wirestream-raw-base": "raw base",
 };
 
 /** The implementations a variant's ratios are taken against. */

@@ -28,7 +28,17 @@ import {
   variantTable,
   verdicts,
 } from "../../bench/harness/report.ts";
-import { buildPlan, cellProcesses, FULL, IMPLS, QUICK } from "../../bench/harness/plan.ts";
+import {
+  buildPlan,
+  cellProcesses,
+  FULL,
+  type Impl,
+  IMPLS,
+  parseImpl,
+  QUICK,
+  withBase,
+} from "../../bench/harness/plan.ts";
+import { BASE_ENV, checkBase, clientLib, entryUrl, serverLib } from "../../bench/harness/lib.ts";
 import {
   encodeFrame,
   encodeFrames,
@@ -277,4 +287,50 @@ Deno.test("other load: /proc parsing and the note under a table", () => {
       "1 cell run again because of it.",
   );
   assert.equal(loadNote({ ...run, cells: [] }, variant!), "");
+});
+
+Deno.test("--base: base implementations next to their counterparts, and their names", () => {
+  assert.deepEqual(withBase(IMPLS), [
+    "wirestream",
+    "wirestream-base",
+    "wirestream-raw",
+    "wirestream-raw-base",
+    "deno",
+    "ws",
+    "tcp",
+  ]);
+  const plain = buildPlan(FULL);
+  const based = buildPlan(FULL, { base: true });
+  assert.equal(based.length, plain.length);
+  assert.ok(plain.every((v) => !v.impls.some((i) => i.endsWith("-base"))));
+  const w6 = based.find((v) => v.workload === "W6")!;
+  assert.deepEqual(w6.impls, ["wirestream", "wirestream-base", "ws"]);
+  assert.deepEqual(cellProcesses(w6, "wirestream-base"), {
+    server: "wirestream-base",
+    client: "ws",
+  });
+  assert.equal(parseImpl("wirestream-managed"), "wirestream");
+  assert.equal(parseImpl("wirestream-managed-base"), "wirestream-base");
+  assert.equal(parseImpl("wirestream-raw-base"), "wirestream-raw-base");
+  assert.equal(parseImpl("deno"), "deno");
+  assert.equal(parseImpl("nope"), undefined);
+});
+
+Deno.test("--base: the library is loaded from this checkout, or from the base's", async () => {
+  assert.equal(entryUrl("/a b/c/", "mod.ts"), "file:///a%20b/c/mod.ts");
+  const server = await serverLib(false);
+  const client = await clientLib(false);
+  assert.equal(typeof server.createServer, "function");
+  assert.equal(typeof client.webSocketRawSession, "function");
+  // This checkout can serve as its own base.
+  const root = new URL("../../", import.meta.url).pathname;
+  assert.deepEqual(await checkBase(root), []);
+  assert.equal((await checkBase("/nonexistent-checkout")).length, 3);
+  const saved = Deno.env.get(BASE_ENV);
+  Deno.env.delete(BASE_ENV);
+  try {
+    await assert.rejects(serverLib(true), new RegExp(BASE_ENV));
+  } finally {
+    if (saved !== undefined) Deno.env.set(BASE_ENV, saved);
+  }
 });
