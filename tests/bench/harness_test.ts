@@ -20,9 +20,12 @@ import {
 } from "../../bench/harness/stats.ts";
 import { busyTicks, processTicks } from "../../bench/harness/load.ts";
 import {
+  baseComparisons,
   BEGIN,
   END,
+  isWorse,
   loadNote,
+  renderReport,
   type RunRecord,
   spliceGenerated,
   variantTable,
@@ -333,4 +336,58 @@ Deno.test("--base: the library is loaded from this checkout, or from the base's"
   } finally {
     if (saved !== undefined) Deno.env.set(BASE_ENV, saved);
   }
+});
+
+Deno.test("--base: ratios new/base, flagged in the direction that is worse", () => {
+  assert.equal(isWorse(0.94, true), true);
+  assert.equal(isWorse(0.96, true), false);
+  assert.equal(isWorse(1.06, false), true);
+  assert.equal(isWorse(0.5, false), false);
+  assert.equal(isWorse(NaN, true), null);
+  const [variant] = buildPlan(FULL, { only: ["W1"], roles: ["server"], base: true });
+  const figures: Partial<Record<Impl, { rate: number; p50: number; p99: number }>> = {
+    "wirestream": { rate: 90, p50: 10, p99: 20 },
+    "wirestream-base": { rate: 100, p50: 10, p99: 20 },
+    "wirestream-raw": { rate: 100, p50: 10, p99: 30 },
+    "wirestream-raw-base": { rate: 100, p50: 10, p99: 20 },
+    "deno": { rate: 100, p50: 10, p99: 20 },
+    "ws": { rate: 50, p50: 20, p99: 40 },
+    "tcp": { rate: 200, p50: 5, p99: 10 },
+  };
+  const run: RunRecord = {
+    started: "2026-11-22T00:00:00.000Z",
+    finished: "2026-11-22T00:01:00.000Z",
+    seconds: 60,
+    command: "deno task bench --base=../base",
+    quick: false,
+    reps: 1,
+    machine: { "base checkout": "/base (abc1234 old)" },
+    variants: [variant!],
+    cells: Object.entries(figures).map(([impl, result]) => ({
+      variant: variant!.id,
+      impl: impl as Impl,
+      rep: 0,
+      result,
+    })),
+  };
+  const list = baseComparisons(run);
+  assert.equal(list.length, 6);
+  assert.deepEqual(
+    list.filter((c) => c.worse).map((c) => `${c.impl} ${c.metric.key}`),
+    ["wirestream rate", "wirestream-raw p99"],
+  );
+  const report = renderReport(run);
+  assert.match(report, /wirestream \(managed, base\) +\| +100 \|/);
+  assert.match(report, /\| round trips\/s +\| +90\.0 \| +100 \| +0\.900× \| \*\*>5% worse\*\* \|/);
+  assert.match(report, /2 of 6 figures more than 5% worse than the base: /);
+  // Without base implementations the report has no such section.
+  const plain = {
+    ...run,
+    command: "deno task bench",
+    machine: {},
+    variants: [{ ...variant!, impls: IMPLS }],
+    cells: run.cells.filter((c) => !c.impl.endsWith("-base")),
+  };
+  assert.doesNotMatch(renderReport(plain), /base/);
+  assert.deepEqual(baseComparisons(plain), []);
 });
