@@ -238,7 +238,10 @@ export function baseSection(run: RunRecord): string {
     `(both named in the machine table), both driven by this checkout's harness and ` +
     `interleaved in every repetition. A figure is **>${limit} worse** when its throughput is ` +
     `more than ${limit} lower, or its latency, RSS or wire bytes more than ${limit} higher, than ` +
-    `the base's.`,
+    `the base's.` +
+    (run.quick
+      ? " In quick mode (one short repetition) these verdicts are noise: judge on a full run."
+      : ""),
     "",
     baseTable(list),
     "",

@@ -380,6 +380,8 @@ Deno.test("--base: ratios new/base, flagged in the direction that is worse", () 
   assert.match(report, /wirestream \(managed, base\) +\| +100 \|/);
   assert.match(report, /\| round trips\/s +\| +90\.0 \| +100 \| +0\.900× \| \*\*>5% worse\*\* \|/);
   assert.match(report, /2 of 6 figures more than 5% worse than the base: /);
+  assert.doesNotMatch(report, /quick mode/);
+  assert.match(renderReport({ ...run, quick: true }), /these verdicts are noise/);
   // Without base implementations the report has no such section.
   const plain = {
     ...run,
