@@ -10,17 +10,25 @@
  *     deno task bench                      # full run, writes BENCHMARKS.md (about 10 min)
  *     deno task bench --quick              # each workload once, small sizes (about 40 s)
  *     deno task bench --only=W1,W3 --role=server --reps=3
+ *     deno task bench --base=../base       # also wirestream from the checkout ../base
  *
  * Options: `--quick`, `--reps=N` (default 5), `--only=W1,…`, `--role=server|client`,
- * `--impl=a,b` (keep only these implementations), `--write` / `--no-write` (BENCHMARKS.md:
- * written by default only by a full, unfiltered run), `--out=PATH` (default BENCHMARKS.md),
- * `--json=PATH` (raw cells), `--profile=DIR` (a V8 CPU profile of every measured process, in
- * `DIR/<variant>/<impl>-<rep>/`; summarise them with `bench/harness/profile_summary.ts`),
- * `--render=PATH` (print the report of a run saved with `--json`, measuring nothing; with
- * `--write`, also into BENCHMARKS.md), `--max-other-load=CORES` and `--retries=N` (a cell during
- * which other processes used more than 0.25 of a core is run again, up to 2 more times and for
- * at most a tenth of the cells, keeping the calmest run; no re-runs in quick mode). The exit status is non-zero only when a cell failed to
- * run, never because of a figure.
+ * `--impl=a,b` (keep only these implementations: `wirestream` or `wirestream-managed`,
+ * `wirestream-raw`, `deno`, `ws`, `tcp`, and with `--base` also `wirestream-base` or
+ * `wirestream-managed-base` and `wirestream-raw-base`), `--base=PATH` (run the wirestream
+ * implementations a second time, with the library's entry modules `mod.ts`, `raw.ts` and
+ * `server.ts` loaded from the checkout at PATH and driven by this checkout's harness; each runs
+ * right after its counterpart in every repetition, and the report gains a table of the ratios
+ * new/base of the medians, flagging every figure more than 5% worse), `--write` / `--no-write`
+ * (BENCHMARKS.md: written by default only by a full, unfiltered run without `--base`),
+ * `--out=PATH` (default BENCHMARKS.md), `--json=PATH` (raw cells), `--profile=DIR` (a V8 CPU
+ * profile of every measured process, in `DIR/<variant>/<impl>-<rep>/`; summarise them with
+ * `bench/harness/profile_summary.ts`), `--render=PATH` (print the report of a run saved with
+ * `--json`, measuring nothing; with `--write`, also into BENCHMARKS.md), `--max-other-load=CORES`
+ * and `--retries=N` (a cell during which other processes used more than 0.25 of a core is run
+ * again, up to 2 more times and for at most a tenth of the cells, keeping the calmest run; no
+ * re-runs in quick mode). The exit status is non-zero only when a cell failed to run, never
+ * because of a figure.
  *
  * The micro benchmarks of the core stay with `deno bench -A bench/`.
  *
@@ -29,16 +37,20 @@
 
 import { parseArgs } from "node:util";
 import {
+  ALL_IMPLS,
   buildPlan,
   cellProcesses,
   FULL,
   type Impl,
+  IMPL_ALIASES,
   IMPL_NAMES,
-  IMPLS,
+  isBase,
+  parseImpl,
   QUICK,
   type Role,
   type Variant,
 } from "./harness/plan.ts";
+import { BASE_ENV, checkBase } from "./harness/lib.ts";
 import { OtherLoad, processTicks } from "./harness/load.ts";
 import { Proc, ROOT } from "./harness/proc.ts";
 import {
@@ -79,18 +91,21 @@ export interface CellOutcome {
  * @param variant The variant.
  * @param impl The implementation measured.
  * @param profileDir Where the measured process writes a CPU profile, if anywhere.
+ * @param base The base checkout's directory (`--base`), for the `…-base` implementations.
  */
 export async function runCell(
   variant: Variant,
   impl: Impl,
   profileDir?: string,
+  base?: string,
 ): Promise<CellOutcome> {
   const { server, client } = cellProcesses(variant, impl);
   const params = JSON.stringify(variant.params);
   const prof = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
   const measured = variant.role === "server" ? "server" : "client";
+  const env: Record<string, string> = base === undefined ? {} : { [BASE_ENV]: base };
   const load = new OtherLoad();
-  const srv = new Proc(SERVER_MAIN, [server, params], measured === "server" ? prof : []);
+  const srv = new Proc(SERVER_MAIN, [server, params], measured === "server" ? prof : [], env);
   let cli: Proc | null = null;
   const outcome = (result: Record<string, number>): CellOutcome => {
     // The client reports its own CPU time; the server is still running and is read directly.
@@ -106,7 +121,12 @@ export async function runCell(
       await srv.send("gc");
       before = (await srv.expect("GC", 10_000)).rss!;
     }
-    cli = new Proc(CLIENT_MAIN, [client, params, String(port)], measured === "client" ? prof : []);
+    cli = new Proc(
+      CLIENT_MAIN,
+      [client, params, String(port)],
+      measured === "client" ? prof : [],
+      env,
+    );
     if (!idle) return outcome(await cli.expect("RESULT", clientTimeout(variant)));
     const open = await cli.expect("OPEN", clientTimeout(variant));
     if (serverRss) {
@@ -145,6 +165,43 @@ async function machine(): Promise<Record<string, string>> {
   };
 }
 
+/** The commit checked out at `dir`, e.g. `9cbef38: Merge …` (with `, with changes` when dirty). */
+async function commitOf(dir: string): Promise<string> {
+  const git = async (...args: string[]): Promise<string | null> => {
+    try {
+      const out = await new Deno.Command("git", { args: ["-C", dir, ...args], stderr: "null" })
+        .output();
+      return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+    } catch {
+      return null;
+    }
+  };
+  const head = await git("log", "-1", "--format=%h: %s");
+  if (head === null || head === "") return "unknown commit";
+  const dirty = await git("status", "--porcelain", "--untracked-files=no");
+  return `${head.length > 70 ? head.slice(0, 69) + "…" : head}${dirty ? ", with changes" : ""}`;
+}
+
+/**
+ * The base checkout of `--base=path`, as an absolute directory, checked to export what the
+ * harness uses; `null` (after printing why) when it cannot serve.
+ */
+async function resolveBase(path: string): Promise<string | null> {
+  let dir: string;
+  try {
+    dir = await Deno.realPath(path);
+  } catch {
+    console.error(`--base: no directory ${path}`);
+    return null;
+  }
+  const problems = await checkBase(dir);
+  if (problems.length > 0) {
+    console.error(`--base: ${dir} cannot serve as a base: ${problems.join("; ")}`);
+    return null;
+  }
+  return dir;
+}
+
 function loadavg(): string {
   return Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
 }
@@ -179,6 +236,7 @@ export async function main(args: string[]): Promise<number> {
       only: { type: "string" },
       role: { type: "string" },
       impl: { type: "string" },
+      base: { type: "string" },
       write: { type: "boolean" },
       "no-write": { type: "boolean", default: false },
       out: { type: "string", default: "BENCHMARKS.md" },
@@ -201,13 +259,20 @@ export async function main(args: string[]): Promise<number> {
   const reps = quick ? 1 : Math.max(1, Number(values.reps ?? 5));
   const only = values.only?.split(",").map((s) => s.trim().toUpperCase());
   const roles = values.role !== undefined ? [values.role as Role] : undefined;
-  const impls = values.impl?.split(",").map((s) => s.trim()) as Impl[] | undefined;
-  if (impls?.some((i) => !IMPLS.includes(i))) {
-    console.error(`--impl takes ${IMPLS.join(", ")}`);
+  const implNames = values.impl?.split(",").map((s) => s.trim());
+  const impls = implNames?.map(parseImpl);
+  if (impls?.some((i) => i === undefined)) {
+    console.error(`--impl takes ${[...ALL_IMPLS, ...Object.keys(IMPL_ALIASES)].join(", ")}`);
     return 2;
   }
+  if (values.base === undefined && impls?.some((i) => isBase(i!))) {
+    console.error("--impl: the base implementations need --base=PATH");
+    return 2;
+  }
+  const base = values.base === undefined ? undefined : await resolveBase(values.base);
+  if (base === null) return 2;
   const filtered = only !== undefined || roles !== undefined || impls !== undefined ||
-    values.reps !== undefined || values.profile !== undefined;
+    values.reps !== undefined || values.profile !== undefined || base !== undefined;
   const write = values["no-write"] ? false : values.write ?? (!quick && !filtered);
 
   const scale = { ...(quick ? QUICK : FULL) };
@@ -217,7 +282,11 @@ export async function main(args: string[]): Promise<number> {
     scale.w5Connections = Math.max(100, Math.floor((fdLimit - 256) / 100) * 100);
     info["W5 connections"] = `${scale.w5Connections} (open files limit ${fdLimit})`;
   }
-  const variants = buildPlan(scale, { only, roles }).map((v) =>
+  if (base !== undefined) {
+    info["this checkout"] = `${ROOT.replace(/\/$/, "")} at ${await commitOf(ROOT)}`;
+    info["base checkout"] = `${base} at ${await commitOf(base)}`;
+  }
+  const variants = buildPlan(scale, { only, roles, base: base !== undefined }).map((v) =>
     impls === undefined ? v : { ...v, impls: v.impls.filter((i) => impls.includes(i)) }
   ).filter((v) => v.impls.length > 0);
 
@@ -248,7 +317,7 @@ export async function main(args: string[]): Promise<number> {
           let best: CellOutcome | null = null;
           let attempts = 0;
           while (true) {
-            const outcome = await runCell(variant, impl, dir);
+            const outcome = await runCell(variant, impl, dir, base);
             attempts++;
             if (best === null || !(outcome.otherLoad >= best.otherLoad)) best = outcome;
             if (!(outcome.otherLoad > maxOtherLoad) || attempts > retries || retryBudget <= 0) {

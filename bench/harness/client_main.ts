@@ -1,5 +1,6 @@
 /**
- * A benchmark client process: `deno run -A client_main.ts <impl> <params-json> <port>`. Prints
+ * A benchmark client process: `deno run -A client_main.ts <impl> <params-json> <port>` (with
+ * `WIRESTREAM_BENCH_BASE=DIR` in the environment for the `…-base` implementations). Prints
  * `RESULT {...}` with the figures; for the idle workload prints `OPEN {...}` once every
  * connection is open (with its own memory per connection) and waits for `close` on stdin.
  *
@@ -8,6 +9,7 @@
 
 import { childArgs, commands, deadline, emit, settledRss } from "./child.ts";
 import { processTicks } from "./load.ts";
+import { clientLib } from "./lib.ts";
 import type { CellParams, ClientImpl } from "./plan.ts";
 
 /** Runs the client `impl` for `params` against `port`. */
@@ -22,11 +24,17 @@ export async function runClient(
       return await (await import("./clients/neutral.ts")).runLoadgen(params, port, impl === "tcp");
     case "wirestream":
     case "wirestream-raw":
+    case "wirestream-base":
+    case "wirestream-raw-base": {
+      // The base ones load the library from the checkout named by BASE_ENV (see lib.ts).
+      const lib = await clientLib(impl.endsWith("-base"));
       return await (await import("./clients/wirestream.ts")).runWirestream(
         params,
         port,
-        impl === "wirestream-raw",
+        impl.startsWith("wirestream-raw"),
+        lib,
       );
+    }
     case "deno":
       return await (await import("./clients/deno.ts")).runDeno(params, port);
     case "ws":

@@ -5,11 +5,58 @@
  * @module
  */
 
-/** An implementation under test. */
-export type Impl = "wirestream" | "wirestream-raw" | "deno" | "ws" | "tcp";
+/**
+ * An implementation under test. The `…-base` ones are wirestream again, loaded from another
+ * checkout of the repository (`--base=PATH`) and driven by this checkout's harness.
+ */
+export type Impl =
+  | "wirestream"
+  | "wirestream-raw"
+  | "deno"
+  | "ws"
+  | "tcp"
+  | "wirestream-base"
+  | "wirestream-raw-base";
 
-/** Every implementation, in the order they run within a repetition. */
+/** Every implementation of a run without `--base`, in the order they run within a repetition. */
 export const IMPLS: readonly Impl[] = ["wirestream", "wirestream-raw", "deno", "ws", "tcp"];
+
+/** The base counterpart of each wirestream implementation (`--base`). */
+export const BASE_OF: Readonly<Partial<Record<Impl, Impl>>> = {
+  "wirestream": "wirestream-base",
+  "wirestream-raw": "wirestream-raw-base",
+};
+
+/** The implementations loaded from the base checkout. */
+export const BASE_IMPLS: readonly Impl[] = ["wirestream-base", "wirestream-raw-base"];
+
+/** Every implementation, base ones included. */
+export const ALL_IMPLS: readonly Impl[] = [...IMPLS, ...BASE_IMPLS];
+
+/** Other names `--impl` accepts. */
+export const IMPL_ALIASES: Readonly<Record<string, Impl>> = {
+  "wirestream-managed": "wirestream",
+  "wirestream-managed-base": "wirestream-base",
+};
+
+/** The implementation named `name` in `--impl` (an id or an alias), or `undefined`. */
+export function parseImpl(name: string): Impl | undefined {
+  const id = IMPL_ALIASES[name] ?? name;
+  return (ALL_IMPLS as readonly string[]).includes(id) ? id as Impl : undefined;
+}
+
+/** Whether `impl` is loaded from the base checkout. */
+export function isBase(impl: Impl): boolean {
+  return BASE_IMPLS.includes(impl);
+}
+
+/**
+ * `impls` with each wirestream implementation followed by its base counterpart, so that the two
+ * run next to each other in every repetition.
+ */
+export function withBase(impls: readonly Impl[]): Impl[] {
+  return impls.flatMap((i) => BASE_OF[i] === undefined ? [i] : [i, BASE_OF[i]!]);
+}
 
 /** Display names. */
 export const IMPL_NAMES: Readonly<Record<Impl, string>> = {
@@ -18,6 +65,8 @@ export const IMPL_NAMES: Readonly<Record<Impl, string>> = {
   "deno": "Deno built-in",
   "ws": "npm:ws under Deno",
   "tcp": "TCP ceiling",
+  "wirestream-base": "wirestream (managed, base)",
+  "wirestream-raw-base": "wirestream (raw, base)",
 };
 
 /** Which side the implementation plays: the server under load, or the client. */
@@ -187,11 +236,12 @@ const DEFLATE: Metric[] = [
  * Builds the list of variants.
  *
  * @param scale Sizes (full or quick).
- * @param options Which workloads and roles to keep.
+ * @param options Which workloads and roles to keep; `base` adds the base checkout's wirestream
+ * implementations, each next to its counterpart.
  */
 export function buildPlan(
   scale: Scale,
-  options: { only?: readonly string[]; roles?: readonly Role[] } = {},
+  options: { only?: readonly string[]; roles?: readonly Role[]; base?: boolean } = {},
 ): Variant[] {
   const out: Variant[] = [];
   const roles: Role[] = ["server", "client"];
@@ -210,7 +260,7 @@ export function buildPlan(
         workload,
         title,
         role,
-        impls,
+        impls: options.base === true ? withBase(impls) : impls,
         params: { ...BASE, ...t, ...params, role },
         metrics,
       });

@@ -27,15 +27,21 @@ export class Proc {
    * @param script The script, relative to the repository root.
    * @param args Its arguments.
    * @param flags More `deno run` flags (e.g. `--cpu-prof`).
+   * @param env More environment variables.
    */
-  constructor(script: string, args: string[], flags: string[] = []) {
+  constructor(
+    script: string,
+    args: string[],
+    flags: string[] = [],
+    env: Record<string, string> = {},
+  ) {
     this.#child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--quiet", "--v8-flags=--expose-gc", ...flags, script, ...args],
       cwd: ROOT,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+      env: { ...env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
     }).spawn();
     this.#stdin = this.#child.stdin.getWriter();
     this.#status = this.#child.status.then((s) => {

@@ -1,12 +1,12 @@
 /**
  * Turns the cells of a run into tables: per variant, each implementation's median with its
- * range and its ratios to the baselines measured in the same run; then the issue's targets,
- * met or missed.
+ * range and its ratios to the baselines measured in the same run; with `--base`, every figure of
+ * wirestream over the same figure of the base checkout; then the issue's targets, met or missed.
  *
  * @module
  */
 
-import { type Impl, IMPL_NAMES, type Role, type Variant } from "./plan.ts";
+import { BASE_OF, type Impl, IMPL_NAMES, type Metric, type Role, type Variant } from "./plan.ts";
 import { formatNumber, formatRatio, formatSpread, markdownTable, median, ratio } from "./stats.ts";
 
 /** One measurement: an implementation in one repetition of a variant. */
@@ -67,6 +67,8 @@ const SHORT: Readonly<Record<Impl, string>> = {
   "deno": "Deno",
   "ws": "ws",
   "tcp": "TCP",
+  "wirestream-base": "wirestream base",
+  "wirestream-raw-base": "raw base",
 };
 
 /** The implementations a variant's ratios are taken against. */
@@ -132,6 +134,128 @@ export function loadNote(run: RunRecord, variant: Variant): string {
   return `Other load on the machine during these cells: median ${pct(median(loads))} of a core, ` +
     `at most ${pct(Math.max(...loads))}` +
     (rerun > 0 ? `; ${rerun} cell${rerun > 1 ? "s" : ""} run again because of it.` : ".");
+}
+
+/** How much worse than the base a figure may be before the comparison flags it. */
+export const WORSE_LIMIT = 0.05;
+
+/** One figure of a wirestream implementation over the same figure of its base counterpart. */
+export interface BaseComparison {
+  /** The variant. */
+  variant: Variant;
+  /** The implementation of this checkout. */
+  impl: Impl;
+  /** The figure. */
+  metric: Metric;
+  /** Its median for `impl`. */
+  value: number;
+  /** Its median for the base counterpart. */
+  base: number;
+  /** `value / base` (`NaN` when either is missing). */
+  ratio: number;
+  /** More than {@linkcode WORSE_LIMIT} worse than the base; `null` when not measured. */
+  worse: boolean | null;
+}
+
+/**
+ * Whether a ratio new/base is more than {@linkcode WORSE_LIMIT} worse, in the direction that is
+ * worse for the figure (lower throughput, higher latency, RSS or wire bytes); `null` when the
+ * ratio is missing.
+ *
+ * @param r The ratio new / base.
+ * @param higherIsBetter Whether more is better for the figure.
+ */
+export function isWorse(r: number, higherIsBetter: boolean): boolean | null {
+  if (!Number.isFinite(r)) return null;
+  return higherIsBetter ? r < 1 - WORSE_LIMIT : r > 1 + WORSE_LIMIT;
+}
+
+/**
+ * Every figure of every wirestream implementation that ran beside its base counterpart
+ * (`--base`), over the base's; empty for a run without one.
+ *
+ * @param run The run.
+ */
+export function baseComparisons(run: RunRecord): BaseComparison[] {
+  const out: BaseComparison[] = [];
+  for (const variant of run.variants) {
+    for (const impl of variant.impls) {
+      const counterpart = BASE_OF[impl];
+      if (counterpart === undefined || !variant.impls.includes(counterpart)) continue;
+      for (const metric of variant.metrics) {
+        const value = med(run, variant.id, impl, metric.key);
+        const base = med(run, variant.id, counterpart, metric.key);
+        const r = ratio(value, base);
+        out.push({
+          variant,
+          impl,
+          metric,
+          value,
+          base,
+          ratio: r,
+          worse: isWorse(r, metric.higherIsBetter),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** A ratio new/base as `"0.962×"` (three decimals, to read the 5% limit), or `"n/a"`. */
+function formatBaseRatio(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(3)}×` : "n/a";
+}
+
+/** The comparisons with the base as a Markdown table, one row per figure. */
+export function baseTable(list: readonly BaseComparison[]): string {
+  return markdownTable(
+    ["workload", "role", "implementation", "figure", "new", "base", "new / base", "verdict"],
+    list.map((c) => [
+      `${c.variant.workload} ${c.variant.title}`,
+      c.variant.role,
+      IMPL_NAMES[c.impl],
+      c.metric.label,
+      formatNumber(c.value),
+      formatNumber(c.base),
+      formatBaseRatio(c.ratio),
+      c.worse === null ? "not measured" : c.worse ? `**>${WORSE_LIMIT * 100}% worse**` : "ok",
+    ]),
+    ["l", "l", "l", "l", "r", "r", "r", "l"],
+  );
+}
+
+/** The section comparing this checkout with the base (`--base`); empty without one. */
+export function baseSection(run: RunRecord): string {
+  const list = baseComparisons(run);
+  if (list.length === 0) return "";
+  const limit = `${WORSE_LIMIT * 100}%`;
+  const worse = list.filter((c) => c.worse === true);
+  const missing = list.filter((c) => c.worse === null).length;
+  return [
+    "### This checkout against the base checkout: new / base of the medians",
+    "",
+    `Each figure of wirestream as of this checkout over the same figure of the base checkout ` +
+    `(both named in the machine table), both driven by this checkout's harness and ` +
+    `interleaved in every repetition. A figure is **>${limit} worse** when its throughput is ` +
+    `more than ${limit} lower, or its latency, RSS or wire bytes more than ${limit} higher, than ` +
+    `the base's.` +
+    (run.quick
+      ? " In quick mode (one short repetition) these verdicts are noise: judge on a full run."
+      : ""),
+    "",
+    baseTable(list),
+    "",
+    `${worse.length} of ${list.length} figures more than ${limit} worse than the base` +
+    (missing > 0 ? ` (${missing} not measured)` : "") +
+    (worse.length > 0 && worse.length <= 12
+      ? `: ${
+        worse.map((c) =>
+          `${c.variant.workload} ${c.variant.title} (${c.variant.role}), ${IMPL_NAMES[c.impl]}, ` +
+          `${c.metric.short} ${formatBaseRatio(c.ratio)}`
+        ).join("; ")
+      }.`
+      : "."),
+  ].join("\n");
 }
 
 /** A target of the issue, checked for one implementation in one variant. */
@@ -245,7 +369,8 @@ export function verdictTable(list: readonly Verdict[]): string {
 }
 
 /**
- * The full report (Markdown): how it was made, every variant's table, the targets.
+ * The full report (Markdown): how it was made, every variant's table, the comparison with the
+ * base checkout (`--base`), the targets.
  *
  * @param run The run.
  */
@@ -300,6 +425,11 @@ export function renderReport(run: RunRecord): string {
         }`,
       );
     }
+  }
+  const comparison = baseSection(run);
+  if (comparison !== "") {
+    parts.push("");
+    parts.push(comparison);
   }
   parts.push("");
   parts.push(

@@ -1,5 +1,6 @@
 /**
- * A benchmark server process: `deno run -A server_main.ts <impl> <params-json>`. Prints
+ * A benchmark server process: `deno run -A server_main.ts <impl> <params-json>` (with
+ * `WIRESTREAM_BENCH_BASE=DIR` in the environment for the `…-base` implementations). Prints
  * `READY {"port":N}` once listening; answers `gc` on stdin with `GC {"rss":N}`; exits on `exit`
  * or when stdin ends.
  *
@@ -7,6 +8,7 @@
  */
 
 import { childArgs, commands, deadline, emit, settledMemory } from "./child.ts";
+import { serverLib } from "./lib.ts";
 import type { CellParams, ServerImpl } from "./plan.ts";
 
 /** Starts the server `impl` for `params`; resolves with its port. */
@@ -18,10 +20,16 @@ export async function startServer(impl: ServerImpl, params: CellParams): Promise
       return (await import("./servers/neutral.ts")).startNeutral(params);
     case "wirestream":
     case "wirestream-raw":
+    case "wirestream-base":
+    case "wirestream-raw-base": {
+      // The base ones load the library from the checkout named by BASE_ENV (see lib.ts).
+      const lib = await serverLib(impl.endsWith("-base"));
       return (await import("./servers/wirestream.ts")).startWirestream(
         params,
-        impl === "wirestream-raw",
+        impl.startsWith("wirestream-raw"),
+        lib,
       );
+    }
     case "deno":
       return await (await import("./servers/deno.ts")).startDeno(params);
     case "ws":

@@ -20,15 +20,28 @@ import {
 } from "../../bench/harness/stats.ts";
 import { busyTicks, processTicks } from "../../bench/harness/load.ts";
 import {
+  baseComparisons,
   BEGIN,
   END,
+  isWorse,
   loadNote,
+  renderReport,
   type RunRecord,
   spliceGenerated,
   variantTable,
   verdicts,
 } from "../../bench/harness/report.ts";
-import { buildPlan, cellProcesses, FULL, IMPLS, QUICK } from "../../bench/harness/plan.ts";
+import {
+  buildPlan,
+  cellProcesses,
+  FULL,
+  type Impl,
+  IMPLS,
+  parseImpl,
+  QUICK,
+  withBase,
+} from "../../bench/harness/plan.ts";
+import { BASE_ENV, checkBase, clientLib, entryUrl, serverLib } from "../../bench/harness/lib.ts";
 import {
   encodeFrame,
   encodeFrames,
@@ -277,4 +290,106 @@ Deno.test("other load: /proc parsing and the note under a table", () => {
       "1 cell run again because of it.",
   );
   assert.equal(loadNote({ ...run, cells: [] }, variant!), "");
+});
+
+Deno.test("--base: base implementations next to their counterparts, and their names", () => {
+  assert.deepEqual(withBase(IMPLS), [
+    "wirestream",
+    "wirestream-base",
+    "wirestream-raw",
+    "wirestream-raw-base",
+    "deno",
+    "ws",
+    "tcp",
+  ]);
+  const plain = buildPlan(FULL);
+  const based = buildPlan(FULL, { base: true });
+  assert.equal(based.length, plain.length);
+  assert.ok(plain.every((v) => !v.impls.some((i) => i.endsWith("-base"))));
+  const w6 = based.find((v) => v.workload === "W6")!;
+  assert.deepEqual(w6.impls, ["wirestream", "wirestream-base", "ws"]);
+  assert.deepEqual(cellProcesses(w6, "wirestream-base"), {
+    server: "wirestream-base",
+    client: "ws",
+  });
+  assert.equal(parseImpl("wirestream-managed"), "wirestream");
+  assert.equal(parseImpl("wirestream-managed-base"), "wirestream-base");
+  assert.equal(parseImpl("wirestream-raw-base"), "wirestream-raw-base");
+  assert.equal(parseImpl("deno"), "deno");
+  assert.equal(parseImpl("nope"), undefined);
+});
+
+Deno.test("--base: the library is loaded from this checkout, or from the base's", async () => {
+  assert.equal(entryUrl("/a b/c/", "mod.ts"), "file:///a%20b/c/mod.ts");
+  const server = await serverLib(false);
+  const client = await clientLib(false);
+  assert.equal(typeof server.createServer, "function");
+  assert.equal(typeof client.webSocketRawSession, "function");
+  // This checkout can serve as its own base.
+  const root = new URL("../../", import.meta.url).pathname;
+  assert.deepEqual(await checkBase(root), []);
+  assert.equal((await checkBase("/nonexistent-checkout")).length, 3);
+  const saved = Deno.env.get(BASE_ENV);
+  Deno.env.delete(BASE_ENV);
+  try {
+    await assert.rejects(serverLib(true), new RegExp(BASE_ENV));
+  } finally {
+    if (saved !== undefined) Deno.env.set(BASE_ENV, saved);
+  }
+});
+
+Deno.test("--base: ratios new/base, flagged in the direction that is worse", () => {
+  assert.equal(isWorse(0.94, true), true);
+  assert.equal(isWorse(0.96, true), false);
+  assert.equal(isWorse(1.06, false), true);
+  assert.equal(isWorse(0.5, false), false);
+  assert.equal(isWorse(NaN, true), null);
+  const [variant] = buildPlan(FULL, { only: ["W1"], roles: ["server"], base: true });
+  const figures: Partial<Record<Impl, { rate: number; p50: number; p99: number }>> = {
+    "wirestream": { rate: 90, p50: 10, p99: 20 },
+    "wirestream-base": { rate: 100, p50: 10, p99: 20 },
+    "wirestream-raw": { rate: 100, p50: 10, p99: 30 },
+    "wirestream-raw-base": { rate: 100, p50: 10, p99: 20 },
+    "deno": { rate: 100, p50: 10, p99: 20 },
+    "ws": { rate: 50, p50: 20, p99: 40 },
+    "tcp": { rate: 200, p50: 5, p99: 10 },
+  };
+  const run: RunRecord = {
+    started: "2026-11-22T00:00:00.000Z",
+    finished: "2026-11-22T00:01:00.000Z",
+    seconds: 60,
+    command: "deno task bench --base=../base",
+    quick: false,
+    reps: 1,
+    machine: { "base checkout": "/base (abc1234 old)" },
+    variants: [variant!],
+    cells: Object.entries(figures).map(([impl, result]) => ({
+      variant: variant!.id,
+      impl: impl as Impl,
+      rep: 0,
+      result,
+    })),
+  };
+  const list = baseComparisons(run);
+  assert.equal(list.length, 6);
+  assert.deepEqual(
+    list.filter((c) => c.worse).map((c) => `${c.impl} ${c.metric.key}`),
+    ["wirestream rate", "wirestream-raw p99"],
+  );
+  const report = renderReport(run);
+  assert.match(report, /wirestream \(managed, base\) +\| +100 \|/);
+  assert.match(report, /\| round trips\/s +\| +90\.0 \| +100 \| +0\.900× \| \*\*>5% worse\*\* \|/);
+  assert.match(report, /2 of 6 figures more than 5% worse than the base: /);
+  assert.doesNotMatch(report, /quick mode/);
+  assert.match(renderReport({ ...run, quick: true }), /these verdicts are noise/);
+  // Without base implementations the report has no such section.
+  const plain = {
+    ...run,
+    command: "deno task bench",
+    machine: {},
+    variants: [{ ...variant!, impls: IMPLS }],
+    cells: run.cells.filter((c) => !c.impl.endsWith("-base")),
+  };
+  assert.doesNotMatch(renderReport(plain), /base/);
+  assert.deepEqual(baseComparisons(plain), []);
 });

@@ -1,20 +1,15 @@
 /**
  * wirestream's clients under test: a managed session (`webSocketSession`) or a raw one
  * (`webSocketRawSession`), written as a user would: `await session.send(...)`, frames read from
- * `session.incoming`.
+ * `session.incoming`. The library comes from this checkout or from the base checkout (`--base`),
+ * see `../lib.ts`.
  *
  * @module
  */
 
-import {
-  createClient,
-  type Frame,
-  perMessageDeflate,
-  readText,
-  webSocketSession,
-} from "../../../mod.ts";
-import { webSocketRawSession } from "../../../raw.ts";
+import type { Frame } from "../../../mod.ts";
 import type { CellParams } from "../plan.ts";
+import type { ClientLib } from "../lib.ts";
 import { corpus, DEFLATE, latencySummary, MAX_SAMPLES, STATS, windowMessages } from "../child.ts";
 import {
   type Counters,
@@ -42,12 +37,15 @@ const kept: Session[] = [];
  * @param params The cell.
  * @param port The server.
  * @param raw Whether to use the raw client.
+ * @param lib The library (this checkout's or the base checkout's `mod.ts` and `raw.ts`).
  */
 export async function runWirestream(
   params: CellParams,
   port: number,
   raw: boolean,
+  lib: ClientLib,
 ): Promise<Record<string, number>> {
+  const { createClient, perMessageDeflate, webSocketRawSession, webSocketSession } = lib;
   const url = `ws://127.0.0.1:${port}/bench`;
   const deflating = params.kind === "deflate"
     ? createClient({
@@ -76,9 +74,9 @@ export async function runWirestream(
     case "echo-pipe":
       return await echoPipe(params, session, next);
     case "sink":
-      return await sink(params, session, next);
+      return await sink(params, session, next, lib.readText);
     case "deflate":
-      return await deflate(params, session, next);
+      return await deflate(params, session, next, lib.readText);
     default:
       throw new Error(`no client workload ${params.kind}`);
   }
@@ -165,6 +163,7 @@ function sink(
   params: CellParams,
   session: Session,
   next: () => Promise<Frame>,
+  readText: ClientLib["readText"],
 ): Promise<Record<string, number>> {
   const msg = message(params);
   return sinkRounds(params, () => {
@@ -180,6 +179,7 @@ async function deflate(
   params: CellParams,
   session: Session,
   next: () => Promise<Frame>,
+  readText: ClientLib["readText"],
 ): Promise<Record<string, number>> {
   const texts = corpus(params);
   const window = windowMessages(params);

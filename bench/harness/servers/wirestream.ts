@@ -1,19 +1,18 @@
 /**
  * wirestream's servers under test: the standalone listener with a managed route
- * (`server.webSocket`) or a raw route (`server.webSocketRaw`), written as a user would.
+ * (`server.webSocket`) or a raw route (`server.webSocketRaw`), written as a user would. The
+ * library comes from this checkout or from the base checkout (`--base`), see `../lib.ts`.
  *
  * @module
  */
 
-import {
-  createServer,
-  type DefaultWebSocketServerSession,
+import type {
+  DefaultWebSocketServerSession,
   Frame,
-  perMessageDeflate,
-  type RawWebSocketServerSession,
-  readText,
+  RawWebSocketServerSession,
 } from "../../../server.ts";
 import type { CellParams } from "../plan.ts";
+import type { ServerLib } from "../lib.ts";
 import { DEFLATE, payload } from "../child.ts";
 import { parseGo, ROUND, waitFor } from "./tcp.ts";
 
@@ -26,8 +25,13 @@ interface Member {
  * Sends `messages` copies of one 1 KiB frame to every member, in rounds of 16 messages; each
  * round waits for the members' writes. The frame object is built once.
  */
-async function broadcast(members: Set<Member>, messages: number, size: number): Promise<void> {
-  const frame = Frame.binary(payload(size));
+async function broadcast(
+  lib: ServerLib,
+  members: Set<Member>,
+  messages: number,
+  size: number,
+): Promise<void> {
+  const frame = lib.Frame.binary(payload(size));
   const all = [...members];
   for (let m = 0; m < messages; m += ROUND) {
     const round = Math.min(ROUND, messages - m);
@@ -45,9 +49,11 @@ async function broadcast(members: Set<Member>, messages: number, size: number): 
  *
  * @param params The cell.
  * @param raw Whether to serve a raw route (else a managed one).
+ * @param lib The library (this checkout's or the base checkout's `server.ts`).
  * @returns The port.
  */
-export function startWirestream(params: CellParams, raw: boolean): number {
+export function startWirestream(params: CellParams, raw: boolean, lib: ServerLib): number {
+  const { createServer, perMessageDeflate, readText } = lib;
   const kind = params.kind;
   const server = createServer({
     onError: () => {},
@@ -75,7 +81,7 @@ export function startWirestream(params: CellParams, raw: boolean): number {
             const go = message.type === "text" ? parseGo(readText(message)) : null;
             if (go === null) continue;
             await waitFor(() => clients() >= go.clients);
-            await broadcast(members, go.messages, params.size);
+            await broadcast(lib, members, go.messages, params.size);
           }
         } finally {
           members.delete(session);
@@ -106,7 +112,7 @@ export function startWirestream(params: CellParams, raw: boolean): number {
             const go = parseGo(readText(frame));
             if (go === null) continue;
             await waitFor(() => clients() >= go.clients);
-            await broadcast(members, go.messages, params.size);
+            await broadcast(lib, members, go.messages, params.size);
           }
         }
       } finally {
