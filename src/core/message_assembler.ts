@@ -54,6 +54,11 @@ export class MessageAssembler {
     this.#extensions = extensions;
   }
 
+  /** Whether a message is half reassembled. */
+  get inMessage(): boolean {
+    return this.#msgType !== null;
+  }
+
   /** The promise of an extension working asynchronously, if one is. */
   get pending(): Promise<void> | null {
     return this.#pending;

@@ -219,6 +219,11 @@ export class Protocol {
     return this.role === "server";
   }
 
+  /** Whether a message is half reassembled (when assembling). */
+  get inMessage(): boolean {
+    return this.#assembler?.inMessage ?? false;
+  }
+
   /**
    * While an extension works asynchronously on an incoming frame, {@linkcode Protocol.next}
    * returns `null` and this is the promise to await before calling it again.

@@ -970,3 +970,17 @@ Deno.test("Protocol property §5.5.3: pongs in flight stay bounded, a pong answe
   );
   assert.ok(boundReached > 0, "some runs reach the bound");
 });
+
+Deno.test("Protocol §7.4.1: an extension error with a code that must not be sent goes out as 1011", () => {
+  const p = withExtensions(fakeExtension(() => {
+    throw new ProtocolError("PROTOCOL_ERROR", 1006, "inflate stream ended");
+  }));
+  const { error } = receiveError(p, hex("c1 01 61"));
+  assert.equal(error.closeCode, 1006);
+  const frame = p.fail(error);
+  assert.ok(frame !== null);
+  assert.deepEqual([...encodeFrame(frame)].slice(0, 4), [0x88, 22, 0x03, 0xf3]);
+  assert.deepEqual(reasonOf(p), [1011, "inflate stream ended"]);
+  assert.equal(p.state, "closed");
+  assert.equal(p.closeOwed, false);
+});
