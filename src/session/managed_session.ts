@@ -31,7 +31,8 @@ import {
 } from "./converter.ts";
 import { checkMs, checkSessionOptions, checkSize, SESSION_DEFAULTS } from "./options.ts";
 import type { Sendable, UpgradeCall } from "./raw_session.ts";
-import { encodeToScratch, incomingStrategy, SCRATCH_CHARS } from "./_queues.ts";
+import { incomingStrategy } from "./_queues.ts";
+import { OutgoingQueue, rejected } from "./_outgoing.ts";
 import type {
   DefaultWebSocketSession,
   ManagedSessionInit,
@@ -55,24 +56,8 @@ const NORMAL = new CloseReason(1000, "");
 /** How the session ends when the connection breaks without a close handshake. */
 const BROKEN = new CloseReason(1006, "Connection was closed without close frame");
 
-/** A rejected promise that does not count as an unhandled rejection when nobody awaits it. */
-function rejected<T>(err: unknown): Promise<T> {
-  const p = Promise.reject(err);
-  p.catch(NOOP);
-  return p;
-}
-
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Sends parked between two drains of the outgoing queue share one promise. */
-interface ParkedGroup {
-  /** Frames of the group still parked. */
-  count: number;
-  promise: Promise<void>;
-  resolve(write: Promise<void>): void;
-  reject(err: unknown): void;
 }
 
 /** The extensions of a session that negotiated none (shared). */
@@ -146,11 +131,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   #outgoing: WritableStream<Frame> | null = null;
   #outController: WritableStreamDefaultController | null = null;
   #outTail: Promise<void> | null = null;
-  #parked: (Frame | string)[] | null = null;
-  #parkedHead = 0;
-  readonly #groups: ParkedGroup[] = [];
-  #groupOpen = false;
-  #parkedIdle: PromiseWithResolvers<void> | null = null;
+  /** The bounded queue between `send()` and the writer (made at the first send). */
+  #out: OutgoingQueue | null = null;
 
   // Pinger and pings.
   #pingInterval: number;
@@ -160,8 +142,6 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
 
   #receiving: Promise<unknown> | null = null;
   // Methods as callbacks, made on first use.
-  #drainParkedCb: (() => void) | null = null;
-  #rejectParkedCb: ((err: unknown) => void) | null = null;
   #disposed = false;
   /** Takes the next owed pong once the socket took the last one (made at the first ping). */
   #onPongWrittenCb: (() => void) | null = null;
@@ -331,12 +311,14 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   /**
    * Sends a message: a string as one text frame, bytes as one binary frame, a frame as it is
    * (fragments, ping, pong; a close frame starts the close handshake like `close()`). Data
-   * frames pass through the extensions. Resolves when the socket has taken the frame; waits
-   * first while more than `outgoingQueue.bytes` are queued.
+   * frames pass through the extensions. Resolves once the frame is accepted into the outgoing
+   * queue: at once while fewer than `outgoingQueue.bytes` wait for the socket, else when the
+   * queue has drained. `flush()` waits for the socket itself.
    *
    * A send that fails and is not awaited does not raise an unhandled rejection: the failure
    * also shows in `closeReason` and `incoming`. Do not modify a `Uint8Array` (or a frame's
-   * data) until its send resolved: large payloads may be written without a copy.
+   * data) after sending it until `flush()` resolved: a server writes payloads of 65 KiB or
+   * more without a copy.
    *
    * @example
    * ```ts ignore
@@ -347,7 +329,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    *
    * @param data What to send.
    * @param options Per-message hints for extensions.
-   * @returns Resolves when the socket has taken the frame.
+   * @returns Resolves once the frame is accepted into the outgoing queue.
    * @throws {ConnectionClosedError} (rejects) `SESSION_CLOSED` once a close frame was sent.
    * @throws {TypeError} (rejects) When `data` is not a string, `Uint8Array` or `Frame`.
    */
@@ -355,16 +337,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     if (this.#finished || this.#protocol.closeSent) return rejected(this.#sendError());
     let frame: Frame;
     if (typeof data === "string") {
-      if (this.extensions.length === 0 && this.#outTail === null) {
-        if (this.#parked !== null || this.#link.writer.bufferedAmount >= this.#outBudget) {
-          // Parked as a string: encoded when it goes to the writer.
-          return this.#park(data);
-        }
-        if (data.length <= SCRATCH_CHARS) {
-          // Straight to the writer, which copies the scratch bytes before returning.
-          return this.#write(new Frame("text", encodeToScratch(data)));
-        }
-      }
+      // No extensions: the string goes to the queue as it is (encoded at the writer).
+      if (this.extensions.length === 0 && this.#outTail === null) return this.#queue.send(data);
       frame = Frame.text(data);
     } else if (data instanceof Uint8Array) frame = Frame.binary(data);
     else if (data instanceof Frame) frame = data;
@@ -390,10 +364,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   async flush(): Promise<void> {
     try {
       if (this.#outTail !== null) await this.#outTail;
-      while (this.#parked !== null) {
-        this.#parkedIdle ??= Promise.withResolvers<void>();
-        await this.#parkedIdle.promise;
-      }
+      while (this.#out?.parked) await this.#out.idle();
       await this.#link.writer.flush();
     } catch (err) {
       if (this.#finished && this.#protocol.error === null) return;
@@ -505,7 +476,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    *
    * @param value The value.
    * @param options Per-message hints for extensions.
-   * @returns Resolves when the socket has taken the frame.
+   * @returns Resolves once the frame is accepted into the outgoing queue.
    * @throws {SerializationError} (rejects) `CONVERTER_NOT_FOUND` without a converter,
    *   `SERIALIZATION_FAILED` when the converter fails.
    */
@@ -695,7 +666,9 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     // echoed empty. The session then ends with the peer's reason.
     const frame = this.#protocol.answerClose();
     if (frame === null) return;
-    this.#rejectParked(new ConnectionClosedError("SESSION_CLOSED", "The peer closed the session"));
+    this.#out?.rejectAll(
+      new ConnectionClosedError("SESSION_CLOSED", "The peer closed the session"),
+    );
     // After the frames already sent (some may still be in the extensions' chain).
     const sent = this.#outTail !== null
       ? this.#chain(frame, null, this.extensions.length, undefined)
@@ -776,7 +749,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     if (!(frame instanceof Frame)) throw new TypeError("outgoing accepts Frame objects only");
     const p = this.send(frame);
     // Within the outgoing bound the stream moves on at once; beyond it, the write waits.
-    if (this.#finished || this.#protocol.closeSent || this.#parked !== null) return p;
+    if (this.#finished || this.#protocol.closeSent || this.#out?.parked) return p;
     if (this.#outTail !== null) return p;
     return undefined;
   }
@@ -846,24 +819,31 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   /** Hands a processed frame to the writer, in order, waiting while over the outgoing bound. */
   #enqueue(frame: Frame): Promise<void> {
     if (this.#finished) return rejected(this.#sendError());
-    if (
-      this.#parked !== null ||
-      (!frame.isControl && this.#link.writer.bufferedAmount >= this.#outBudget)
-    ) {
-      return this.#park(frame);
-    }
-    return this.#write(frame);
+    return this.#queue.send(frame);
   }
 
-  #write(frame: Frame): Promise<void> {
+  /** The outgoing queue (made at the first send: an idle session holds none). */
+  get #queue(): OutgoingQueue {
+    if (this.#out === null) {
+      this.#out = new OutgoingQueue(this.#link.writer, {
+        write: (frame) => this.#write(frame),
+        ended: () => this.#finished,
+        sendError: () => this.#sendError(),
+      }, this.#outBudget);
+    }
+    return this.#out;
+  }
+
+  /** Hands `frame` to the writer; returns `null` or the error that refused it. */
+  #write(frame: Frame): unknown {
     const writer = this.#link.writer;
-    // The writer calls it once per failed batch (every frame of a batch shares the promise): it
-    // notices a broken socket. Set at the first send, so that an idle session holds no closure.
+    // The writer calls it once per failed batch: it notices a broken socket. Set at the first
+    // send, so that an idle session holds no closure.
     writer.onError ??= (err) => this.#onWriteError(err);
-    const written = writer.write(frame);
+    const refused = writer.enqueue(frame);
     // Broken before this send (say, by a pong written before the first send): notice it now.
     if (writer.error !== null) this.#onWriteError(writer.error);
-    return written;
+    return refused;
   }
 
   #onWriteError(err: unknown): void {
@@ -878,91 +858,6 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     this.#protocol.abort(wrapped, BROKEN);
     this.#finish();
     this.#link.release(this.#protocol.error ?? undefined);
-  }
-
-  #park(frame: Frame | string): Promise<void> {
-    if (this.#parked === null) {
-      this.#parked = [];
-      this.#parkedHead = 0;
-      this.#groupOpen = false;
-      this.#link.writer.flush().then(this.#drainParkedFn, this.#rejectParkedFn);
-    }
-    this.#parked.push(frame);
-    let group = this.#groupOpen ? this.#groups[this.#groups.length - 1] : undefined;
-    if (group === undefined) {
-      const { promise, resolve, reject } = Promise.withResolvers<void>();
-      promise.catch(NOOP);
-      group = { count: 0, promise, resolve, reject };
-      this.#groups.push(group);
-      this.#groupOpen = true;
-    }
-    group.count++;
-    return group.promise;
-  }
-
-  /** Moves parked frames to the writer, in order, while under the bound. */
-  #drainParked(): void {
-    const parked = this.#parked;
-    if (parked === null) return;
-    this.#groupOpen = false;
-    const writer = this.#link.writer;
-    const groups = this.#groups;
-    let head = this.#parkedHead;
-    while (head < parked.length && !this.#finished) {
-      const item = parked[head]!;
-      let frame: Frame;
-      if (typeof item === "string") {
-        if (writer.bufferedAmount >= this.#outBudget) break;
-        frame = item.length <= SCRATCH_CHARS
-          ? new Frame("text", encodeToScratch(item))
-          : Frame.text(item);
-      } else {
-        if (writer.bufferedAmount >= this.#outBudget && !item.isControl) break;
-        frame = item;
-      }
-      const written = this.#write(frame);
-      head++;
-      const group = groups[0]!;
-      if (--group.count === 0) {
-        groups.shift();
-        group.resolve(written);
-      }
-    }
-    if (head === parked.length) {
-      this.#parked = null;
-      this.#parkedHead = 0;
-      this.#parkedIdle?.resolve();
-      this.#parkedIdle = null;
-    } else if (this.#finished) {
-      this.#rejectParked(this.#sendError());
-    } else {
-      if (head > 1024 && head * 2 > parked.length) {
-        parked.splice(0, head);
-        head = 0;
-      }
-      this.#parkedHead = head;
-      writer.flush().then(this.#drainParkedFn, this.#rejectParkedFn);
-    }
-  }
-
-  #rejectParked(err: unknown): void {
-    if (this.#parked === null) return;
-    this.#parked = null;
-    this.#parkedHead = 0;
-    this.#groupOpen = false;
-    for (const group of this.#groups.splice(0)) group.reject(err);
-    this.#parkedIdle?.resolve();
-    this.#parkedIdle = null;
-  }
-
-  /** `#drainParked` as a callback (made on first use). */
-  get #drainParkedFn(): () => void {
-    return this.#drainParkedCb ??= () => this.#drainParked();
-  }
-
-  /** `#rejectParked` as a callback (made on first use). */
-  get #rejectParkedFn(): (err: unknown) => void {
-    return this.#rejectParkedCb ??= (err) => this.#rejectParked(err);
   }
 
   /** Sends our close frame (after everything already sent) and starts the close timer. */
@@ -1007,7 +902,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     let written: Promise<void> | null = null;
     const frame = this.#protocol.fail(err, reason);
     if (frame !== null) {
-      this.#rejectParked(err);
+      this.#out?.rejectAll(err);
       written = this.#link.writer.write(frame);
     }
     this.#finish();
@@ -1055,7 +950,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       "The session is closed",
       { closeReason: reason },
     );
-    this.#rejectParked(err ?? closedError);
+    this.#out?.rejectAll(err ?? closedError);
     const controller = this.#inController;
     try {
       if (err === null) {

@@ -116,10 +116,13 @@ export type { SessionState } from "../core/protocol.ts";
  * the consumer catches up, so TCP backpressure reaches the peer. While reading is stopped the
  * session does not see pings or a close frame either (they are behind the unread messages on
  * the wire): a consumer that stops for longer than the peer's ping timeout gets disconnected.
- * `send()` resolves when the socket has taken the frame; when more than `outgoingQueue.bytes`
- * are queued, further sends wait (in order) until the queue has drained. A producer that
- * awaits its sends is thereby held to the bound; one that does not await keeps its messages
- * in the session (as strings or frames, without copies) until they fit. Unlike Ktor's
+ * `send()` resolves once the frame is accepted into the outgoing queue: at once while fewer
+ * than `outgoingQueue.bytes` wait for the socket; beyond that, sends wait (in order) until the
+ * queue has drained. A producer that awaits its sends is thereby held to the bound; one that
+ * does not await keeps its messages in the session (as strings or frames, without copies)
+ * until they fit. `flush()` resolves when the socket has taken everything sent so far. Frames
+ * queued together go to the socket in one write. A write that fails later fails the session
+ * (`closeReason` 1006), and every send or flush still waiting rejects with the cause. Unlike Ktor's
  * `ChannelOverflow.CLOSE`, nothing is dropped and the session is not failed on overflow: to
  * shed a slow peer, watch `bufferedAmount` and `close()` it.
  *
@@ -185,7 +188,8 @@ export interface DefaultWebSocketSession extends AsyncDisposable {
    *
    * @param data What to send.
    * @param options Hints for extensions (`compress: false`).
-   * @returns Resolves when the socket has taken the frame.
+   * @returns Resolves once the frame is accepted into the outgoing queue (at once below its
+   *   bound).
    */
   send(data: Sendable, options?: OutgoingHints): Promise<void>;
   /**
@@ -214,7 +218,7 @@ export interface DefaultWebSocketSession extends AsyncDisposable {
    *
    * @param value The value.
    * @param options Hints for extensions.
-   * @returns Resolves when the socket has taken the frame.
+   * @returns Resolves once the frame is accepted into the outgoing queue.
    */
   sendSerialized(value: unknown, options?: OutgoingHints): Promise<void>;
   /**

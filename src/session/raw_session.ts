@@ -17,6 +17,8 @@ import { closeSentError, Protocol } from "../core/protocol.ts";
 import { readFrame } from "../transport/read_loop.ts";
 import { IncomingStream } from "./_incoming_stream.ts";
 import { Link } from "./_link.ts";
+import { OutgoingQueue } from "./_outgoing.ts";
+import { SESSION_DEFAULTS } from "./options.ts";
 import {
   handled,
   type Sendable,
@@ -45,8 +47,10 @@ const ZERO_WATER_MARK: QueuingStrategy<Frame> = { highWaterMark: 0 };
  * pong, no close echo, no ping, no reassembly.
  *
  * - `incoming` reads the socket only as it is pulled, so TCP backpressure reaches the peer.
- * - `outgoing` writes resolve when the socket has taken the bytes; after a close frame is
- *   written, `outgoing` is closed.
+ * - `send()` and `outgoing` writes resolve once the frame is accepted into the outgoing queue
+ *   (at once below 1 MiB waiting for the socket; beyond it when the queue has drained);
+ *   `flush()` resolves when the socket has taken everything. After a close frame is written,
+ *   `outgoing` is closed.
  * - The socket is closed once both sides have sent a close frame (a client waits up to
  *   `closeTimeout` for the server to end the TCP connection first), when the peer's TCP
  *   connection ends, on a protocol error (after sending the matching close frame), or on
@@ -88,6 +92,8 @@ export class RawWebSocketSession implements AsyncDisposable {
   /** Whether `incoming` ended. */
   #ended = false;
   #inController!: ReadableStreamDefaultController<Frame>;
+  /** The bounded queue between `send()` and the writer (made at the first send). */
+  #out: OutgoingQueue | null = null;
   /** `outgoing`, made on first use. */
   #outgoing: WritableStream<Frame> | null = null;
   #outController: WritableStreamDefaultController | null = null;
@@ -183,9 +189,11 @@ export class RawWebSocketSession implements AsyncDisposable {
   }
 
   /**
-   * Sends a frame; a string goes as one text frame and bytes as one binary frame. Resolves when
-   * the socket has taken the bytes. Sends may be left unawaited (they go out in order); one on a
-   * broken connection then fails quietly, and `incoming` reports the fault.
+   * Sends a frame; a string goes as one text frame and bytes as one binary frame. Resolves once
+   * the frame is accepted into the outgoing queue (at once below its bound; see `flush()` for
+   * the socket). Sends may be left unawaited (they go out in order); one on a broken
+   * connection then fails quietly, and `incoming` reports the fault. Do not modify sent bytes
+   * until `flush()` resolved: a server writes payloads of 65 KiB or more without a copy.
    *
    * @param data What to send.
    * @returns A promise for the write.
@@ -205,7 +213,8 @@ export class RawWebSocketSession implements AsyncDisposable {
    *
    * @returns A promise that rejects if the connection broke.
    */
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
+    while (this.#out?.parked) await this.#out.idle();
     return this.#link.writer.flush();
   }
 
@@ -284,8 +293,8 @@ export class RawWebSocketSession implements AsyncDisposable {
   }
 
   /**
-   * Hands `frame` to the writer. Frames written together share one promise, which is already
-   * safe to leave unawaited: a data frame costs no promise of its own.
+   * Queues `frame` (see `OutgoingQueue`): resolves once accepted, at once below the bound. A
+   * close frame's promise resolves once the socket took it; `outgoing` is then closed.
    */
   #write(frame: Frame): Promise<void> {
     try {
@@ -294,17 +303,36 @@ export class RawWebSocketSession implements AsyncDisposable {
       // Quiet when not awaited, as a failed write is: `incoming` reports the fault.
       return handled(Promise.reject(err));
     }
+    const accepted = this.#queue.send(frame);
+    if (frame.type !== "close") return accepted;
+    return handled(
+      accepted.then(() => this.#link.writer.flush()).then(() => this.#afterCloseWritten()),
+    );
+  }
+
+  /** The outgoing queue (made at the first send: an idle session holds none). */
+  get #queue(): OutgoingQueue {
+    return this.#out ??= new OutgoingQueue(this.#link.writer, {
+      write: (frame) => this.#enqueue(frame),
+      ended: () => this.#link.isReleased,
+      sendError: () =>
+        this.#link.writer.error ??
+          new ConnectionClosedError("SESSION_CLOSED", "The connection is closed"),
+    }, SESSION_DEFAULTS.outgoingBytes);
+  }
+
+  /** Hands `frame` to the writer; returns `null` or the error that refused it. */
+  #enqueue(frame: Frame): unknown {
     const writer = this.#link.writer;
     // Once per failed batch: a broken connection is released at once, even if nobody reads
     // `incoming` any more. Set at the first send, so that an idle session holds no closure.
     writer.onError ??= (err) => {
       if (err instanceof ConnectionError) this.#link.release(err);
     };
-    const written = writer.write(frame);
+    const refused = writer.enqueue(frame);
     // Broken before this send (say, by a pong written before the first send): notice it now.
     if (writer.error instanceof ConnectionError) this.#link.release(writer.error);
-    if (frame.type !== "close") return written;
-    return handled(written.then(() => this.#afterCloseWritten()));
+    return refused;
   }
 
   /** Our close frame was taken by the socket: `outgoing` is closed to writes. */

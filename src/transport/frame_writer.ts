@@ -165,6 +165,32 @@ export class FrameWriter {
   }
 
   /**
+   * Queues a frame without a promise of its own (a send that resolves at acceptance needs
+   * none): a failure of its batch goes to {@linkcode FrameWriter.onError}.
+   *
+   * @param frame The frame.
+   * @returns `null`, or the error that refused the frame (a broken writer, a frame after the
+   *   close frame, or a fragment the encoder refuses); nothing is queued then.
+   */
+  enqueue(frame: Frame): unknown {
+    if (this.#error !== null) return this.#error;
+    if (this.#closed) {
+      return new ConnectionClosedError(
+        "SESSION_CLOSED",
+        "Cannot send: a close frame was already sent",
+      );
+    }
+    try {
+      this.#append(frame);
+    } catch (err) {
+      return err;
+    }
+    if (frame.type === "close") this.#closed = true;
+    if (!this.#writing) this.#pump();
+    return null;
+  }
+
+  /**
    * Queues a control frame ahead of every queued data frame (a pong must not wait behind
    * megabytes of data). Resolves when the socket has taken it.
    *
@@ -373,6 +399,7 @@ export class FrameWriter {
       ? err
       : new ConnectionError("CONNECTION_RESET", "Failed to write to the socket", { cause: err });
     if (batch !== null && batch.promise !== null) batch.reject(wrapped);
+    else this.onError?.(wrapped);
     this.fail(wrapped);
   }
 }

@@ -299,7 +299,7 @@ Deno.test("raw session: incoming reads the socket only as pulled (backpressure r
   }
 });
 
-Deno.test("raw session: send resolves only once the socket took the bytes", async () => {
+Deno.test("raw session: send resolves once queued, waits beyond the bound, and flush waits for the socket", async () => {
   await using server = RawServer.start();
   const opening = webSocketRawSession(server.url(), { maxFrameSize: 64 });
   const peer = await server.accept();
@@ -307,24 +307,33 @@ Deno.test("raw session: send resolves only once the socket took the bytes", asyn
   const session = await opening;
   try {
     const SIZE = 32 * 1024 * 1024;
-    let resolved = false;
-    const sending = session.send(new Uint8Array(SIZE).fill(1)).then(() => {
-      resolved = true;
-    });
+    // Below the bound (nothing queued yet): accepted at once.
+    await session.send(new Uint8Array(SIZE).fill(1));
     assert.ok(session.bufferedAmount >= SIZE);
-    // More than the kernel buffers hold: the send cannot be done when the server starts reading.
+    // Beyond the bound: this send waits until the writer has drained.
+    let accepted = false;
+    const second = session.send(new Uint8Array([2])).then(() => {
+      accepted = true;
+    });
+    let flushed = false;
+    const flushing = session.flush().then(() => {
+      flushed = true;
+    });
+    // More than the kernel buffers hold: nothing is done when the server starts reading.
     const buf = new Uint8Array(256 * 1024);
     let total = (await peer.conn.read(buf)) ?? 0;
-    assert.equal(resolved, false);
-    const expected = SIZE + 14; // 10-byte header + mask key
+    assert.equal(accepted, false);
+    assert.equal(flushed, false);
+    const expected = SIZE + 14 + 7; // 10-byte header + mask key; then 2 + 4 + 1
     while (total < expected) {
       const n = await peer.conn.read(buf);
       assert.ok(n !== null);
       total += n;
     }
     assert.equal(total, expected);
-    await sending;
-    assert.equal(resolved, true);
+    await flushing;
+    await second;
+    assert.equal(accepted, true);
     assert.equal(session.bufferedAmount, 0);
   } finally {
     session.abort();
