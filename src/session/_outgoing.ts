@@ -145,13 +145,14 @@ export class OutgoingQueue {
   }
 
   #park(item: Frame | string): Promise<void> {
-    if (this.#parked === null) {
-      this.#parked = [];
+    let parked = this.#parked;
+    const first = parked === null;
+    if (parked === null) {
+      parked = this.#parked = [];
       this.#head = 0;
       this.#groupOpen = false;
-      this.#waitForRoom();
     }
-    this.#parked.push(item);
+    parked.push(item);
     let group = this.#groupOpen ? this.#groups[this.#groups.length - 1] : undefined;
     if (group === undefined) {
       const { promise, resolve, reject } = Promise.withResolvers<void>();
@@ -161,14 +162,19 @@ export class OutgoingQueue {
       this.#groupOpen = true;
     }
     group.count++;
-    return group.promise;
+    const promise = group.promise;
+    if (first) this.#waitForRoom();
+    return promise;
   }
 
-  /** Drains the parked frames once the writer has taken everything it holds. */
+  /**
+   * Drains the parked frames once the writer holds less than half the bound: the socket then
+   * still has work while the next frames move up, and each wait covers half the bound's bytes.
+   */
   #waitForRoom(): void {
     this.#drainCb ??= () => this.#drain();
     this.#rejectCb ??= (err) => this.rejectAll(err);
-    this.#writer.flush().then(this.#drainCb, this.#rejectCb);
+    this.#writer.whenBelow(this.#budget / 2, this.#drainCb, this.#rejectCb);
   }
 
   /** Moves parked frames to the writer, in order, while under the bound. */

@@ -103,6 +103,10 @@ export class FrameWriter {
   #part = 0;
   #offset = 0;
   #inflightUrgent = 0;
+  /** One waiter for room (see `whenBelow`): its mark and callbacks. */
+  #roomMark = 0;
+  #onRoom: (() => void) | null = null;
+  #onNoRoom: ((err: unknown) => void) | null = null;
   /** The socket write callbacks (made at the first write: an idle writer holds none). */
   #onWrittenCb: ((n: number) => void) | null = null;
   #onFailedCb: ((err: unknown) => void) | null = null;
@@ -231,6 +235,28 @@ export class FrameWriter {
   }
 
   /**
+   * Calls `onRoom` once fewer than `bytes` are queued (at once when that is so already), or
+   * `onFail` if the writer breaks first. One waiter at a time: a second call replaces the first.
+   *
+   * @param bytes The mark.
+   * @param onRoom Called once there is room.
+   * @param onFail Called with the error when the writer breaks.
+   */
+  whenBelow(bytes: number, onRoom: () => void, onFail: (err: unknown) => void): void {
+    if (this.#error !== null) {
+      onFail(this.#error);
+      return;
+    }
+    if (this.#queued < bytes) {
+      onRoom();
+      return;
+    }
+    this.#roomMark = bytes;
+    this.#onRoom = onRoom;
+    this.#onNoRoom = onFail;
+  }
+
+  /**
    * Fails every queued write with `err` and refuses further writes.
    *
    * @param err The reason.
@@ -244,6 +270,9 @@ export class FrameWriter {
     this.#next = newBatch();
     this.#urgent = [];
     this.#queued = 0;
+    const onNoRoom = this.#onNoRoom;
+    this.#onRoom = this.#onNoRoom = null;
+    onNoRoom?.(err);
     if (this.#idle) {
       this.#idle.promise.catch(() => {});
       this.#idle.reject(err);
@@ -389,6 +418,12 @@ export class FrameWriter {
     this.#spare = batch;
     resolve?.();
     this.#startBatch();
+    // After the next batch started: a waiter that queues more joins the batch after it.
+    const onRoom = this.#onRoom;
+    if (onRoom !== null && this.#queued < this.#roomMark) {
+      this.#onRoom = this.#onNoRoom = null;
+      onRoom();
+    }
   }
 
   #onFailed(err: unknown): void {
