@@ -43,19 +43,16 @@
  * @module
  */
 
+export { createClient, type WebSocketClient } from "./src/client/client.ts";
 export {
-  createClient,
   type DefaultClientWebSocketSession,
-  webSocket,
   type WebSocketCallOptions,
-  type WebSocketClient,
   type WebSocketClientOptions,
   type WebSocketHandler,
   type WebSocketRequest,
-  webSocketSession,
-  ws,
-  wss,
-} from "./src/client/client.ts";
+} from "./src/client/client_options.ts";
+export { webSocket, webSocketSession, ws, wss } from "./src/client/default_client.ts";
+export type { ClientNetworkOptions, UrlOverrides } from "./src/client/network_options.ts";
 export {
   type DefaultWebSocketSession,
   type IncomingQueueOptions,
@@ -101,6 +98,10 @@ export {
   HandshakeError,
   type HandshakeErrorOptions,
   ProtocolError,
+  ProxyError,
+  type ProxyErrorOptions,
+  RedirectError,
+  type RedirectErrorOptions,
   SerializationError,
   type SerializationErrorOptions,
   TimeoutError,
