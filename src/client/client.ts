@@ -66,7 +66,8 @@ export interface WebSocketClient extends AsyncDisposable {
   ): Promise<T>;
   /**
    * {@linkcode WebSocketClient.webSocket} over TLS: `{ host, path }` connects with TLS to port
-   * 443 unless a port is given; a URL string's own scheme wins (as in Ktor).
+   * 443 unless a port is given; a URL string's own scheme wins (as in Ktor), and the
+   * `scheme` and `port` options override it (Ktor's `url { protocol = WSS; port = 443 }`).
    *
    * @param input A URL, or `{ host, port, path, method }` with options.
    * @param handler The block.

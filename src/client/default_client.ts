@@ -95,11 +95,18 @@ export function ws<T>(
 /**
  * {@linkcode webSocket} over TLS: `{ host, path }` connects with TLS to port 443 unless a port
  * is given. A URL string's own scheme wins (`wss("ws://…")` is plain), as in Ktor; no scheme
- * or port is ever forced behind the caller's back.
+ * or port is ever forced behind the caller's back. To change them, say so:
+ * `{ scheme: "wss", port: 443 }` (Ktor's `url { protocol = URLProtocol.WSS; port = 443 }`).
  *
  * @example
  * ```ts ignore
  * import { wss } from "@wirestream/ws";
+ *
+ * // A URL from configuration, forced to TLS on 443:
+ * await wss("ws://example.com:8080/socket", (session) => session.send("hi"), {
+ *   scheme: "wss",
+ *   port: 443,
+ * });
  *
  * await wss({ host: "example.com", path: "/socket" }, (session) => session.send("hi"));
  * ```

@@ -268,7 +268,8 @@ export function wsRaw<T>(
 
 /**
  * {@linkcode webSocketRaw} over TLS: `{ host, path }` connects with TLS to port 443 unless a
- * port is given. A URL string's own scheme wins (`wssRaw("ws://…")` is plain), as in Ktor.
+ * port is given. A URL string's own scheme wins (`wssRaw("ws://…")` is plain), as in Ktor;
+ * `{ scheme: "wss", port: 443 }` overrides it, as Ktor's `url { protocol = WSS; port = 443 }`.
  *
  * @example
  * ```ts ignore
