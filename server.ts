@@ -60,6 +60,7 @@ export {
   createServer,
   type ListenOptions,
   type RouteHandler,
+  type UnixListenOptions,
   WebSocketServer,
 } from "./src/server/server.ts";
 export type { ServerListener } from "./src/server/listener.ts";
