@@ -51,7 +51,22 @@ export {
   type WebSocketHandler,
   type WebSocketRequest,
 } from "./src/client/client_options.ts";
-export { webSocket, webSocketSession, ws, wss } from "./src/client/default_client.ts";
+export {
+  webSocket,
+  webSocketSession,
+  webSocketSessions,
+  ws,
+  wss,
+} from "./src/client/default_client.ts";
+export {
+  ReconnectingWebSocket,
+  type ReconnectOptions,
+  type ReconnectQueueOptions,
+  type RetryEvent,
+  type SessionOpener,
+} from "./src/client/reconnect.ts";
+export { BACKOFF_DEFAULTS, type BackoffOptions } from "./src/client/backoff.ts";
+export { isTransientCloseCode, isTransientError } from "./src/core/transient.ts";
 export type { ClientNetworkOptions, UrlOverrides } from "./src/client/network_options.ts";
 export {
   type DefaultWebSocketSession,

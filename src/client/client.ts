@@ -31,6 +31,8 @@ import {
 } from "./client_options.ts";
 import { redirectSettings } from "./network_options.ts";
 import { dialFollowing } from "./redirects.ts";
+import { ReconnectingWebSocket, type ReconnectOptions } from "./reconnect.ts";
+import { checkReconnectOptions } from "../session/options.ts";
 
 /** A client: connection defaults, the builders, and `close()` for every session it opened. */
 export interface WebSocketClient extends AsyncDisposable {
@@ -90,6 +92,22 @@ export interface WebSocketClient extends AsyncDisposable {
     input: string | URL | WebSocketRequest,
     options?: WebSocketCallOptions,
   ): Promise<DefaultClientWebSocketSession>;
+  /**
+   * Sessions, one after another, reconnecting with backoff when one ends transiently or a
+   * connect fails transiently: `for await (const session of client.webSocketSessions(url))`.
+   * See {@linkcode ReconnectingWebSocket}.
+   *
+   * @param input A URL, or `{ host, port, path, method }` with options.
+   * @param options Per-call options, plus the backoff, the retry decision, the retry hook, the
+   *   retry limit and the queue for messages sent while disconnected.
+   * @returns The reconnecting iterable (it connects when the loop asks for the first session).
+   * @throws {TypeError} When an option has the wrong type.
+   * @throws {RangeError} When a number is out of range.
+   */
+  webSocketSessions(
+    input: string | URL | WebSocketRequest,
+    options?: ReconnectOptions,
+  ): ReconnectingWebSocket;
   /**
    * Closes every session this client opened (1001 "going away"), cancels connects in progress,
    * and refuses new calls. Resolves once every socket is released.
@@ -153,6 +171,29 @@ class ManagedClient implements WebSocketClient {
     options?: WebSocketCallOptions,
   ): Promise<DefaultClientWebSocketSession> {
     return this.#open(input, options, false);
+  }
+
+  webSocketSessions(
+    input: string | URL | WebSocketRequest,
+    options?: ReconnectOptions,
+  ): ReconnectingWebSocket {
+    const o: ReconnectOptions = options ?? {};
+    if (o === null || typeof o !== "object") throw new TypeError("options must be an object");
+    checkReconnectOptions(o);
+    const {
+      backoff: _backoff,
+      retry: _retry,
+      onRetry: _onRetry,
+      maxRetries: _maxRetries,
+      queue: _queue,
+      signal: _signal,
+      ...call
+    } = o;
+    checkCallOptions({ ...call });
+    return new ReconnectingWebSocket(
+      (signal) => this.#open(input, { ...call, signal }, false),
+      o,
+    );
   }
 
   close(): Promise<void> {

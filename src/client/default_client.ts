@@ -6,6 +6,7 @@
  */
 
 import { createClient, type WebSocketClient } from "./client.ts";
+import type { ReconnectingWebSocket, ReconnectOptions } from "./reconnect.ts";
 import type {
   DefaultClientWebSocketSession,
   WebSocketCallOptions,
@@ -155,4 +156,49 @@ export function webSocketSession(
   options?: WebSocketCallOptions,
 ): Promise<DefaultClientWebSocketSession> {
   return shared().webSocketSession(input, options);
+}
+
+/**
+ * Sessions from the default client, one after another, reconnecting with backoff when one ends
+ * transiently (1001, 1006, 1011-1014) or a connect fails transiently (refused, reset, 5xx, 429);
+ * a 4xx, a TLS certificate failure or a 1008 close is thrown instead, unless `retry` says
+ * otherwise. See {@linkcode ReconnectingWebSocket}.
+ *
+ * @example A server that goes away and comes back
+ * ```ts
+ * import { readText, webSocketSessions } from "@wirestream/ws";
+ *
+ * let visits = 0;
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+ *   const { socket, response } = Deno.upgradeWebSocket(req);
+ *   const visit = ++visits;
+ *   // The first session is dropped with 1012 "service restart", the second ends normally.
+ *   socket.onopen = () => socket.send(`visit ${visit}`);
+ *   socket.onmessage = () => socket.close(visit === 1 ? 1012 : 1000);
+ *   return response;
+ * });
+ * const seen: string[] = [];
+ * for await (
+ *   const session of webSocketSessions(`ws://127.0.0.1:${server.addr.port}/`, {
+ *     backoff: { initialDelay: 10 },
+ *   })
+ * ) {
+ *   for await (const message of session.incoming) {
+ *     seen.push(readText(message));
+ *     await session.send("bye");
+ *   }
+ * }
+ * console.log(seen); // ["visit 1", "visit 2"]
+ * await server.shutdown();
+ * ```
+ *
+ * @param input A URL, or `{ host, port, path, method }` with options.
+ * @param options Per-call options and the reconnect policy.
+ * @returns The reconnecting iterable.
+ */
+export function webSocketSessions(
+  input: string | URL | WebSocketRequest,
+  options?: ReconnectOptions,
+): ReconnectingWebSocket {
+  return shared().webSocketSessions(input, options);
 }

@@ -232,8 +232,9 @@ export class WebSocketServer {
    *
    * Client certificates: `Deno.listenTls` can neither request nor verify them (its options have
    * no CA list and no "require a client certificate" setting, and a `Deno.TlsConn` exposes no peer
-   * certificate), so a TLS listener cannot do mutual TLS. Terminate mTLS in a proxy in front of
-   * it, or serve through `node:tls` (`requestCert`) with `Deno.serve` behind it.
+   * certificate), so a TLS listener cannot do mutual TLS: terminate it in a reverse proxy in
+   * front of the listener. (`node:tls` can, with `requestCert`, but its sockets are not
+   * `Deno.Conn`s.)
    *
    * @example
    * ```ts ignore
@@ -264,6 +265,23 @@ export class WebSocketServer {
    * @throws {Deno.errors.AddrInUse} When the port (or the socket path) is taken.
    */
   listen(options: UnixListenOptions): ServerListener<Deno.UnixAddr>;
+  /**
+   * Starts a standalone listener on TCP (`Deno.listen`), or TLS with `cert` and `key`
+   * (`Deno.listenTls`); see the unix socket overload for the whole story.
+   *
+   * @example
+   * ```ts ignore
+   * import { createServer } from "@wirestream/ws/server";
+   *
+   * const listener = createServer().listen({ port: 0, hostname: "127.0.0.1" });
+   * await listener.shutdown();
+   * ```
+   *
+   * @param options Port, address, TLS certificate and key, abort signal.
+   * @returns The running listener.
+   * @throws {TypeError} When only one of `cert` and `key` is given.
+   * @throws {Deno.errors.AddrInUse} When the port is taken.
+   */
   listen(options?: ListenOptions): ServerListener<Deno.NetAddr>;
   listen(options?: ListenOptions | UnixListenOptions): ServerListener<Deno.Addr> {
     if (options !== undefined && "path" in options && options.path !== undefined) {

@@ -304,3 +304,67 @@ export function checkNetworkOptions(o: NetworkOptionsShape): void {
   checkCount("maxRedirects", o.maxRedirects);
   checkBoolean("keepCredentialsOnRedirect", o.keepCredentialsOnRedirect);
 }
+
+/** @internal The reconnect policy's options, as the client passes them. */
+export interface ReconnectOptionsShape {
+  /** The delays. */
+  backoff?: {
+    initialDelay?: number;
+    minDelay?: number;
+    factor?: number;
+    maxDelay?: number;
+    jitter?: number;
+    minUptime?: number;
+  };
+  /** The retry decision. */
+  retry?: unknown;
+  /** The retry hook. */
+  onRetry?: unknown;
+  /** The most consecutive failures. */
+  maxRetries?: number;
+  /** The queue's bounds, or `false`. */
+  queue?: { messages?: number; bytes?: number } | false;
+}
+
+/**
+ * @internal Checks the reconnecting client's policy: the backoff's numbers, the callbacks, the
+ * retry limit and the queue's bounds.
+ *
+ * @param o The options.
+ * @throws {RangeError} When a number is out of range.
+ * @throws {TypeError} When an option has the wrong type.
+ */
+export function checkReconnectOptions(o: ReconnectOptionsShape): void {
+  const b = o.backoff;
+  if (b !== undefined) {
+    if (b === null || typeof b !== "object") throw new TypeError("backoff must be an object");
+    checkMs("backoff.initialDelay", b.initialDelay);
+    checkMs("backoff.minDelay", b.minDelay);
+    checkMs("backoff.maxDelay", b.maxDelay);
+    checkMs("backoff.minUptime", b.minUptime);
+    if (
+      b.factor !== undefined &&
+      !(typeof b.factor === "number" && b.factor >= 1 && isFinite(b.factor))
+    ) {
+      throw new RangeError(`backoff.factor must be a finite number >= 1, got ${b.factor}`);
+    }
+    if (
+      b.jitter !== undefined && !(typeof b.jitter === "number" && b.jitter >= 0 && b.jitter <= 1)
+    ) {
+      throw new RangeError(`backoff.jitter must be a number from 0 to 1, got ${b.jitter}`);
+    }
+  }
+  checkFunction("retry", o.retry);
+  checkFunction("onRetry", o.onRetry);
+  if (o.maxRetries !== undefined && o.maxRetries !== Infinity) {
+    checkCount("maxRetries", o.maxRetries);
+  }
+  const q = o.queue;
+  if (q !== undefined && q !== false) {
+    if (q === null || typeof q !== "object") {
+      throw new TypeError("queue must be false or an object: { messages?, bytes? }");
+    }
+    checkQueueBound("queue.messages", q.messages);
+    checkQueueBound("queue.bytes", q.bytes);
+  }
+}

@@ -18,7 +18,7 @@ Deno.test("unix listener: managed and raw routes, the fallback, shutdown removes
     server.webSocket("/managed", async (session) => {
       await session.send(`managed ${session.request.url.href} ${session.remoteAddr?.transport}`);
       for await (const m of session.incoming) await session.send(m);
-    }, { upgrade: (request, context) => void hooks.push(context.remoteAddr) });
+    }, { upgrade: (_request, context) => void hooks.push(context.remoteAddr) });
     server.webSocketRaw("/raw", async (session) => {
       for await (const frame of session.incoming) {
         if (frame.type === "close") return;
