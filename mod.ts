@@ -35,10 +35,15 @@
  * console.log(event, session.protocol);
  * ```
  *
+ * Connections go through a proxy when the `proxy` option or the environment (`WSS_PROXY`,
+ * `HTTPS_PROXY`, `ALL_PROXY`, …, minus `NO_PROXY`) names one (HTTP `CONNECT` or SOCKS5),
+ * follow redirects when `followRedirects` is set, and `webSocketSessions(url)` reconnects with
+ * backoff: `for await (const session of webSocketSessions(url)) { … }`.
+ *
  * Errors are typed, with stable codes: `HandshakeError` (status, headers, body of a refused
  * upgrade), `ConnectionError`, `TimeoutError` (`CONNECT_TIMEOUT`, `HANDSHAKE_TIMEOUT`,
  * `PING_TIMEOUT`), `ProtocolError` (with the close code sent), `ConnectionClosedError`,
- * `SerializationError`.
+ * `SerializationError`, `ProxyError` and `RedirectError`.
  *
  * @module
  */
