@@ -7,6 +7,7 @@
  */
 
 import { RedirectError } from "./errors.ts";
+import { redactUrl } from "./proxy_url.ts";
 
 /** @internal The statuses followed: 301, 302, 303, 307 and 308. */
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
@@ -62,6 +63,8 @@ export function redirectTarget(
     throw fail("REDIRECT_INVALID", `the Location's scheme ${next.protocol} is not ws: or wss:`);
   }
   if (next.username !== "" || next.password !== "") {
+    // Kept out of the error: the Location is shown without them.
+    location = redactUrl(next);
     throw fail("REDIRECT_INVALID", "the Location holds credentials");
   }
   // Setting the protocol keeps the port, and drops it when it is the new scheme's default.

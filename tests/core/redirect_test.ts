@@ -38,6 +38,10 @@ Deno.test("redirectTarget: downgrades, loops and unusable Locations are Redirect
   assert.equal(code(() => target("ws://h/b", "/a", ["ws://h/a", "ws://h/b"])), "REDIRECT_LOOP");
   assert.equal(code(() => target("ws://h/a", "ftp://h/a")), "REDIRECT_INVALID");
   assert.equal(code(() => target("ws://h/a", "ws://user:pw@h/b")), "REDIRECT_INVALID");
+  assert.throws(
+    () => target("ws://h/a", "ws://user:pw@h/b"),
+    (err: RedirectError) => err.location === "ws://h/b" && !err.message.includes("pw"),
+  );
   assert.equal(code(() => target("ws://h/a", "http://[bad")), "REDIRECT_INVALID");
   try {
     target("wss://h/a", "ws://h/a");
