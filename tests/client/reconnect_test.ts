@@ -306,3 +306,29 @@ Deno.test("Backoff: random first delay, jittered exponential growth, cap, reset"
   b.reset();
   assert.equal(b.next(), 1000); // 0.25 × 4000: a fresh random first delay
 });
+
+Deno.test("reconnect: a session that stayed up minUptime resets the backoff", async () => {
+  await using listener = greeter();
+  // Only Date is fake: the uptime is what the test says, the short delays run for real.
+  const clock = FakeTimers.install({ toFake: ["Date"] });
+  try {
+    await using client = createClient();
+    const attempts: number[] = [];
+    let rounds = 0;
+    for await (
+      const session of client.webSocketSessions(`ws://127.0.0.1:${listener.addr.port}/`, {
+        backoff: { ...FAST, minUptime: 10_000 },
+        onRetry: (e) => attempts.push(e.attempt),
+      })
+    ) {
+      await first(session);
+      if (++rounds === 4) break;
+      if (rounds === 3) clock.tick(10_000); // this one stays up long enough
+      await session.send("close:1012");
+      await session.closeReason;
+    }
+    assert.deepEqual(attempts, [1, 2, 1]);
+  } finally {
+    clock.uninstall();
+  }
+});
