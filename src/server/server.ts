@@ -23,50 +23,9 @@ import {
   Router,
 } from "./router.ts";
 import { handleFetch } from "./serve_adapter.ts";
+import type { ListenOptions, UnixListenOptions } from "./listen_options.ts";
 import type { DefaultWebSocketServerSession } from "./managed_server_session.ts";
 import { SessionTracker } from "./session_tracker.ts";
-
-/** Options of {@linkcode WebSocketServer.listen}. */
-export interface ListenOptions {
-  /**
-   * The TCP port; 0 picks a free one (read it from the returned `addr`).
-   * @default {8000}
-   */
-  port?: number;
-  /**
-   * The address to bind.
-   * @default {"0.0.0.0"}
-   */
-  hostname?: string;
-  /**
-   * A PEM certificate chain: with `key`, the listener speaks TLS (`wss:`).
-   * @default {undefined}
-   */
-  cert?: string;
-  /**
-   * The PEM private key of `cert`.
-   * @default {undefined}
-   */
-  key?: string;
-  /**
-   * Shuts the listener down when aborted (as `shutdown()`).
-   * @default {undefined}
-   */
-  signal?: AbortSignal;
-}
-
-/** Options of {@linkcode WebSocketServer.listen} on a unix socket. */
-export interface UnixListenOptions {
-  /**
-   * The unix socket's path. It must not exist yet; shutting the listener down removes it.
-   */
-  path: string;
-  /**
-   * Shuts the listener down when aborted (as `shutdown()`).
-   * @default {undefined}
-   */
-  signal?: AbortSignal;
-}
 
 /** A route handler: gets the session, and the session closes when it settles. */
 export type RouteHandler<S> = (session: S) => unknown;
