@@ -35,27 +35,44 @@
  * console.log(event, session.protocol);
  * ```
  *
+ * Connections go through a proxy when the `proxy` option or the environment (`WSS_PROXY`,
+ * `HTTPS_PROXY`, `ALL_PROXY`, …, minus `NO_PROXY`) names one (HTTP `CONNECT` or SOCKS5),
+ * follow redirects when `followRedirects` is set, and `webSocketSessions(url)` reconnects with
+ * backoff: `for await (const session of webSocketSessions(url)) { … }`.
+ *
  * Errors are typed, with stable codes: `HandshakeError` (status, headers, body of a refused
  * upgrade), `ConnectionError`, `TimeoutError` (`CONNECT_TIMEOUT`, `HANDSHAKE_TIMEOUT`,
  * `PING_TIMEOUT`), `ProtocolError` (with the close code sent), `ConnectionClosedError`,
- * `SerializationError`.
+ * `SerializationError`, `ProxyError` and `RedirectError`.
  *
  * @module
  */
 
+export { createClient, type WebSocketClient } from "./src/client/client.ts";
 export {
-  createClient,
   type DefaultClientWebSocketSession,
-  webSocket,
   type WebSocketCallOptions,
-  type WebSocketClient,
   type WebSocketClientOptions,
   type WebSocketHandler,
   type WebSocketRequest,
+} from "./src/client/client_options.ts";
+export {
+  webSocket,
   webSocketSession,
+  webSocketSessions,
   ws,
   wss,
-} from "./src/client/client.ts";
+} from "./src/client/default_client.ts";
+export {
+  ReconnectingWebSocket,
+  type ReconnectOptions,
+  type ReconnectQueueOptions,
+  type RetryEvent,
+  type SessionOpener,
+} from "./src/client/reconnect.ts";
+export { BACKOFF_DEFAULTS, type BackoffOptions } from "./src/client/backoff.ts";
+export { isTransientCloseCode, isTransientError } from "./src/core/transient.ts";
+export type { ClientNetworkOptions, UrlOverrides } from "./src/client/network_options.ts";
 export {
   type DefaultWebSocketSession,
   type IncomingQueueOptions,
@@ -101,6 +118,10 @@ export {
   HandshakeError,
   type HandshakeErrorOptions,
   ProtocolError,
+  ProxyError,
+  type ProxyErrorOptions,
+  RedirectError,
+  type RedirectErrorOptions,
   SerializationError,
   type SerializationErrorOptions,
   TimeoutError,

@@ -32,6 +32,7 @@ export {
   wsRaw,
   wssRaw,
 } from "./src/client/raw_client.ts";
+export type { ClientNetworkOptions, UrlOverrides } from "./src/client/network_options.ts";
 export {
   RawWebSocketSession,
   type Sendable,
@@ -86,6 +87,10 @@ export {
   HandshakeError,
   type HandshakeErrorOptions,
   ProtocolError,
+  ProxyError,
+  type ProxyErrorOptions,
+  RedirectError,
+  type RedirectErrorOptions,
   TimeoutError,
   WebSocketError,
   type WebSocketErrorCode,
@@ -124,7 +129,12 @@ export {
   formatExtensionHeader,
   parseExtensionHeader,
 } from "./src/core/extension_header.ts";
-export { type Endpoint, type EndpointParts, resolveEndpoint } from "./src/core/url.ts";
+export {
+  type Endpoint,
+  type EndpointParts,
+  resolveEndpoint,
+  type ResolveOptions,
+} from "./src/core/url.ts";
 export type {
   ExtensionAgreement,
   ExtensionContext,

@@ -56,12 +56,8 @@
  * @module
  */
 
-export {
-  createServer,
-  type ListenOptions,
-  type RouteHandler,
-  WebSocketServer,
-} from "./src/server/server.ts";
+export { createServer, type RouteHandler, WebSocketServer } from "./src/server/server.ts";
+export type { ListenOptions, UnixListenOptions } from "./src/server/listen_options.ts";
 export type { ServerListener } from "./src/server/listener.ts";
 export {
   type FallbackHandler,

@@ -20,6 +20,7 @@ import {
   type TlsOptions,
 } from "../transport/connect.ts";
 import { writeAll } from "../transport/frame_writer.ts";
+import { resolveProxy } from "../transport/proxy_settings.ts";
 
 /** Options of {@linkcode dial}. */
 export interface DialOptions {
@@ -43,6 +44,8 @@ export interface DialOptions {
   maxHeadSize?: number;
   /** Cancels the whole dial. */
   signal?: AbortSignal;
+  /** A proxy URL, `false` for none, or `undefined` to let the environment decide. */
+  proxy?: string | URL | false;
 }
 
 /** What a successful dial gives. */
@@ -92,7 +95,12 @@ export async function dial(endpoint: Endpoint, options?: DialOptions): Promise<D
       secure: endpoint.secure,
       unixPath: options?.unixPath,
     },
-    { tls: options?.tls, connectTimeout: options?.connectTimeout, signal: options?.signal },
+    {
+      tls: options?.tls,
+      connectTimeout: options?.connectTimeout,
+      signal: options?.signal,
+      proxy: options?.unixPath === undefined ? resolveProxy(endpoint.url, options?.proxy) : null,
+    },
   );
   const where = options?.unixPath ?? `${endpoint.hostname}:${endpoint.port}`;
   const guard = deadline(

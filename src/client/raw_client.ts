@@ -7,11 +7,17 @@
 
 import { type EndpointParts, resolveEndpoint } from "../core/url.ts";
 import type { TlsOptions } from "../transport/connect.ts";
-import { dial } from "./dial.ts";
+import {
+  type ClientNetworkOptions,
+  redirectSettings,
+  type UrlOverrides,
+} from "./network_options.ts";
+import { dialFollowing } from "./redirects.ts";
 import {
   checkConnectionOptions,
   checkHeaderSize,
   checkMs,
+  checkNetworkOptions,
   CONNECTION_DEFAULTS,
   foldAlias,
 } from "../session/options.ts";
@@ -19,7 +25,7 @@ import { RawWebSocketSession } from "../session/raw_session.ts";
 import { runBlock } from "../session/run_block.ts";
 
 /** Options of the raw client calls. */
-export interface RawClientOptions {
+export interface RawClientOptions extends ClientNetworkOptions, UrlOverrides {
   /**
    * Extra request headers (for example `Authorization`). The WebSocket handshake headers are
    * set by the library and cannot be overridden.
@@ -119,6 +125,7 @@ export const CLIENT_DEFAULTS = {
  */
 export function checkClientOptions<O extends RawClientOptions>(o: O): O {
   checkMs("connectTimeout", o.connectTimeout);
+  checkNetworkOptions(o);
   checkConnectionOptions(o);
   checkHeaderSize("maxHeadSize", o.maxHeadSize);
   return foldAlias(o, { name: "maxHeaderSize", alias: "maxHeadSize" });
@@ -131,11 +138,13 @@ async function open(
 ): Promise<RawWebSocketSession> {
   const parts = typeof input === "string" || input instanceof URL ? undefined : input;
   const opts: RawClientOptions = checkClientOptions({ ...parts, ...options });
-  const endpoint = resolveEndpoint(parts ?? (input as string | URL), {
+  const first = resolveEndpoint(parts ?? (input as string | URL), {
     secure,
     params: opts.params,
+    scheme: opts.scheme,
+    port: opts.port,
   });
-  const result = await dial(endpoint, {
+  const result = await dialFollowing(first, {
     headers: opts.headers,
     protocols: opts.protocols,
     tls: opts.tls,
@@ -144,7 +153,9 @@ async function open(
     handshakeTimeout: opts.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
     maxHeadSize: opts.maxHeaderSize ?? CLIENT_DEFAULTS.maxHeaderSize,
     signal: opts.signal,
-  });
+    proxy: opts.proxy,
+  }, redirectSettings(opts));
+  const endpoint = result.endpoint;
   const session = new RawWebSocketSession({
     conn: result.conn,
     role: "client",
@@ -257,7 +268,8 @@ export function wsRaw<T>(
 
 /**
  * {@linkcode webSocketRaw} over TLS: `{ host, path }` connects with TLS to port 443 unless a
- * port is given. A URL string's own scheme wins (`wssRaw("ws://…")` is plain), as in Ktor.
+ * port is given. A URL string's own scheme wins (`wssRaw("ws://…")` is plain), as in Ktor;
+ * `{ scheme: "wss", port: 443 }` overrides it, as Ktor's `url { protocol = WSS; port = 443 }`.
  *
  * @example
  * ```ts ignore

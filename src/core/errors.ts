@@ -9,6 +9,10 @@
  * - {@linkcode ProtocolError}: the peer broke RFC 6455 / RFC 7692; carries the close code sent.
  * - {@linkcode HandshakeError}: the HTTP upgrade failed; carries status, headers and body start.
  * - {@linkcode ConnectionError}: connect refused, DNS, TLS, reset.
+ *   - {@linkcode ProxyError}: a proxy refused the tunnel (an HTTP status, a SOCKS reply code),
+ *     rejected the credentials, or answered with something that is not its protocol.
+ * - {@linkcode RedirectError} (a {@linkcode HandshakeError}): a redirect that is not followed: a
+ *   downgrade from `wss:` to `ws:`, a loop, too many hops, a `Location` that is no WebSocket URL.
  * - {@linkcode TimeoutError}: connect, handshake, close or ping timeout.
  * - {@linkcode ConnectionClosedError}: the session is closed (or closing) and cannot do that.
  * - {@linkcode SerializationError}: a content converter is missing or failed.
@@ -37,12 +41,21 @@ export type WebSocketErrorCode =
   | "HANDSHAKE_EXTENSION_MISMATCH"
   | "HANDSHAKE_HEAD_TOO_LARGE"
   | "HANDSHAKE_EOF"
+  // redirects
+  | "REDIRECT_DOWNGRADE"
+  | "REDIRECT_LOOP"
+  | "TOO_MANY_REDIRECTS"
+  | "REDIRECT_INVALID"
   // connection
   | "CONNECTION_REFUSED"
   | "DNS_FAILED"
   | "TLS_FAILED"
   | "CONNECTION_FAILED"
   | "CONNECTION_RESET"
+  // proxies
+  | "PROXY_AUTH_FAILED"
+  | "PROXY_REFUSED"
+  | "PROXY_PROTOCOL_ERROR"
   // timeouts
   | "CONNECT_TIMEOUT"
   | "HANDSHAKE_TIMEOUT"
@@ -187,6 +200,55 @@ export class HandshakeError extends WebSocketError {
   }
 }
 
+/** What a {@linkcode RedirectError} knows. */
+export interface RedirectErrorOptions extends HandshakeErrorOptions {
+  /** The URLs requested so far, the first one first. */
+  chain: readonly string[];
+  /** The `Location` that was not followed, if there was one. */
+  location?: string;
+}
+
+/**
+ * A redirect of the upgrade request that is not followed:
+ *
+ * - `REDIRECT_DOWNGRADE`: from `wss:` to `ws:` (TLS would be lost);
+ * - `REDIRECT_LOOP`: to a URL already requested;
+ * - `TOO_MANY_REDIRECTS`: more hops than `maxRedirects`;
+ * - `REDIRECT_INVALID`: a `Location` that is no `ws:`, `wss:`, `http:` or `https:` URL, or a
+ *   redirect to another origin while connecting through a unix socket.
+ *
+ * @example
+ * ```ts
+ * import { RedirectError } from "@wirestream/ws";
+ *
+ * const err = new RedirectError("REDIRECT_DOWNGRADE", "Refusing a redirect from wss: to ws:", {
+ *   status: 302,
+ *   chain: ["wss://example.com/"],
+ *   location: "ws://example.com/",
+ * });
+ * console.log(err.code, err.location); // REDIRECT_DOWNGRADE ws://example.com/
+ * ```
+ */
+export class RedirectError extends HandshakeError {
+  /** The URLs requested, the first one first. */
+  readonly chain: readonly string[];
+  /** The `Location` not followed, if any. */
+  readonly location: string | undefined;
+
+  /**
+   * Creates a redirect error.
+   *
+   * @param code `REDIRECT_DOWNGRADE`, `REDIRECT_LOOP`, `TOO_MANY_REDIRECTS` or `REDIRECT_INVALID`.
+   * @param message The human-readable message.
+   * @param options The redirect's status and headers, the chain of URLs, the `Location`.
+   */
+  constructor(code: WebSocketErrorCode, message: string, options: RedirectErrorOptions) {
+    super(code, message, options);
+    this.chain = options.chain;
+    this.location = options.location;
+  }
+}
+
 /**
  * The connection could not be established or broke: refused, DNS failure, TLS failure, reset.
  *
@@ -199,6 +261,62 @@ export class HandshakeError extends WebSocketError {
  * ```
  */
 export class ConnectionError extends WebSocketError {}
+
+/** What a {@linkcode ProxyError} knows about the proxy's answer. */
+export interface ProxyErrorOptions extends WebSocketErrorOptions {
+  /** The proxy's URL with any credentials removed. */
+  proxy: string;
+  /** The HTTP status of a refused `CONNECT`. */
+  status?: number;
+  /** The SOCKS5 reply code (1-8 as RFC 1928 §6 defines them) or method/auth status byte. */
+  reply?: number;
+}
+
+/**
+ * A proxy did not open the tunnel:
+ *
+ * - `PROXY_AUTH_FAILED`: it wants credentials, or refused the ones given (HTTP 407, a SOCKS5
+ *   server that accepts none of the offered methods or rejects the username and password);
+ * - `PROXY_REFUSED`: it refused the `CONNECT` (another status, such as 403 or 502) or answered the
+ *   SOCKS5 request with a failure reply code;
+ * - `PROXY_PROTOCOL_ERROR`: its answer is not HTTP, or not SOCKS5.
+ *
+ * {@linkcode ProxyError.proxy} names the proxy without its credentials: user names and passwords
+ * never appear in a message.
+ *
+ * @example
+ * ```ts
+ * import { ProxyError } from "@wirestream/ws";
+ *
+ * const err = new ProxyError("PROXY_REFUSED", "The proxy refused the tunnel with 403", {
+ *   proxy: "http://proxy.example:3128",
+ *   status: 403,
+ * });
+ * console.log(err.code, err.status, err.proxy); // PROXY_REFUSED 403 http://proxy.example:3128
+ * ```
+ */
+export class ProxyError extends ConnectionError {
+  /** The proxy's URL, credentials removed. */
+  readonly proxy: string;
+  /** The HTTP status of a refused `CONNECT`, if that is what failed. */
+  readonly status: number | undefined;
+  /** The SOCKS5 reply code, if that is what failed. */
+  readonly reply: number | undefined;
+
+  /**
+   * Creates a proxy error.
+   *
+   * @param code `PROXY_AUTH_FAILED`, `PROXY_REFUSED` or `PROXY_PROTOCOL_ERROR`.
+   * @param message The human-readable message (without credentials).
+   * @param options The proxy, the status or reply code, the cause.
+   */
+  constructor(code: WebSocketErrorCode, message: string, options: ProxyErrorOptions) {
+    super(code, message, options);
+    this.proxy = options.proxy;
+    this.status = options.status;
+    this.reply = options.reply;
+  }
+}
 
 /**
  * A deadline passed: connect, handshake, close handshake or pong.

@@ -47,6 +47,32 @@ export interface Endpoint {
   method: string;
 }
 
+/** Options of {@linkcode resolveEndpoint}. */
+export interface ResolveOptions {
+  /**
+   * For request parts: whether to use TLS (`wss:`) and its default port.
+   * @default {false}
+   */
+  secure?: boolean;
+  /**
+   * Query parameters appended to the URL.
+   * @default {undefined}
+   */
+  params?: Record<string, string> | URLSearchParams;
+  /**
+   * Overrides the scheme, of a URL string too (Ktor's `url { protocol = URLProtocol.WSS }`):
+   * `"wss"` turns `ws://h/x` into `wss://h/x`. A port the URL names stays; without one, the new
+   * scheme's default applies.
+   * @default {undefined}
+   */
+  scheme?: "ws" | "wss";
+  /**
+   * Overrides the port, of a URL string too (Ktor's `url { port = 443 }`).
+   * @default {undefined}
+   */
+  port?: number;
+}
+
 const SCHEMES: Record<string, boolean> = {
   "ws:": false,
   "wss:": true,
@@ -79,6 +105,8 @@ function checkPort(port: number): void {
  *   scheme is a `TypeError`.
  * - Parts use `secure` (from `ws` vs `wss`) and its default port: never port 80 for TLS.
  * - `params` are appended to the query.
+ * - `scheme` and `port` override those of a URL string too, as Ktor's
+ *   `url { protocol = URLProtocol.WSS; port = 443 }` does.
  *
  * @example
  * ```ts
@@ -88,18 +116,21 @@ function checkPort(port: number): void {
  * console.log(a.port, a.target, a.hostHeader); // 443 /chat?room=1 example.com
  * const b = resolveEndpoint({ host: "::1", port: 8080, path: "/x" }, { secure: false });
  * console.log(b.url.href); // ws://[::1]:8080/x
+ * const c = resolveEndpoint("ws://example.com:8080/x", { scheme: "wss", port: 443 });
+ * console.log(c.url.href, c.secure); // wss://example.com/x true
  * ```
  *
  * @param input A URL (string or `URL`) or request parts.
- * @param options `secure` for parts (default false) and query `params` to add.
+ * @param options `secure` for parts (default false), query `params` to add, and a `scheme` and
+ *   `port` that override the input's.
  * @returns The endpoint.
  * @throws {TypeError} On an unparsable URL or host, a scheme other than ws/wss/http/https, a
  *   fragment (even an empty one), credentials in the URL.
- * @throws {RangeError} On a port out of range (0, or above 65535).
+ * @throws {RangeError} On a port out of range (0, or above 65535), in the input or `port`.
  */
 export function resolveEndpoint(
   input: string | URL | EndpointParts,
-  options?: { secure?: boolean; params?: Record<string, string> | URLSearchParams },
+  options?: ResolveOptions,
 ): Endpoint {
   let url: URL;
   let method = "GET";
@@ -141,6 +172,18 @@ export function resolveEndpoint(
   }
   if (url.username !== "" || url.password !== "") {
     throw new TypeError("Credentials in a WebSocket URL are not supported: use headers");
+  }
+  const scheme = options?.scheme;
+  if (scheme !== undefined) {
+    if (scheme !== "ws" && scheme !== "wss") {
+      throw new TypeError(`scheme must be "ws" or "wss", got ${JSON.stringify(scheme)}`);
+    }
+    // The URL setter keeps an explicit port, and drops it when it is the new default.
+    url.protocol = `${scheme}:`;
+  }
+  if (options?.port !== undefined) {
+    checkPort(options.port);
+    url.port = String(options.port);
   }
   const params = options?.params;
   if (params) {

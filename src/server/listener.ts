@@ -36,10 +36,13 @@ export interface ServerCore {
   release(): void;
 }
 
-/** A running listener, returned by `server.listen`. */
-export interface ServerListener extends AsyncDisposable {
-  /** The bound address (with the real port when `port` was 0). */
-  readonly addr: Deno.NetAddr;
+/**
+ * A running listener, returned by `server.listen`: `A` is `Deno.NetAddr` for TCP and TLS,
+ * `Deno.UnixAddr` for a unix socket.
+ */
+export interface ServerListener<A extends Deno.Addr = Deno.NetAddr> extends AsyncDisposable {
+  /** The bound address (with the real port when `port` was 0; the socket's path for unix). */
+  readonly addr: A;
   /** Resolves once the listener is shut down and every connection and handler is done. */
   readonly finished: Promise<void>;
   /**
@@ -57,9 +60,9 @@ interface Pending extends Handshaking, FallbackConnection, Deadlined {
   state: "head" | "busy";
 }
 
-/** @internal A listener over `Deno.listen` or `Deno.listenTls`. */
-export class Listener implements ServerListener {
-  readonly addr: Deno.NetAddr;
+/** @internal A listener over `Deno.listen` (TCP or unix) or `Deno.listenTls`. */
+export class Listener implements ServerListener<Deno.NetAddr | Deno.UnixAddr> {
+  readonly addr: Deno.NetAddr | Deno.UnixAddr;
   readonly finished: Promise<void>;
   readonly #core: ServerCore;
   readonly #fallback: HttpFallback;
@@ -94,7 +97,7 @@ export class Listener implements ServerListener {
     this.#fallback = new HttpFallback(core.options);
     this.#listener = listener;
     this.#secure = secure;
-    this.addr = listener.addr as Deno.NetAddr;
+    this.addr = listener.addr as Deno.NetAddr | Deno.UnixAddr;
     this.#requests = new ListenerRequests(this.addr, secure);
     this.#deadlines = new HandshakeDeadlines(core.options.handshakeTimeout, this.#onTimeout);
     this.finished = this.#done.promise;

@@ -112,7 +112,7 @@ class ListenerIncoming implements IncomingRequest {
   readonly head: RequestHead;
   readonly upgradeRequest: ListenerRequest;
   readonly pathname: string | undefined;
-  readonly remoteAddr: Deno.NetAddr;
+  readonly remoteAddr: Deno.NetAddr | undefined;
   readonly mode = "listen" as const;
   readonly #entry: Handshaking;
   #request: Request | null = null;
@@ -121,7 +121,9 @@ class ListenerIncoming implements IncomingRequest {
     this.head = head;
     this.upgradeRequest = request;
     this.pathname = pathname;
-    this.remoteAddr = entry.conn.remoteAddr as Deno.NetAddr;
+    // A unix socket's peer has no address to show (as through `Deno.serve({ path })`).
+    const peer = entry.conn.remoteAddr;
+    this.remoteAddr = peer.transport === "tcp" ? peer as Deno.NetAddr : undefined;
     this.#entry = entry;
   }
 
@@ -159,16 +161,18 @@ export class ListenerRequests {
   readonly #knownHosts = new Set<string>();
 
   /**
-   * @param addr The listener's bound address.
+   * @param addr The listener's bound address (a unix socket's requests without `Host` get
+   *   `localhost`).
    * @param secure Whether the listener speaks TLS.
    */
-  constructor(addr: Deno.NetAddr, secure: boolean) {
-    this.#base = {
-      scheme: secure ? "https://" : "http://",
-      localHost: addr.hostname.includes(":")
+  constructor(addr: Deno.Addr, secure: boolean) {
+    let localHost = "localhost";
+    if (addr.transport === "tcp") {
+      localHost = addr.hostname.includes(":")
         ? `[${addr.hostname}]:${addr.port}`
-        : `${addr.hostname}:${addr.port}`,
-    };
+        : `${addr.hostname}:${addr.port}`;
+    }
+    this.#base = { scheme: secure ? "https://" : "http://", localHost };
   }
 
   /**

@@ -23,37 +23,9 @@ import {
   Router,
 } from "./router.ts";
 import { handleFetch } from "./serve_adapter.ts";
+import type { ListenOptions, UnixListenOptions } from "./listen_options.ts";
 import type { DefaultWebSocketServerSession } from "./managed_server_session.ts";
 import { SessionTracker } from "./session_tracker.ts";
-
-/** Options of {@linkcode WebSocketServer.listen}. */
-export interface ListenOptions {
-  /**
-   * The TCP port; 0 picks a free one (read it from the returned `addr`).
-   * @default {8000}
-   */
-  port?: number;
-  /**
-   * The address to bind.
-   * @default {"0.0.0.0"}
-   */
-  hostname?: string;
-  /**
-   * A PEM certificate chain: with `key`, the listener speaks TLS (`wss:`).
-   * @default {undefined}
-   */
-  cert?: string;
-  /**
-   * The PEM private key of `cert`.
-   * @default {undefined}
-   */
-  key?: string;
-  /**
-   * Shuts the listener down when aborted (as `shutdown()`).
-   * @default {undefined}
-   */
-  signal?: AbortSignal;
-}
 
 /** A route handler: gets the session, and the session closes when it settles. */
 export type RouteHandler<S> = (session: S) => unknown;
@@ -207,10 +179,21 @@ export class WebSocketServer {
   }
 
   /**
-   * Starts a standalone listener (`Deno.listen`, or `Deno.listenTls` with `cert` and `key`) with
-   * its own HTTP/1.1 parsing and every handshake check. Plain requests go to the `fallback`
-   * handler (else 426 on a WebSocket route's path, 404 elsewhere). Several listeners may run at
-   * once; they share `maxConnections`.
+   * Starts a standalone listener (`Deno.listen`, or `Deno.listenTls` with `cert` and `key`, or a
+   * unix socket with `path`) with its own HTTP/1.1 parsing and every handshake check, serving
+   * managed and raw routes alike. Plain requests go to the `fallback` handler (else 426 on a
+   * WebSocket route's path, 404 elsewhere). Several listeners may run at once; they share
+   * `maxConnections`.
+   *
+   * On a unix socket, a request without `Host` gets the URL `http://localhost/…`, and the
+   * session's `remoteAddr` is the socket's (`{ transport: "unix", path }`); the upgrade hook and
+   * `onError` see no `remoteAddr`, as through `Deno.serve({ path })`.
+   *
+   * Client certificates: `Deno.listenTls` can neither request nor verify them (its options have
+   * no CA list and no "require a client certificate" setting, and a `Deno.TlsConn` exposes no peer
+   * certificate), so a TLS listener cannot do mutual TLS: terminate it in a reverse proxy in
+   * front of the listener. (`node:tls` can, with `requestCert`, but its sockets are not
+   * `Deno.Conn`s.)
    *
    * @example
    * ```ts ignore
@@ -223,19 +206,64 @@ export class WebSocketServer {
    * await listener.shutdown();
    * ```
    *
+   * @example On a unix socket
+   * ```ts ignore
+   * import { createServer } from "@wirestream/ws/server";
+   * import { webSocketRaw } from "@wirestream/ws/raw";
+   *
+   * const server = createServer();
+   * server.webSocketRaw("/raw", (session) => session.send("hi"));
+   * await using listener = server.listen({ path: "/tmp/app.sock" });
+   * await webSocketRaw("ws://localhost/raw", (s) => s.close(), { unixPath: listener.addr.path });
+   * ```
+   *
+   * @param options Port, address, TLS certificate and key, abort signal; or a unix socket path.
+   * @returns The running listener.
+   * @throws {TypeError} When only one of `cert` and `key` is given, or `path` with a port, an
+   *   address or TLS.
+   * @throws {Deno.errors.AddrInUse} When the port (or the socket path) is taken.
+   */
+  listen(options: UnixListenOptions): ServerListener<Deno.UnixAddr>;
+  /**
+   * Starts a standalone listener on TCP (`Deno.listen`), or TLS with `cert` and `key`
+   * (`Deno.listenTls`); see the unix socket overload for the whole story.
+   *
+   * @example
+   * ```ts ignore
+   * import { createServer } from "@wirestream/ws/server";
+   *
+   * const listener = createServer().listen({ port: 0, hostname: "127.0.0.1" });
+   * await listener.shutdown();
+   * ```
+   *
    * @param options Port, address, TLS certificate and key, abort signal.
    * @returns The running listener.
    * @throws {TypeError} When only one of `cert` and `key` is given.
    * @throws {Deno.errors.AddrInUse} When the port is taken.
    */
-  listen(options?: ListenOptions): ServerListener {
-    const port = options?.port ?? 8000;
-    const hostname = options?.hostname ?? "0.0.0.0";
+  listen(options?: ListenOptions): ServerListener<Deno.NetAddr>;
+  listen(options?: ListenOptions | UnixListenOptions): ServerListener<Deno.Addr> {
+    if (options !== undefined && "path" in options && options.path !== undefined) {
+      const path = options.path;
+      if (typeof path !== "string" || path === "") {
+        throw new TypeError("path must be a non-empty string");
+      }
+      const other = ["port", "hostname", "cert", "key"].filter((k) =>
+        (options as unknown as Record<string, unknown>)[k] !== undefined
+      );
+      if (other.length > 0) {
+        throw new TypeError(`A unix socket listener takes no ${other.join(", ")}`);
+      }
+      return this.#start(Deno.listen({ transport: "unix", path }), false, options.signal);
+    }
+    const o = options as ListenOptions | undefined;
+    const port = o?.port ?? 8000;
+    const hostname = o?.hostname ?? "0.0.0.0";
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new RangeError(`port must be an integer 0-65535, got ${port}`);
     }
-    const cert = options?.cert;
-    const key = options?.key;
+    const cert = o?.cert;
+    const key = o?.key;
     if ((cert === undefined) !== (key === undefined)) {
       throw new TypeError("A TLS listener needs both cert and key");
     }
@@ -243,7 +271,15 @@ export class WebSocketServer {
     const listener = secure
       ? Deno.listenTls({ port, hostname, cert, key, alpnProtocols: ["http/1.1"] })
       : Deno.listen({ port, hostname });
-    const running = new Listener(this.#core, listener, secure, options?.signal);
+    return this.#start(listener, secure, o?.signal);
+  }
+
+  #start(
+    listener: Deno.Listener,
+    secure: boolean,
+    signal?: AbortSignal,
+  ): ServerListener<Deno.Addr> {
+    const running = new Listener(this.#core, listener, secure, signal);
     this.#listeners.add(running);
     running.finished.then(() => this.#listeners.delete(running));
     return running;

@@ -9,6 +9,7 @@
  */
 
 import { DEFAULT_MAX_HEAD_SIZE } from "../core/http1_scan.ts";
+import { parseProxyUrl } from "../core/proxy_url.ts";
 import type { WebSocketContentConverter } from "./converter.ts";
 import type { ManagedSessionOptions } from "./managed_session.ts";
 
@@ -256,4 +257,114 @@ export function foldAlias<O extends object>(options: O, names: OptionAlias<keyof
   const folded = { ...options, [name]: aliased };
   delete folded[alias];
   return folded;
+}
+
+/**
+ * @internal Checks a count option: an integer >= 0.
+ *
+ * @param name The option's name, for the error.
+ * @param value The value; `undefined` passes.
+ * @throws {RangeError} Otherwise.
+ */
+export function checkCount(name: string, value: number | undefined): void {
+  if (value !== undefined && (typeof value !== "number" || !Number.isInteger(value) || value < 0)) {
+    throw new RangeError(`${name} must be an integer >= 0, got ${value}`);
+  }
+}
+
+/** @internal How a client reaches a server: the proxy and the redirects. */
+export interface NetworkOptionsShape {
+  /** A proxy URL, or `false`. */
+  proxy?: string | URL | false;
+  /** Whether redirects are followed. */
+  followRedirects?: boolean;
+  /** The most redirects followed. */
+  maxRedirects?: number;
+  /** Whether credentials go to another origin on a redirect. */
+  keepCredentialsOnRedirect?: boolean;
+}
+
+/**
+ * @internal Checks the proxy and redirect options of a client or a call. A proxy URL is parsed
+ * here, so that a bad one fails before anything is connected (its message has no credentials).
+ *
+ * @param o The options.
+ * @throws {TypeError} When `proxy` is not a usable URL or `false`, or a flag is not a boolean.
+ * @throws {RangeError} When `maxRedirects` is not an integer >= 0, or the proxy's port is bad.
+ */
+export function checkNetworkOptions(o: NetworkOptionsShape): void {
+  const proxy: unknown = o.proxy;
+  if (proxy !== undefined && proxy !== false) {
+    if (typeof proxy !== "string" && !(proxy instanceof URL)) {
+      throw new TypeError("proxy must be a URL (http://, socks5://, socks5h://) or false");
+    }
+    parseProxyUrl(proxy);
+  }
+  checkBoolean("followRedirects", o.followRedirects);
+  checkCount("maxRedirects", o.maxRedirects);
+  checkBoolean("keepCredentialsOnRedirect", o.keepCredentialsOnRedirect);
+}
+
+/** @internal The reconnect policy's options, as the client passes them. */
+export interface ReconnectOptionsShape {
+  /** The delays. */
+  backoff?: {
+    initialDelay?: number;
+    minDelay?: number;
+    factor?: number;
+    maxDelay?: number;
+    jitter?: number;
+    minUptime?: number;
+  };
+  /** The retry decision. */
+  retry?: unknown;
+  /** The retry hook. */
+  onRetry?: unknown;
+  /** The most consecutive failures. */
+  maxRetries?: number;
+  /** The queue's bounds, or `false`. */
+  queue?: { messages?: number; bytes?: number } | false;
+}
+
+/**
+ * @internal Checks the reconnecting client's policy: the backoff's numbers, the callbacks, the
+ * retry limit and the queue's bounds.
+ *
+ * @param o The options.
+ * @throws {RangeError} When a number is out of range.
+ * @throws {TypeError} When an option has the wrong type.
+ */
+export function checkReconnectOptions(o: ReconnectOptionsShape): void {
+  const b = o.backoff;
+  if (b !== undefined) {
+    if (b === null || typeof b !== "object") throw new TypeError("backoff must be an object");
+    checkMs("backoff.initialDelay", b.initialDelay);
+    checkMs("backoff.minDelay", b.minDelay);
+    checkMs("backoff.maxDelay", b.maxDelay);
+    checkMs("backoff.minUptime", b.minUptime);
+    if (
+      b.factor !== undefined &&
+      !(typeof b.factor === "number" && b.factor >= 1 && isFinite(b.factor))
+    ) {
+      throw new RangeError(`backoff.factor must be a finite number >= 1, got ${b.factor}`);
+    }
+    if (
+      b.jitter !== undefined && !(typeof b.jitter === "number" && b.jitter >= 0 && b.jitter <= 1)
+    ) {
+      throw new RangeError(`backoff.jitter must be a number from 0 to 1, got ${b.jitter}`);
+    }
+  }
+  checkFunction("retry", o.retry);
+  checkFunction("onRetry", o.onRetry);
+  if (o.maxRetries !== undefined && o.maxRetries !== Infinity) {
+    checkCount("maxRetries", o.maxRetries);
+  }
+  const q = o.queue;
+  if (q !== undefined && q !== false) {
+    if (q === null || typeof q !== "object") {
+      throw new TypeError("queue must be false or an object: { messages?, bytes? }");
+    }
+    checkQueueBound("queue.messages", q.messages);
+    checkQueueBound("queue.bytes", q.bytes);
+  }
 }

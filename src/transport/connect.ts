@@ -1,11 +1,14 @@
 /**
- * Opening sockets: `Deno.connect` (ws), `Deno.connectTls` (wss) and unix sockets, with a
- * connect timeout, an abort signal, and typed errors.
+ * Opening sockets: `Deno.connect` (ws), `Deno.connectTls` (wss), unix sockets, and tunnels
+ * through a proxy (`Deno.connect` to the proxy, `CONNECT` or SOCKS5, then `Deno.startTls` for
+ * wss), with a connect timeout, an abort signal, and typed errors.
  *
  * @module
  */
 
 import { ConnectionError, TimeoutError, WebSocketError } from "../core/errors.ts";
+import type { ProxyEndpoint } from "../core/proxy_url.ts";
+import { openTunnel } from "./proxy_tunnel.ts";
 
 /** TLS settings for `wss:` connections. */
 export interface TlsOptions {
@@ -25,8 +28,10 @@ export interface TlsOptions {
    */
   key?: string;
   /**
-   * The name checked against the server certificate (and sent as SNI), when it differs from
-   * the URL's host.
+   * The name sent as SNI and checked against the server certificate, when it differs from the
+   * URL's host. It never changes where the connection goes: that is the URL's host. (Deno's
+   * `Deno.startTls` takes no client certificate, so `serverName` cannot be combined with
+   * `cert` and `key` unless it equals the URL's host.)
    * @default {undefined}
    */
   serverName?: string;
@@ -61,6 +66,11 @@ export interface ConnectOptions {
    * @default {undefined}
    */
   signal?: AbortSignal;
+  /**
+   * The proxy to tunnel through, or `null`/`undefined` for a direct connection.
+   * @default {undefined}
+   */
+  proxy?: ProxyEndpoint | null;
 }
 
 /** Maps a Deno connect error to a typed {@linkcode ConnectionError}. */
@@ -136,56 +146,96 @@ export function abortError(signal: AbortSignal): WebSocketError {
 }
 
 /**
- * Opens a TCP, TLS or unix socket to `target`.
+ * Opens a TCP, TLS or unix socket to `target`, directly or through a proxy.
+ *
+ * TLS goes through `Deno.connectTls`, except where the TLS name differs from the host connected
+ * to (through a proxy, or with `tls.serverName`): then a TCP connection is opened and
+ * `Deno.startTls` runs over it with that name, which Deno allows without a client certificate
+ * only.
  *
  * @param target Where to connect.
- * @param options TLS, timeout and signal.
+ * @param options TLS, timeout, signal and proxy.
  * @returns The connected socket (for TLS, after the handshake).
+ * @throws {TypeError} When a client certificate is given where `Deno.startTls` must be used.
  */
 export async function openConnection(
   target: ConnectTarget,
   options?: ConnectOptions,
 ): Promise<Deno.Conn> {
-  const where = target.unixPath ?? `${target.hostname}:${target.port}`;
+  const proxy = target.unixPath === undefined ? options?.proxy ?? null : null;
+  const tls = options?.tls;
+  const hostname = target.hostname.startsWith("[") ? target.hostname.slice(1, -1) : target.hostname;
+  const serverName = tls?.serverName ?? hostname;
+  const startTls = target.secure && target.unixPath === undefined &&
+    (proxy !== null || serverName !== hostname);
+  if (startTls && (tls?.cert !== undefined || tls?.key !== undefined)) {
+    throw new TypeError(
+      `A client certificate cannot be used ${
+        proxy ? "through a proxy" : "with a tls.serverName other than the URL's host"
+      }: Deno.startTls takes no cert or key`,
+    );
+  }
+  const direct = target.unixPath ?? `${target.hostname}:${target.port}`;
+  let where = proxy === null ? direct : `the proxy ${proxy.display}`;
   const timeout = options?.connectTimeout ?? 0;
   const signal = options?.signal;
   if (signal?.aborted) throw abortError(signal);
-  const guard = deadline(timeout, "CONNECT_TIMEOUT", `Connecting to ${where}`, signal);
+  const guard = deadline(timeout, "CONNECT_TIMEOUT", `Connecting to ${direct}`, signal);
   let conn: Deno.Conn | null = null;
   let gaveUp = false;
-  const attempt = (async () => {
-    const hostname = target.hostname.startsWith("[")
-      ? target.hostname.slice(1, -1)
-      : target.hostname;
-    let c: Deno.Conn;
-    if (target.unixPath !== undefined) {
-      c = await Deno.connect({ transport: "unix", path: target.unixPath });
-    } else if (target.secure) {
-      const tls = options?.tls;
-      const tlsConn = await Deno.connectTls({
-        hostname: tls?.serverName ?? hostname,
-        port: target.port,
-        caCerts: tls?.caCerts,
-        ...(tls?.cert !== undefined && tls?.key !== undefined
-          ? { cert: tls.cert, key: tls.key }
-          : {}),
-        alpnProtocols: ["http/1.1"],
-      });
-      conn = tlsConn;
-      if (gaveUp) {
-        tlsConn.close();
-        throw new Error("gave up");
-      }
-      await tlsConn.handshake();
-      c = tlsConn;
-    } else {
-      c = await Deno.connect({ hostname, port: target.port });
-    }
+  const hold = <C extends Deno.Conn>(c: C): C => {
     conn = c;
     if (gaveUp) {
       c.close();
       throw new Error("gave up");
     }
+    return c;
+  };
+  const attempt = (async () => {
+    let c: Deno.Conn;
+    if (target.unixPath !== undefined) {
+      c = hold(await Deno.connect({ transport: "unix", path: target.unixPath }));
+    } else if (target.secure && !startTls) {
+      const tlsConn = hold(
+        await Deno.connectTls({
+          hostname,
+          port: target.port,
+          caCerts: tls?.caCerts,
+          ...(tls?.cert !== undefined && tls?.key !== undefined
+            ? { cert: tls.cert, key: tls.key }
+            : {}),
+          alpnProtocols: ["http/1.1"],
+        }),
+      );
+      await tlsConn.handshake();
+      c = tlsConn;
+    } else {
+      const tcp = hold(
+        await Deno.connect({
+          hostname: proxy?.hostname ?? hostname,
+          port: proxy?.port ?? target.port,
+        }),
+      );
+      tcp.setNoDelay(true);
+      if (proxy !== null) {
+        await openTunnel(tcp, proxy, { hostname, port: target.port });
+        where = `${direct} (through ${proxy.display})`;
+      }
+      if (startTls) {
+        const tlsConn = hold(
+          await Deno.startTls(tcp, {
+            hostname: serverName,
+            caCerts: tls?.caCerts,
+            alpnProtocols: ["http/1.1"],
+          }),
+        );
+        await tlsConn.handshake();
+        c = tlsConn;
+      } else {
+        c = tcp;
+      }
+    }
+    hold(c);
     // A TlsConn reports transport "tcp" too, but has no setNoDelay.
     if (c.remoteAddr.transport === "tcp" && "setNoDelay" in c) {
       (c as Deno.TcpConn).setNoDelay(true);

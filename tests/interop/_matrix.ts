@@ -24,7 +24,11 @@
 import assert from "node:assert/strict";
 import { createServer } from "../../src/server/server.ts";
 import type { ServerListener } from "../../src/server/listener.ts";
-import { createClient, type DefaultClientWebSocketSession } from "../../src/client/client.ts";
+import { createClient } from "../../src/client/client.ts";
+import type {
+  DefaultClientWebSocketSession,
+  WebSocketClientOptions,
+} from "../../src/client/client_options.ts";
 import { CloseReason } from "../../src/core/close.ts";
 import { Frame, readText } from "../../src/core/frame.ts";
 import { countingDeflate, sampleBytes, sampleText, type WireCounts } from "./_deflate_common.ts";
@@ -251,12 +255,23 @@ export interface PeerServer {
   base: string;
   /** Whether the peer offers permessage-deflate. */
   deflate: boolean;
+  /** Client options for every connection (a proxy, TLS). */
+  client?: WebSocketClientOptions;
 }
 
 /** Opens a managed session on the peer; returns it and the client (to close it afterwards). */
-async function session(url: string, deflate: boolean, protocols?: string[]) {
+async function session(
+  url: string,
+  deflate: boolean,
+  protocols?: string[],
+  options?: WebSocketClientOptions,
+) {
   const { factory, counts } = countingDeflate();
-  const client = createClient({ extensions: deflate ? [factory] : [], closeTimeout: 3000 });
+  const client = createClient({
+    ...options,
+    extensions: deflate ? [factory] : [],
+    closeTimeout: 3000,
+  });
   const s = await client.webSocketSession(url, { protocols });
   return { s, client, counts };
 }
@@ -279,7 +294,7 @@ async function nextMessage(s: DefaultClientWebSocketSession): Promise<Frame> {
 export async function libraryClientChecks(t: Deno.TestContext, peer: PeerServer): Promise<void> {
   const echoUrl = `${peer.base}/echo`;
   const roundTrip = async (message: string | Uint8Array | Frame[]) => {
-    const { s, client } = await session(echoUrl, false);
+    const { s, client } = await session(echoUrl, false, undefined, peer.client);
     try {
       if (Array.isArray(message)) { for (const f of message) await s.send(f); }
       else await s.send(message);
@@ -317,7 +332,7 @@ export async function libraryClientChecks(t: Deno.TestContext, peer: PeerServer)
     assert.equal(readText(got), "frag-a frag-b frag-c");
   });
   await t.step("ping/pong", async () => {
-    const { s, client } = await session(echoUrl, false);
+    const { s, client } = await session(echoUrl, false, undefined, peer.client);
     try {
       const rtt = await s.ping(new TextEncoder().encode("client-ping"), { timeout: 5000 });
       assert.ok(rtt >= 0);
@@ -330,14 +345,14 @@ export async function libraryClientChecks(t: Deno.TestContext, peer: PeerServer)
   await t.step("close code and reason", async () => {
     const tag = `close-${crypto.randomUUID()}`;
     {
-      const { s, client } = await session(echoUrl, false);
+      const { s, client } = await session(echoUrl, false, undefined, peer.client);
       await s.send(`cmd:tag:${tag}`);
       await s.close(new CloseReason(CLIENT_CLOSE.code, CLIENT_CLOSE.reason));
       assert.equal((await s.closeReason)?.code, CLIENT_CLOSE.code);
       await client.close();
     }
     {
-      const { s, client } = await session(echoUrl, false);
+      const { s, client } = await session(echoUrl, false, undefined, peer.client);
       try {
         await s.send(`cmd:close-of:${tag}`);
         const seen = JSON.parse(readText(await nextMessage(s)));
@@ -347,7 +362,7 @@ export async function libraryClientChecks(t: Deno.TestContext, peer: PeerServer)
       }
     }
     {
-      const { s, client } = await session(echoUrl, false);
+      const { s, client } = await session(echoUrl, false, undefined, peer.client);
       await s.send("cmd:close");
       const reason = await s.closeReason;
       assert.equal(reason?.code, SERVER_CLOSE.code);
@@ -356,7 +371,12 @@ export async function libraryClientChecks(t: Deno.TestContext, peer: PeerServer)
     }
   });
   await t.step("subprotocol", async () => {
-    const { s, client } = await session(`${peer.base}/chat`, false, ["chat.v1", "chat.v2"]);
+    const { s, client } = await session(
+      `${peer.base}/chat`,
+      false,
+      ["chat.v1", "chat.v2"],
+      peer.client,
+    );
     try {
       assert.equal(s.protocol, "chat.v2");
       await s.send(HELLO);
@@ -368,7 +388,7 @@ export async function libraryClientChecks(t: Deno.TestContext, peer: PeerServer)
   await t.step("compression", async () => {
     if (!peer.deflate) {
       // The peer has no permessage-deflate: the offer must be declined and all else work.
-      const { s, client } = await session(echoUrl, true);
+      const { s, client } = await session(echoUrl, true, undefined, peer.client);
       try {
         assert.equal(s.extensions.length, 0);
         await s.send(HELLO);
@@ -378,7 +398,7 @@ export async function libraryClientChecks(t: Deno.TestContext, peer: PeerServer)
       }
       return;
     }
-    const { s, client, counts } = await session(echoUrl, true);
+    const { s, client, counts } = await session(echoUrl, true, undefined, peer.client);
     try {
       assert.ok(s.extensions.some((e) => e.name === "permessage-deflate"), "deflate agreed");
       const text = sampleText(200_000, 3);

@@ -4,7 +4,7 @@ import type { ServerErrorContext, ServerOptions } from "../../src/server/options
 import { CloseReason } from "../../src/core/close.ts";
 import { Frame, readText } from "../../src/core/frame.ts";
 import { jsonConverter } from "../../src/session/converter.ts";
-import { webSocket } from "../../src/client/client.ts";
+import { webSocket } from "../../src/client/default_client.ts";
 import { webSocketRawSession } from "../../src/client/raw_client.ts";
 import { exchange, RawPeer, upgradeRequest } from "./_tcp.ts";
 // @ts-types="npm:@types/ws@8.18.2"

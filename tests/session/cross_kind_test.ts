@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { CloseReason } from "../../src/core/close.ts";
 import { ConnectionClosedError, ProtocolError, WebSocketError } from "../../src/core/errors.ts";
 import { Frame, readReason } from "../../src/core/frame.ts";
-import { webSocket } from "../../src/client/client.ts";
+import { webSocket } from "../../src/client/default_client.ts";
 import { webSocketRaw } from "../../src/client/raw_client.ts";
 import type { DefaultWebSocketSession } from "../../src/session/managed_session.ts";
 import type { RawWebSocketSession } from "../../src/session/raw_session.ts";

@@ -210,3 +210,54 @@ Deno.test("openConnection: an already aborted signal throws before connecting", 
   assert.ok(err instanceof WebSocketError);
   assert.equal(err.code, "ABORTED");
 });
+
+Deno.test("openConnection: tls.serverName sets SNI and the checked name, not the host connected to", async () => {
+  // The server listens on 127.0.0.2 only; its certificate names localhost. Before, serverName
+  // was used as the host to connect to, and this was CONNECTION_REFUSED (localhost is 127.0.0.1).
+  const listener = Deno.listenTls({ hostname: "127.0.0.2", port: 0, ...SERVER_TLS });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const served = (async () => {
+    const conn = await listener.accept();
+    try {
+      await conn.handshake();
+      const buf = new Uint8Array(1);
+      await conn.read(buf);
+      await conn.write(buf);
+    } finally {
+      conn.close();
+    }
+  })();
+  try {
+    const conn = await openConnection(
+      { hostname: "127.0.0.2", port, secure: true },
+      { tls: { caCerts: [CA], serverName: "localhost" }, connectTimeout: 5000 },
+    );
+    try {
+      assert.equal((conn.remoteAddr as Deno.NetAddr).hostname, "127.0.0.2");
+      await conn.write(new Uint8Array([4]));
+      const buf = new Uint8Array(1);
+      assert.equal(await conn.read(buf), 1);
+      assert.equal(buf[0], 4);
+    } finally {
+      conn.close();
+    }
+    await served;
+    // A name the certificate does not hold fails the check: the name is what is verified.
+    const wrong = openConnection(
+      { hostname: "127.0.0.2", port, secure: true },
+      { tls: { caCerts: [CA], serverName: "example.org" }, connectTimeout: 5000 },
+    );
+    const accepted = listener.accept();
+    assert.equal(await codeOf(wrong), "TLS_FAILED");
+    (await accepted).close();
+    // Deno.startTls takes no client certificate: refused before connecting.
+    await assert.rejects(
+      openConnection({ hostname: "127.0.0.2", port, secure: true }, {
+        tls: { serverName: "localhost", cert: "x", key: "y" },
+      }),
+      TypeError,
+    );
+  } finally {
+    listener.close();
+  }
+});
