@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { webSocketSession } from "../../src/client/client.ts";
+import { webSocketSession } from "../../src/client/default_client.ts";
 import { ConnectionClosedError, ConnectionError } from "../../src/core/errors.ts";
 import { RawServer } from "../_helpers/raw_server.ts";
 
