@@ -52,8 +52,6 @@ export type {
 } from "./managed_types.ts";
 
 const NOOP = (): void => {};
-/** How much a session reads ahead, undecoded, while its incoming queue is full. */
-const PAUSED_READ_BYTES = 64 * 1024;
 const NORMAL = new CloseReason(1000, "");
 /** How the session ends when the connection breaks without a close handshake. */
 const BROKEN = new CloseReason(1006, "Connection was closed without close frame");
@@ -565,11 +563,12 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
           !this.#cancelled && !protocol.closeSent && !reader.eof &&
           (this.#inController.desiredSize ?? 0) <= 0
         ) {
-          // The queue is full: decoding stops, so TCP backpressure reaches the peer. Reading
-          // goes on into the decoder, undecoded, up to PAUSED_READ_BYTES, so that a peer that
-          // vanished is noticed (its end of stream or reset ends the session with 1006) even
-          // while the application does not read; a peer that goes on sending is held by TCP.
-          if (protocol.decoder.buffered < PAUSED_READ_BYTES) {
+          // The queue is full: decoding stops, so TCP backpressure reaches the peer. One more
+          // read stays posted while nothing waits undecoded, so that a peer that vanished is
+          // noticed (its end of stream or reset ends the session with 1006) even while the
+          // application does not read; what that read brings waits in the decoder (one read
+          // buffer at most), and a peer that goes on sending is held back by TCP.
+          if (protocol.decoder.buffered === 0) {
             reader.commit(await link.conn.read(reader.window()));
           } else {
             await new Promise<void>((resolve) => {

@@ -1,0 +1,70 @@
+/**
+ * What a hostile or vanished peer does to a listener's managed route: a ping flood costs a
+ * bounded number of pongs, and a peer that disconnects while the handler does not read ends
+ * the session (1006) and frees its socket.
+ */
+
+import assert from "node:assert/strict";
+import type { CloseReason } from "../../src/core/close.ts";
+import { Frame } from "../../src/core/frame.ts";
+import { MAX_PONGS_IN_FLIGHT } from "../../src/core/protocol.ts";
+import { createServer } from "../../src/server/server.ts";
+import type { DefaultWebSocketServerSession } from "../../src/server/managed_server_session.ts";
+import { RawPeer, write } from "./_tcp.ts";
+import { encodeFrame } from "../../src/core/frame_encoder.ts";
+
+const MASK = new Uint8Array([1, 2, 3, 4]);
+
+Deno.test("hardening: a ping flood from a peer that never reads holds a bounded number of pongs", async () => {
+  const server = createServer();
+  const queued = Promise.withResolvers<number>();
+  server.webSocket("/", async (session) => {
+    for await (const message of session.incoming) {
+      // The flood's pings were all read before this message.
+      queued.resolve(session.bufferedAmount);
+      void message;
+      return;
+    }
+  });
+  const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
+  const { peer } = await RawPeer.open(listener.addr.port);
+  try {
+    const ping = encodeFrame(Frame.ping(new Uint8Array(125).fill(7)), { maskKey: MASK });
+    const COUNT = 100_000; // 13 MB of pings: their pongs are more than the kernel holds
+    const batch = new Uint8Array(ping.length * 1000);
+    for (let i = 0; i < 1000; i++) batch.set(ping, i * ping.length);
+    for (let i = 0; i < COUNT / 1000; i++) await write(peer.conn, batch);
+    await peer.send(Frame.text("done"));
+    const buffered = await queued.promise;
+    // At most MAX_PONGS_IN_FLIGHT pongs (127 bytes each, plus the writer's header allowance).
+    assert.ok(buffered <= MAX_PONGS_IN_FLIGHT * (125 + 14), `${buffered} bytes queued`);
+  } finally {
+    peer.conn.close();
+    await listener.shutdown();
+  }
+});
+
+Deno.test("hardening: a peer that vanishes while the handler does not read ends the session with 1006", async () => {
+  const server = createServer();
+  const ended = Promise.withResolvers<CloseReason | null>();
+  let session: DefaultWebSocketServerSession | null = null;
+  server.webSocket("/", async (s) => {
+    session = s;
+    // Never reads: the incoming queue fills (16 messages), then reading stops.
+    ended.resolve(await s.closeReason);
+  });
+  const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
+  const { peer } = await RawPeer.open(listener.addr.port);
+  for (let i = 0; i < 40; i++) await peer.send(Frame.text(`message ${i}`));
+  peer.conn.close();
+  const guard = Promise.withResolvers<never>();
+  const timer = setTimeout(() => guard.reject(new Error("the session never ended")), 10_000);
+  try {
+    const reason = await Promise.race([ended.promise, guard.promise]);
+    assert.equal(reason?.code, 1006);
+    await (session as DefaultWebSocketServerSession | null)?.closed;
+  } finally {
+    clearTimeout(timer);
+    await listener.shutdown();
+  }
+});
