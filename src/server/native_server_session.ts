@@ -161,6 +161,10 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   readonly #closed = Promise.withResolvers<void>();
   readonly #abort = new AbortController();
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The deferred `close()` call (see `#closeSocket`). */
+  #closeCall: ReturnType<typeof setTimeout> | undefined;
+  /** Whether Deno's socket is closed (its `close` event came). */
+  #socketClosed = false;
   #inController!: ReadableStreamDefaultController<Frame>;
   #cancelled = false;
   #pendingError: unknown = null;
@@ -491,14 +495,24 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
       );
   }
 
-  /** Asks Deno to close; without a reason, Deno's `close()` sends an empty close payload. */
+  /**
+   * Asks Deno to close; without a reason, Deno's `close()` sends an empty close payload. Deno
+   * ends a server connection as soon as a message comes in after `close()`; when `close()` runs
+   * in its message dispatch (or the microtasks after it) while more messages are already
+   * buffered, that happens before the close frame is written, and the client sees 1006. So the
+   * call waits for a task of its own: Deno then writes the frame before it reads on.
+   */
   #closeSocket(reason: CloseReason | null): void {
-    try {
-      if (reason === null) this.#socket.close();
-      else this.#socket.close(reason.code, reason.message);
-    } catch {
-      // Already closing or closed.
-    }
+    if (this.#closeCall !== undefined || this.#socketClosed) return;
+    this.#closeCall = setTimeout(() => {
+      this.#closeCall = undefined;
+      try {
+        if (reason === null) this.#socket.close();
+        else this.#socket.close(reason.code, reason.message);
+      } catch {
+        // Already closing or closed.
+      }
+    }, 0);
   }
 
   async #drain(limit: number): Promise<void> {
@@ -569,6 +583,9 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   }
 
   #onClose(code: number, message: string, wasClean: boolean): void {
+    this.#socketClosed = true;
+    clearTimeout(this.#closeCall);
+    this.#closeCall = undefined;
     clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
     this.#open.resolve(false);

@@ -9,7 +9,10 @@
 import assert from "node:assert/strict";
 import { createServer, type WebSocketServer } from "../../src/server/server.ts";
 import type { ServerOptions } from "../../src/server/options.ts";
-import { exchange, upgradeRequest } from "./_tcp.ts";
+import { CloseReason } from "../../src/core/close.ts";
+import { Frame, readReason } from "../../src/core/frame.ts";
+import { encodeFrame } from "../../src/core/frame_encoder.ts";
+import { exchange, RawPeer, upgradeRequest, write } from "./_tcp.ts";
 
 /**
  * Runs `fn` with the server behind `Deno.serve`, then shuts both down. `thrown` collects what
@@ -65,4 +68,81 @@ Deno.test("Deno.serve hardening: a Host that makes no URL gets 400, nothing is t
     assert.deepEqual(thrown, []);
   });
   assert.deepEqual(reported, []);
+});
+
+/** `count` masked text frames in one buffer, so that they arrive (and are buffered) together. */
+function burst(count: number): Uint8Array {
+  const frames = Array.from(
+    { length: count },
+    (_, i) => encodeFrame(Frame.text(`m${i}`), { maskKey: new Uint8Array([1, 2, 3, 4]) }),
+  );
+  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let offset = 0;
+  for (const f of frames) {
+    out.set(f, offset);
+    offset += f.length;
+  }
+  return out;
+}
+
+/**
+ * Reads frames until a close frame (answered with the same code) or the end of the connection,
+ * at most `limit` frames: the close reason read, or `null` when the connection ended without one.
+ */
+async function readClose(peer: RawPeer, limit = 64): Promise<CloseReason | null> {
+  for (let i = 0; i < limit; i++) {
+    const frame = await peer.next();
+    if (frame === null) return null;
+    if (frame.type !== "close") continue;
+    const reason = readReason(frame);
+    // Deno may already have dropped the connection (the rest of the burst came after its close).
+    await peer.send(Frame.close(new CloseReason(reason?.code ?? 1000, ""))).catch(() => {});
+    return reason;
+  }
+  throw new Error(`no close frame within ${limit} frames`);
+}
+
+Deno.test("Deno.serve hardening: the 1008 of an overflowing queue reaches a flooding client", async () => {
+  const reasons: (CloseReason | null)[] = [];
+  await served({ incomingQueue: { messages: 2 }, closeTimeout: 5_000 }, (server) => {
+    // Never reads: the third message overflows the queue.
+    server.webSocket("/", async (session) => void reasons.push(await session.closeReason));
+  }, async (port) => {
+    for (const count of [4, 50, 2_000]) {
+      const { peer, status } = await RawPeer.open(port, "/");
+      try {
+        assert.equal(status, 101);
+        await write(peer.conn, burst(count));
+        const reason = await readClose(peer);
+        assert.equal(reason?.code, 1008, `${count} messages: the client read ${reason?.code}`);
+        assert.equal(reason?.message, "Incoming queue overflow");
+        assert.equal(await peer.ended(), true);
+      } finally {
+        peer.close();
+      }
+    }
+  });
+  assert.deepEqual(reasons.map((r) => r?.code), [1008, 1008, 1008]);
+});
+
+Deno.test("Deno.serve hardening: a handler's close reaches a client that keeps sending", async () => {
+  await served({ closeTimeout: 5_000 }, (server) => {
+    server.webSocket("/", async (session) => {
+      for await (const _ of session.incoming) {
+        await session.close(new CloseReason(4000, "enough"));
+      }
+    });
+  }, async (port) => {
+    for (const count of [4, 50, 2_000]) {
+      const { peer } = await RawPeer.open(port, "/");
+      try {
+        await write(peer.conn, burst(count));
+        const reason = await readClose(peer);
+        assert.equal(reason?.code, 4000, `${count} messages: the client read ${reason?.code}`);
+        assert.equal(await peer.ended(), true);
+      } finally {
+        peer.close();
+      }
+    }
+  });
 });
