@@ -159,6 +159,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   #socketError: unknown = null;
   readonly #closeReason = Promise.withResolvers<CloseReason | null>();
   readonly #closed = Promise.withResolvers<void>();
+  readonly #released = Promise.withResolvers<void>();
   readonly #abort = new AbortController();
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   /** The deferred `close()` call (see `#closeSocket`). */
@@ -241,6 +242,8 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
     socket.onmessage = (event) => this.#onMessage(event.data);
     socket.onerror = (event) => {
       this.#socketError = socketError((event as ErrorEvent).message);
+      // Before the socket opened, an error means the upgrade failed: no close event follows.
+      if (!this.#opened) this.#onClose(1006, "", false);
     };
     socket.onclose = (event) => this.#onClose(event.code, event.reason, event.wasClean);
   }
@@ -268,6 +271,14 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   /** Resolves once the socket is closed (or `closeTimeout` after our close frame). */
   get closed(): Promise<void> {
     return this.#closed.promise;
+  }
+
+  /**
+   * @internal Resolves once Deno's socket is gone (its `close` event), which may be later than
+   * `closed`: the adapter holds the connection's place in `maxConnections` until then.
+   */
+  get released(): Promise<void> {
+    return this.#released.promise;
   }
 
   /** Bytes Deno has not sent yet. */
@@ -583,6 +594,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   }
 
   #onClose(code: number, message: string, wasClean: boolean): void {
+    if (this.#socketClosed) return;
     this.#socketClosed = true;
     clearTimeout(this.#closeCall);
     this.#closeCall = undefined;
@@ -611,6 +623,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
       }
     }
     this.#closed.resolve();
+    this.#released.resolve();
   }
 
   #finish(reason: CloseReason, err: unknown): void {

@@ -162,7 +162,8 @@ export async function handleFetch(
     incomingBytes: options.incomingBytes,
     outgoingBytes: options.session.outgoingQueue?.bytes ?? SESSION_DEFAULTS.outgoingBytes,
   });
-  session.closed.then(() => core.release());
+  // The place is taken until Deno's socket is gone, not when the session gave up on it.
+  session.released.then(() => core.release());
   const task = session.opened.then((open) => open ? runManaged(options, session, plan) : undefined);
   tracker.add(session, task);
   return upgraded.response;

@@ -7,7 +7,9 @@
  */
 
 import assert from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
 import { createServer, type WebSocketServer } from "../../src/server/server.ts";
+import { NativeWebSocketServerSession } from "../../src/server/native_server_session.ts";
 import type { ServerOptions } from "../../src/server/options.ts";
 import { CloseReason } from "../../src/core/close.ts";
 import { Frame, readReason } from "../../src/core/frame.ts";
@@ -145,4 +147,88 @@ Deno.test("Deno.serve hardening: a handler's close reaches a client that keeps s
       }
     }
   });
+});
+
+/**
+ * Stands in for Deno's server-side `WebSocket`, to drive a session where the connection cannot
+ * be dropped (it has no resource of Deno's).
+ */
+class FakeSocket {
+  binaryType = "blob";
+  bufferedAmount = 0;
+  readyState: number = WebSocket.CONNECTING;
+  onopen: ((event: Event) => void) | null = null;
+  onmessage: ((event: MessageEvent) => void) | null = null;
+  onerror: ((event: Event) => void) | null = null;
+  onclose: ((event: CloseEvent) => void) | null = null;
+  /** The `close()` calls, in order. */
+  readonly closes: [number | undefined, string | undefined][] = [];
+
+  send(): void {}
+  close(code?: number, reason?: string): void {
+    this.closes.push([code, reason]);
+    if (this.readyState === WebSocket.OPEN) this.readyState = WebSocket.CLOSING;
+  }
+  open(): void {
+    this.readyState = WebSocket.OPEN;
+    this.onopen?.(new Event("open"));
+  }
+  /** The client finally went away. */
+  end(): void {
+    this.readyState = WebSocket.CLOSED;
+    this.onclose?.(new CloseEvent("close", { code: 1005, wasClean: true }));
+  }
+}
+
+function nativeSession(socket: FakeSocket, closeTimeout: number): NativeWebSocketServerSession {
+  const request = { url: new URL("http://x/"), method: "GET", headers: new Headers() };
+  return new NativeWebSocketServerSession({
+    socket: socket as unknown as WebSocket,
+    call: {
+      request,
+      response: { status: 101, statusText: "Switching Protocols", headers: new Headers() },
+    },
+    protocol: "",
+    remoteAddr: undefined,
+    params: {},
+    data: undefined,
+    closeTimeout,
+    idleTimeout: 0,
+    maxMessageSize: 1024,
+    converter: undefined,
+    incomingMessages: 16,
+    incomingBytes: 1 << 20,
+    outgoingBytes: 1 << 20,
+  });
+}
+
+/** Whether `promise` has settled (after the pending microtasks). */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(() => done = true, () => done = true);
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  return done;
+}
+
+Deno.test("Deno.serve hardening: where the connection cannot be dropped, the socket stays counted until it is gone", async () => {
+  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout"] });
+  try {
+    const socket = new FakeSocket();
+    const session = nativeSession(socket, 1_000);
+    socket.open();
+    const closing = session.close(new CloseReason(1000, "bye"));
+    clock.tick(0);
+    assert.deepEqual(socket.closes, [[1000, "bye"]]);
+    clock.tick(1_000);
+    // The client ignored the close frame: the session gives up on it after closeTimeout...
+    assert.deepEqual(await session.closeReason, new CloseReason(1000, "bye"));
+    await closing;
+    await session.closed;
+    // ...but the connection is still there, and counted.
+    assert.equal(await settled(session.released), false);
+    socket.end();
+    assert.equal(await settled(session.released), true);
+  } finally {
+    clock.uninstall();
+  }
 });
