@@ -149,6 +149,102 @@ Deno.test("Deno.serve hardening: a handler's close reaches a client that keeps s
   });
 });
 
+/** `promise`, or a rejection after `ms` (so that a connection left open fails the test). */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("Deno.serve hardening: clients that ignore the close frame are dropped at closeTimeout and counted until then", async () => {
+  const CLOSE_TIMEOUT = 1_000;
+  const sessions: NativeWebSocketServerSession[] = [];
+  await served({ maxConnections: 3, closeTimeout: CLOSE_TIMEOUT }, (server) => {
+    // Returns at once: the session sends 1000 and waits for the client's close.
+    server.webSocket("/", (session) => void sessions.push(session as NativeWebSocketServerSession));
+  }, async (port, server) => {
+    const peers: RawPeer[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const { peer, status } = await RawPeer.open(port, "/");
+        peers.push(peer);
+        assert.equal(status, 101);
+        assert.equal((await peer.next())?.type, "close"); // ignored
+      }
+      // Within closeTimeout: every place is taken.
+      const refused = await exchange(port, upgradeRequest("/", port));
+      assert.equal(refused.status, 503);
+      for (const peer of peers) {
+        assert.equal(await within(peer.ended(), 10 * CLOSE_TIMEOUT, "the drop"), true);
+      }
+      await Promise.all(sessions.map((s) => s.released));
+      assert.equal(server.connections, 0);
+      // The places are free again.
+      const { peer, status } = await RawPeer.open(port, "/");
+      peers.push(peer);
+      assert.equal(status, 101);
+      assert.equal((await peer.next())?.type, "close");
+      await peer.send(Frame.close(new CloseReason(1000, "")));
+      assert.equal(await peer.ended(), true);
+    } finally {
+      for (const peer of peers) peer.close();
+    }
+  });
+  assert.equal(sessions.length, 4);
+  for (const session of sessions) {
+    assert.deepEqual(await session.closeReason, new CloseReason(1000, ""));
+  }
+});
+
+Deno.test("Deno.serve hardening: server.shutdown drops a client that ignores the 1001", async () => {
+  await served({ closeTimeout: 300 }, (server) => {
+    server.webSocket("/", async (session) => {
+      for await (const _ of session.incoming) { /* nothing */ }
+    });
+  }, async (port, server) => {
+    const { peer, status } = await RawPeer.open(port, "/");
+    try {
+      assert.equal(status, 101);
+      const stopping = server.shutdown();
+      const close = await peer.next();
+      assert.equal(readReason(close!)?.code, 1001); // ignored
+      // Dropped by server.shutdown, not by Deno.serve's.
+      assert.equal(await within(peer.ended(), 10_000, "the drop"), true);
+      await stopping;
+      assert.equal(server.connections, 0);
+    } finally {
+      peer.close();
+    }
+  });
+});
+
+Deno.test("Deno.serve hardening: abort() drops the connection at once, without a close frame", async () => {
+  const sessions: NativeWebSocketServerSession[] = [];
+  await served({ closeTimeout: 60_000 }, (server) => {
+    server.webSocket("/", async (session) => {
+      sessions.push(session as NativeWebSocketServerSession);
+      for await (const _ of session.incoming) session.abort(new Error("enough"));
+    });
+  }, async (port, server) => {
+    const { peer } = await RawPeer.open(port, "/");
+    try {
+      await peer.send(Frame.text("hi"));
+      assert.equal(await within(peer.next(), 10_000, "the drop"), null);
+      await sessions[0]!.released;
+      assert.equal(server.connections, 0);
+      assert.equal((await sessions[0]!.closeReason)?.code, 1006);
+    } finally {
+      peer.close();
+    }
+  });
+});
+
 /**
  * Stands in for Deno's server-side `WebSocket`, to drive a session where the connection cannot
  * be dropped (it has no resource of Deno's).
