@@ -123,11 +123,11 @@ const STATES: SessionState[] = ["open", "closing", "closed"];
  * - Deno ends the connection when a message comes in after its close frame, without waiting
  *   for the client's close (the frame itself goes out first).
  * - A client that ignores the close frame has its connection dropped at `closeTimeout`, and
- *   `abort()` drops it at once, through Deno's internal handle (Deno's public API has no way:
- *   see `native_drop.ts`). Where that handle is missing, the session gives up on the socket at
- *   `closeTimeout` (`closed` resolves) and `abort()` asks Deno to close; the connection then
- *   stays, and stays counted in `maxConnections` (`released`), until the client or `Deno.serve`
- *   ends it.
+ *   `abort()` drops it at once, through Deno's internal handle
+ *   (`Deno[Deno.internal].core.tryClose`), as Deno's public API has no way to. Where that handle
+ *   is missing, the session gives up on the socket at `closeTimeout` (`closed` resolves) and
+ *   `abort()` asks Deno to close; the connection then stays, and stays counted in
+ *   `maxConnections` (`released`), until the client or `Deno.serve` ends it.
  */
 export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSocketServerSession<D> {
   /** Complete text and binary messages from the client. */
