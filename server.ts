@@ -9,7 +9,8 @@
  * - **`server.fetch()` / `server.handler`**: a handler for `Deno.serve` and Deno Deploy, upgraded
  *   through `Deno.upgradeWebSocket`, with the same managed session interface. It cannot serve raw
  *   routes (they answer 501), negotiate extensions, send pings of its own, or stop reading a fast
- *   client (see {@linkcode WebSocketServer.fetch}).
+ *   client, and Deno handles the request and protocol errors its own way: every difference is in
+ *   one table at {@linkcode WebSocketServer.fetch}.
  *
  * ## Quick start
  *

@@ -24,6 +24,7 @@ import {
 import type { SessionState, Validator } from "../session/managed_session.ts";
 import type { Sendable, UpgradeCall, UpgradeRequest } from "../session/raw_session.ts";
 import type { DefaultWebSocketServerSession } from "./managed_server_session.ts";
+import { dropNativeSocket } from "./native_drop.ts";
 
 /** Deno's own limit on a message (fastwebsockets' default); it cannot be changed. */
 const NATIVE_MAX_FRAME = 64 * 1024 * 1024;
@@ -119,8 +120,14 @@ const STATES: SessionState[] = ["open", "closing", "closed"];
  *   outgoing bound. Fragments, pings and pongs cannot be sent (they reject with a `TypeError`).
  * - `pingInterval`/`timeout` report Deno's `idleTimeout`; setting them, `maxFrameSize`, and
  *   `ping()` throw a `TypeError`.
- * - `abort()` cannot drop the TCP connection: it ends the session at once (1006) and asks Deno
- *   to close.
+ * - Deno ends the connection when a message comes in after its close frame, without waiting
+ *   for the client's close (the frame itself goes out first).
+ * - A client that ignores the close frame has its connection dropped at `closeTimeout`, and
+ *   `abort()` drops it at once, through Deno's internal handle
+ *   (`Deno[Deno.internal].core.tryClose`), as Deno's public API has no way to. Where that handle
+ *   is missing, the session gives up on the socket at `closeTimeout` (`closed` resolves) and
+ *   `abort()` asks Deno to close; the connection then stays, and stays counted in
+ *   `maxConnections` (`released`), until the client or `Deno.serve` ends it.
  */
 export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSocketServerSession<D> {
   /** Complete text and binary messages from the client. */
@@ -159,8 +166,15 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   #socketError: unknown = null;
   readonly #closeReason = Promise.withResolvers<CloseReason | null>();
   readonly #closed = Promise.withResolvers<void>();
+  readonly #released = Promise.withResolvers<void>();
   readonly #abort = new AbortController();
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether Deno's `close()` was asked for (it takes one call). */
+  #closeAsked = false;
+  /** The deferred `close()` call (see `#closeSocket`). */
+  #closeCall: ReturnType<typeof setTimeout> | undefined;
+  /** Whether Deno's socket is closed (its `close` event came). */
+  #socketClosed = false;
   #inController!: ReadableStreamDefaultController<Frame>;
   #cancelled = false;
   #pendingError: unknown = null;
@@ -237,6 +251,8 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
     socket.onmessage = (event) => this.#onMessage(event.data);
     socket.onerror = (event) => {
       this.#socketError = socketError((event as ErrorEvent).message);
+      // Before the socket opened, an error means the upgrade failed: no close event follows.
+      if (!this.#opened) this.#onClose(1006, "", false);
     };
     socket.onclose = (event) => this.#onClose(event.code, event.reason, event.wasClean);
   }
@@ -261,9 +277,21 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
     return STATES[this.#state]!;
   }
 
-  /** Resolves once the socket is closed (or `closeTimeout` after our close frame). */
+  /**
+   * Resolves once the connection is closed: by the client, or dropped `closeTimeout` after our
+   * close frame (or at `abort()`). Where Deno offers no way to drop it, resolves then all the
+   * same: the session gives up on the socket.
+   */
   get closed(): Promise<void> {
     return this.#closed.promise;
+  }
+
+  /**
+   * @internal Resolves once Deno's socket is gone (its `close` event), which may be later than
+   * `closed`: the adapter holds the connection's place in `maxConnections` until then.
+   */
+  get released(): Promise<void> {
+    return this.#released.promise;
   }
 
   /** Bytes Deno has not sent yet. */
@@ -398,10 +426,9 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
     this.#closeTimer = setTimeout(() => {
       this.#closeTimer = undefined;
       this.#finish(local, null);
-      this.#closed.resolve();
+      this.#giveUp();
     }, this.#closeTimeout);
-    if (this.#opened) this.#closeSocket(reason);
-    else this.#open.promise.then((open) => open && this.#closeSocket(reason));
+    this.#closeSocket(reason);
   }
 
   /** @internal Same as `close`. */
@@ -410,19 +437,26 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   }
 
   /**
-   * Ends the session at once (1006); Deno is asked to close the socket.
+   * Ends the session at once (1006) and drops the connection. Where Deno offers no way to drop
+   * it, Deno is asked to close the socket instead.
    *
    * @param reason Why; `incoming` fails with it.
    */
   abort(reason?: unknown): void {
-    if (this.#state === CLOSED) return;
-    const err = reason instanceof WebSocketError
-      ? reason
-      : new WebSocketError("ABORTED", "The session was aborted", { cause: reason });
-    if (this.#localReason !== null) this.#finish(this.#localReason, null);
-    else this.#finish(new CloseReason(1006, ""), err);
+    if (this.#state !== CLOSED) {
+      const err = reason instanceof WebSocketError
+        ? reason
+        : new WebSocketError("ABORTED", "The session was aborted", { cause: reason });
+      if (this.#localReason !== null) this.#finish(this.#localReason, null);
+      else this.#finish(new CloseReason(1006, ""), err);
+    }
+    if (this.#socketClosed) return;
+    if (this.#drop()) {
+      this.#closed.resolve();
+      return;
+    }
     this.#closeSocket(null);
-    this.#releaseLater();
+    this.#giveUpLater();
   }
 
   /** Closes the session when an `await using` block ends. */
@@ -491,14 +525,55 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
       );
   }
 
-  /** Asks Deno to close; without a reason, Deno's `close()` sends an empty close payload. */
+  /**
+   * Asks Deno to close; without a reason, Deno's `close()` sends an empty close payload. Deno
+   * ends a server connection as soon as a message comes in after `close()`; when `close()` runs
+   * in its message dispatch (or the microtasks after it) while more messages are already
+   * buffered, that happens before the close frame is written, and the client sees 1006. So the
+   * call waits for a task of its own: Deno then writes the frame before it reads on.
+   */
   #closeSocket(reason: CloseReason | null): void {
-    try {
-      if (reason === null) this.#socket.close();
-      else this.#socket.close(reason.code, reason.message);
-    } catch {
-      // Already closing or closed.
-    }
+    if (this.#closeAsked || this.#socketClosed) return;
+    this.#closeAsked = true;
+    const call = (): void => {
+      this.#closeCall = setTimeout(() => {
+        this.#closeCall = undefined;
+        try {
+          if (reason === null) this.#socket.close();
+          else this.#socket.close(reason.code, reason.message);
+        } catch {
+          // Already closing or closed.
+        }
+      }, 0);
+    };
+    if (this.#opened) call();
+    else this.#open.promise.then((open) => open && !this.#socketClosed && call());
+  }
+
+  /**
+   * Drops the connection at once, without a close frame (see `native_drop.ts`); Deno then fires
+   * `close`, which releases it.
+   *
+   * @returns Whether the connection is gone or going; `false` when Deno offers no way here.
+   */
+  #drop(): boolean {
+    if (this.#socketClosed) return true;
+    if (!dropNativeSocket(this.#socket)) return false;
+    clearTimeout(this.#closeCall);
+    this.#closeCall = undefined;
+    clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
+    return true;
+  }
+
+  /**
+   * `closeTimeout` passed and the client has not closed the connection: drop it. Where Deno
+   * offers no way to, the session gives up on the socket, which stays counted in
+   * `maxConnections` (`released`) until the client or `Deno.serve` ends it.
+   */
+  #giveUp(): void {
+    this.#drop();
+    this.#closed.resolve();
   }
 
   async #drain(limit: number): Promise<void> {
@@ -555,20 +630,24 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
     this.#localReason = reason;
     this.#closeSocket(reason);
     this.#finish(reason, err);
-    this.#releaseLater();
+    this.#giveUpLater();
   }
 
-  /** The session ended before the socket closed: count it released at the close event, or
-   * `closeTimeout` later at the latest. */
-  #releaseLater(): void {
+  /** The session ended before the socket closed: give up on it `closeTimeout` later, unless the
+   * client closes it first. */
+  #giveUpLater(): void {
     if (this.#closeTimer !== undefined) return;
     this.#closeTimer = setTimeout(() => {
       this.#closeTimer = undefined;
-      this.#closed.resolve();
+      this.#giveUp();
     }, this.#closeTimeout);
   }
 
   #onClose(code: number, message: string, wasClean: boolean): void {
+    if (this.#socketClosed) return;
+    this.#socketClosed = true;
+    clearTimeout(this.#closeCall);
+    this.#closeCall = undefined;
     clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
     this.#open.resolve(false);
@@ -594,6 +673,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
       }
     }
     this.#closed.resolve();
+    this.#released.resolve();
   }
 
   #finish(reason: CloseReason, err: unknown): void {

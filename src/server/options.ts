@@ -63,7 +63,8 @@ export type FallbackHandler = (
 export interface ServerOptions {
   /**
    * How often managed sessions ping the client, in milliseconds; 0 turns the pinger off. The
-   * client's name for the same setting.
+   * client's name for the same setting. Through `fetch` it becomes Deno's `idleTimeout`, in
+   * whole seconds (see `WebSocketServer.fetch`).
    * @default {0}
    */
   pingInterval?: number;
@@ -76,13 +77,14 @@ export interface ServerOptions {
   /**
    * How long a managed session waits for the pong of its ping before closing with 1011
    * "Ping timeout", in milliseconds. Clients take the same option, with a default of twice
-   * their `pingInterval` (as in Ktor).
+   * their `pingInterval` (as in Ktor). Not used through `fetch`: Deno's `idleTimeout` decides.
    * @default {15000}
    */
   timeout?: number;
   /**
    * The largest incoming frame payload, checked from the frame header before anything is
-   * buffered; a larger frame closes the session with 1009.
+   * buffered; a larger frame closes the session with 1009. Listener only: through `fetch`,
+   * Deno's fixed 64 MiB applies.
    * @default {16777216}
    */
   maxFrameSize?: number;
@@ -93,7 +95,8 @@ export interface ServerOptions {
    */
   maxMessageSize?: number;
   /**
-   * Whether the server masks the frames it sends (RFC 6455 says servers must not).
+   * Whether the server masks the frames it sends (RFC 6455 says servers must not). Listener
+   * only: Deno never masks.
    * @default {false}
    */
   masking?: boolean;
@@ -130,7 +133,8 @@ export interface ServerOptions {
   origins?: readonly OriginPattern[];
   /**
    * How long a client has, from the moment its connection is accepted, to send its request
-   * head (and the upgrade hooks to decide); slower clients are disconnected.
+   * head (and the upgrade hooks to decide); slower clients are disconnected. Listener only:
+   * through `fetch`, Deno reads the request.
    * @default {10000}
    */
   handshakeTimeout?: number;
@@ -142,12 +146,14 @@ export interface ServerOptions {
   closeTimeout?: number;
   /**
    * The most connections served at once (handshakes, sessions and fallback requests); past it,
-   * new connections get 503 before any upgrade.
+   * new connections get 503 before any upgrade. Through `fetch`, only WebSocket sessions count,
+   * each until Deno's socket is gone.
    * @default {Infinity}
    */
   maxConnections?: number;
   /**
-   * The largest request head, in bytes (at least 64); a larger one gets 431.
+   * The largest request head, in bytes (at least 64); a larger one gets 431. Listener only:
+   * through `fetch`, Deno's own limit applies.
    * @default {16384}
    */
   maxHeaderSize?: number;

@@ -16,10 +16,17 @@ import { decideUpgrade, type IncomingRequest, report } from "./upgrade.ts";
 
 const UNKNOWN_ADDR: Deno.NetAddr = { transport: "tcp", hostname: "0.0.0.0", port: 0 };
 
+/** Characters a `Host` cannot hold (the listener refuses them too): the URL would change. */
+const BAD_HOST = /[\/?#@\s\\]/;
+
 function text(status: number, body: string, headers?: Headers): Response {
   const h = new Headers(headers);
   if (!h.has("content-type")) h.set("content-type", "text/plain; charset=utf-8");
   return new Response(body, { status, headers: h });
+}
+
+function badTarget(): Response {
+  return text(400, "Invalid request target or Host");
 }
 
 /**
@@ -39,7 +46,16 @@ export async function handleFetch(
 ): Promise<Response> {
   if (!(request instanceof Request)) throw new TypeError("fetch needs a Request");
   const { options } = core;
-  const url = new URL(request.url);
+  // Deno builds request.url from the Host header as sent: it may not parse ("Host: a b"), or
+  // move the path ("Host: a/b"). Such a request is refused as the listener refuses it.
+  const host = request.headers.get("host");
+  if (host !== null && (host === "" || BAD_HOST.test(host))) return badTarget();
+  let url: URL;
+  try {
+    url = new URL(request.url);
+  } catch {
+    return badTarget();
+  }
   // Read once: Deno's getter throws once the request is over.
   const peer: Deno.Addr | undefined = info?.remoteAddr;
   const remoteAddr = peer?.transport === "tcp" ? peer as Deno.NetAddr : undefined;
@@ -146,7 +162,8 @@ export async function handleFetch(
     incomingBytes: options.incomingBytes,
     outgoingBytes: options.session.outgoingQueue?.bytes ?? SESSION_DEFAULTS.outgoingBytes,
   });
-  session.closed.then(() => core.release());
+  // The place is taken until Deno's socket is gone, not when the session gave up on it.
+  session.released.then(() => core.release());
   const task = session.opened.then((open) => open ? runManaged(options, session, plan) : undefined);
   tracker.add(session, task);
   return upgraded.response;

@@ -290,17 +290,39 @@ export class WebSocketServer {
    * `Deno.upgradeWebSocket` and runs the route's handler with a managed session backed by
    * Deno's `WebSocket`. Plain requests go to the `fallback` handler.
    *
-   * What this mode cannot do, because Deno's `WebSocket` gives messages and not frames: raw
-   * routes (they answer 501 and are reported to `onError`), permessage-deflate and other
-   * extensions (never negotiated), pings of your own (`pingInterval` maps to Deno's `idleTimeout`,
-   * rounded up to whole seconds; sessions throw on `ping`/`pingInterval` changes),
-   * `maxFrameSize` (messages are checked against `maxMessageSize` once received),
-   * `masking`, read backpressure (messages queue up to the incoming bound, then the session
-   * closes with 1008), and a close frame on a protocol error: on invalid UTF-8 or a bad frame
-   * from the client, Deno drops the connection without one (the session still reports invalid
-   * UTF-8 as 1007, as the listener's sessions do). As on the listener, a close frame sent
-   * without a status code goes out with an empty payload (`closeReason` reports 1005), and
-   * `session.request` stays readable for the whole session.
+   * Here Deno parses the request and runs the WebSocket protocol, so wherever Deno decides, this
+   * mode differs from the listener. Every difference (measured on Deno 2.9.6; the README has
+   * the same table):
+   *
+   * | | `listen()` | `fetch` / `handler` (`Deno.serve`) |
+   * | --- | --- | --- |
+   * | raw routes (`webSocketRaw`) | served | 501, reported to `onError` once |
+   * | extensions (permessage-deflate) | negotiated | never negotiated |
+   * | `handshakeTimeout` | a client slower to send its request head is disconnected | not applied: Deno reads the request, and keeps a partial head waiting |
+   * | `maxHeaderSize` | a larger request head gets 431 | not applied: Deno's own limit (a 48 KiB head is served, a 64 KiB one gets 400 from Deno) |
+   * | an HTTP/1.0 upgrade request | 400 | upgraded |
+   * | `maxConnections`, `connections` | every connection: handshakes, sessions, fallback requests | WebSocket sessions only, each until Deno's socket is gone |
+   * | `pingInterval`, `timeout` | a ping every `pingInterval`; no pong within `timeout`: 1011 "Ping timeout" sent and reported, `incoming` fails with `TimeoutError` `PING_TIMEOUT` | Deno's `idleTimeout`, `pingInterval` rounded up to whole seconds: Deno pings after half of it without traffic, and when nothing comes in the other half it sends 1001 "No response from ping frame." and drops the connection; `timeout` is not used; the session reports 1006 and `incoming` fails with `ConnectionError` `CONNECTION_RESET` |
+   * | `session.ping()`; setting `pingInterval`, `timeout` or `maxFrameSize`; sending fragments, pings or pongs | supported | throw (or reject with) a `TypeError` |
+   * | `maxFrameSize` | checked from each frame header | not applied: Deno's fixed 64 MiB |
+   * | `maxMessageSize` (1009 in both) | checked as the fragments arrive | checked once Deno has received the whole message |
+   * | `masking` | as set | ignored: Deno never masks |
+   * | a client faster than the handler reads | reading stops while the incoming queue is full (TCP backpressure) | no backpressure: one message past the incoming queue closes the session with 1008 "Incoming queue overflow" |
+   * | invalid UTF-8 in a text message | 1007 sent and reported | the connection is dropped without a close frame; the session reports 1007 |
+   * | a close frame with a 1-byte payload, or a reason that is not UTF-8 | 1002 / 1007 sent and reported | the connection is dropped without a close frame; the session reports 1006 (1007 for the reason) |
+   * | a close frame with an invalid code (999, 1005…) | 1002 "Invalid close code …" sent and reported | 1002 with an empty reason sent; the session reports 1006 and `incoming` fails with `CONNECTION_RESET` |
+   * | other protocol errors: RSV bits, an unknown opcode, a stray continuation, a fragmented or oversized control frame | 1002 sent and reported | the connection is dropped without a close frame; the session reports 1006 and `incoming` fails with `CONNECTION_RESET` |
+   * | an unmasked client frame | 1002 sent and reported | accepted |
+   * | a message that comes after the server's close frame | read on until the client's close frame (up to `closeTimeout`) | Deno ends the connection at once (its close frame goes out first) |
+   * | a client that ignores the close frame | dropped at `closeTimeout` | dropped at `closeTimeout` too, through Deno's internal handle (`Deno[Deno.internal].core.tryClose`), as Deno's public API has no way to; where that handle is missing, the session gives up at `closeTimeout` but the connection stays open, and counted in `maxConnections`, until the client or `Deno.serve` ends it |
+   * | `session.abort()` | drops the connection | the same, through Deno's internal handle; without it, Deno is asked to close |
+   * | `server.shutdown()` | stops the listeners; 1001 to every session; the rest dropped at `closeTimeout` | 1001 to every session served through `fetch`; new upgrades get 503; the rest dropped at `closeTimeout` as above. `Deno.serve` is yours to shut down |
+   *
+   * The rest works the same: routes and their parameters, upgrade hooks (refusals, headers on
+   * the 101, data), `origins`, the checks of the upgrade request's headers, a `Host` that makes
+   * no URL (400), the close handshake and `closeReason`, a close frame without a status code
+   * (sent empty, reported as 1005), the outgoing queue bound, serialization,
+   * `onError`, and `session.request` (readable for the whole session).
    *
    * @example
    * ```ts ignore
@@ -321,7 +343,10 @@ export class WebSocketServer {
     return handleFetch(this.#core, this.#tracker, request, info);
   }
 
-  /** {@linkcode WebSocketServer.fetch}, bound: pass it to `Deno.serve`. */
+  /**
+   * {@linkcode WebSocketServer.fetch}, bound: pass it to `Deno.serve`. How this mode differs
+   * from the listener: the table at {@linkcode WebSocketServer.fetch}.
+   */
   get handler(): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
     return this.#handler;
   }
