@@ -16,6 +16,7 @@ import type { WebSocketExtension, WebSocketExtensionFactory } from "../core/exte
 import { formatExtensionHeader } from "../core/extension_header.ts";
 import { type EndpointParts, resolveEndpoint } from "../core/url.ts";
 import type { TlsOptions } from "../transport/connect.ts";
+import { connWrapperOf } from "../transport/conn_wrapper.ts";
 import { dial, type DialResult } from "./dial.ts";
 import type { WebSocketContentConverter } from "../session/converter.ts";
 import {
@@ -358,6 +359,7 @@ class ManagedClient implements WebSocketClient {
       handshakeTimeout: o.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
       maxHeadSize: o.maxHeaderSize ?? CLIENT_DEFAULTS.maxHeaderSize,
       signal,
+      wrapConn: connWrapperOf(o),
     });
     let extensions: WebSocketExtension[] = [];
     let session: ManagedWebSocketSession;

@@ -19,6 +19,7 @@ import {
   openConnection,
   type TlsOptions,
 } from "../transport/connect.ts";
+import type { ConnWrapper } from "../transport/conn_wrapper.ts";
 import { writeAll } from "../transport/frame_writer.ts";
 
 /** Options of {@linkcode dial}. */
@@ -43,6 +44,8 @@ export interface DialOptions {
   maxHeadSize?: number;
   /** Cancels the whole dial. */
   signal?: AbortSignal;
+  /** Applied to the socket once connected, before the upgrade request (see `WRAP_CONN`). */
+  wrapConn?: ConnWrapper;
 }
 
 /** What a successful dial gives. */
@@ -85,7 +88,7 @@ export async function dial(endpoint: Endpoint, options?: DialOptions): Promise<D
     extensions: options?.extensions,
     headers: options?.headers,
   });
-  const conn = await openConnection(
+  const opened = await openConnection(
     {
       hostname: endpoint.hostname,
       port: endpoint.port,
@@ -94,6 +97,7 @@ export async function dial(endpoint: Endpoint, options?: DialOptions): Promise<D
     },
     { tls: options?.tls, connectTimeout: options?.connectTimeout, signal: options?.signal },
   );
+  const conn = options?.wrapConn?.(opened) ?? opened;
   const where = options?.unixPath ?? `${endpoint.hostname}:${endpoint.port}`;
   const guard = deadline(
     options?.handshakeTimeout ?? 0,

@@ -7,6 +7,7 @@
 
 import { type EndpointParts, resolveEndpoint } from "../core/url.ts";
 import type { TlsOptions } from "../transport/connect.ts";
+import { connWrapperOf } from "../transport/conn_wrapper.ts";
 import { dial } from "./dial.ts";
 import {
   checkConnectionOptions,
@@ -144,6 +145,7 @@ async function open(
     handshakeTimeout: opts.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
     maxHeadSize: opts.maxHeaderSize ?? CLIENT_DEFAULTS.maxHeaderSize,
     signal: opts.signal,
+    wrapConn: connWrapperOf(opts),
   });
   const session = new RawWebSocketSession({
     conn: result.conn,
