@@ -3,6 +3,7 @@
 #
 #   - chromium            (/usr/bin/chromium, driven by npm:playwright-core in browser tests)
 #   - python3-websockets  (importable by /usr/bin/python3: the Python interop peer)
+#   - tmux                (a real terminal for the command-line tool's interactive tests)
 #
 # Idempotent and fast (a few tens of ms) when everything is present. Missing packages are
 # installed with apt-get when running as root; otherwise a message says what to install and the
@@ -13,7 +14,7 @@
 #
 # Usage: sh tools/setup.sh        (run by `deno task test` and .ci/run)
 
-PACKAGES="chromium python3-websockets"
+PACKAGES="chromium python3-websockets tmux"
 
 missing=""
 if [ ! -x /usr/bin/chromium ]; then
@@ -22,6 +23,9 @@ fi
 if ! /usr/bin/python3 -c 'import websockets' >/dev/null 2>&1; then
   missing="${missing:+$missing }python3-websockets"
 fi
+if ! command -v tmux >/dev/null 2>&1; then
+  missing="${missing:+$missing }tmux"
+fi
 
 [ -z "$missing" ] && exit 0
 
@@ -29,7 +33,7 @@ if [ "$(id -u)" != 0 ]; then
   echo "tools/setup.sh: missing system packages: $missing" >&2
   echo "tools/setup.sh: install them as root with:" >&2
   echo "    apt-get update && apt-get install -y $PACKAGES" >&2
-  echo "tools/setup.sh: continuing; the browser / Python interop tests will fail until then." >&2
+  echo "tools/setup.sh: continuing; the browser / Python interop / terminal tests will fail until then." >&2
   exit 0
 fi
 
@@ -48,6 +52,6 @@ if apt-get -o DPkg::Lock::Timeout=300 update -q >/dev/null &&
   echo "tools/setup.sh: installed $PACKAGES" >&2
 else
   echo "tools/setup.sh: WARNING: apt-get failed to install $PACKAGES;" >&2
-  echo "tools/setup.sh: the browser / Python interop tests will fail until they are installed." >&2
+  echo "tools/setup.sh: the browser / Python interop / terminal tests will fail until they are installed." >&2
 fi
 exit 0

@@ -44,7 +44,7 @@ export interface TestServer extends AsyncDisposable {
  * - `/close4000`: closes with 4000 "bye" at once.
  * - `/refuse`: answers the upgrade with 403 and the body "go away".
  * - `/script` (raw): sends a ping "p1", a text message in two fragments "hel" + "lo", and a
- *   close 1001 "bye", then reads until the client's close frame (at most 400 ms).
+ *   close 1001 "bye", then reads until the client's close frame (at most 400 ms, or `?wait=MS`).
  *
  * @returns The running server.
  */
@@ -117,7 +117,8 @@ export function startTestServer(): TestServer {
     await session.send(Frame.text("lo"));
     await session.close(new CloseReason(1001, "bye"));
     // A raw client may never answer: give up on it after a while (a bound, not a wait).
-    const timer = setTimeout(() => session.abort(), 400);
+    const bound = Number(session.request.url.searchParams.get("wait") ?? 400);
+    const timer = setTimeout(() => session.abort(), bound);
     try {
       for await (const frame of session.incoming) {
         if (frame.type === "pong") s.messages.push(`pong:${new TextDecoder().decode(frame.data)}`);
