@@ -71,3 +71,38 @@ Deno.test("--show-frames: our pings' round trips in the summary", async () => {
   );
   await server.ended();
 });
+
+Deno.test("--show-frames --deflate --ping-interval: compressed frames marked, keepalive pings' round trips", async () => {
+  await using server = startTestServer();
+  const r = await runCli([
+    "connect",
+    `${server.base}/echo`,
+    "--deflate",
+    "--deflate-params",
+    "client_max_window_bits=10",
+    "--ping-interval",
+    "100ms",
+    "--show-frames",
+    "-x",
+    "hello hello hello hello",
+    "-w",
+    "0.4",
+  ]);
+  assert.equal(r.code, ExitCode.OK, r.stderr);
+  assert.equal(r.stdout, "hello hello hello hello\n");
+  assert.match(
+    r.stderr,
+    /^< Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10$/m,
+  );
+  assert.match(
+    r.stderr,
+    /^>> +\+[\d.]+m?s {2}text {9}fin=1 rsv=100 mask=[0-9a-f]{8} len=\d+ \[compressed\] [0-9a-f]+$/m,
+  );
+  assert.match(
+    r.stderr,
+    /^<< +\+[\d.]+m?s {2}text {9}fin=1 rsv=100 mask=none {5}len=\d+ \[compressed\] [0-9a-f]+$/m,
+  );
+  assert.match(r.stderr, /^<< +\+[\d.]+m?s {2}pong .* \(round trip [\d.]+ms\)$/m);
+  assert.match(r.stderr, /^pings: \d+ sent, [1-9]\d* answered; round trip min/m);
+  assert.deepEqual((await server.ended()).messages, ["hello hello hello hello"]);
+});
