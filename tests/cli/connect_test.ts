@@ -10,7 +10,7 @@ import { Frame } from "../../src/core/frame.ts";
 import { ExitCode } from "../../src/cli/help.ts";
 import { startWsServer } from "../_helpers/node_ws_server.ts";
 import { RawServer } from "../_helpers/raw_server.ts";
-import { runCli } from "./_cli.ts";
+import { runCli, RunningCli } from "./_cli.ts";
 import { startTestServer } from "./_servers.ts";
 
 Deno.test("echo hi | connect: the project's server echoes, the tool prints it and closes with 1000", async () => {
@@ -60,6 +60,17 @@ Deno.test("-n: stdin EOF keeps the connection open until the server closes", asy
   const seen = await server.ended();
   assert.deepEqual(seen.messages, ["a", "bye-please"]);
   assert.deepEqual(seen.close, { code: 4001, reason: "done" }, "the server closed, not the tool");
+});
+
+Deno.test("Ctrl-C (SIGINT) while piped: the tool closes with 1000 and exits 0", async () => {
+  await using server = startTestServer();
+  const cli = new RunningCli(["connect", `${server.base}/echo`]);
+  await cli.write("before\n");
+  await cli.stdoutLine(/^before$/);
+  assert.equal(await cli.stop("SIGINT"), ExitCode.OK, cli.stderr.join("\n"));
+  const seen = await server.ended();
+  assert.deepEqual(seen.messages, ["before"]);
+  assert.deepEqual(seen.close, { code: 1000, reason: "" });
 });
 
 Deno.test("--framing null and whole cut stdin at NUL bytes or not at all", async () => {
