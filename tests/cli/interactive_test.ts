@@ -63,6 +63,9 @@ class Pane implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.tmux("kill-server").catch(() => {});
+    // tmux leaves its socket file behind.
+    const dir = `${Deno.env.get("TMUX_TMPDIR") ?? "/tmp"}/tmux-${Deno.uid()}`;
+    await Deno.remove(`${dir}/${this.#socket}`).catch(() => {});
   }
 }
 
