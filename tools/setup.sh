@@ -5,6 +5,7 @@
 #   - python3-websockets  (importable by /usr/bin/python3: the Python interop peer)
 #   - tinyproxy           (/usr/bin/tinyproxy: the HTTP CONNECT proxy of the proxy tests)
 #   - dante-server        (/usr/sbin/danted: the SOCKS5 proxy of the proxy tests)
+#   - tmux                (a real terminal for the command-line tool's interactive tests)
 #
 # and the system user `wsproxytest` (no home, no login shell, password "ws-proxy-pass"), whose
 # password danted checks in the SOCKS5 username/password tests (danted's `socksmethod: username`
@@ -23,7 +24,7 @@
 #
 # Usage: sh tools/setup.sh        (run by `deno task test` and .ci/run)
 
-PACKAGES="chromium python3-websockets tinyproxy dante-server"
+PACKAGES="chromium python3-websockets tinyproxy dante-server tmux"
 SOCKS_USER=wsproxytest
 SOCKS_PASSWORD=ws-proxy-pass
 
@@ -40,6 +41,9 @@ fi
 if [ ! -x /usr/sbin/danted ]; then
   missing="${missing:+$missing }dante-server"
 fi
+if ! command -v tmux >/dev/null 2>&1; then
+  missing="${missing:+$missing }tmux"
+fi
 
 have_user() { id "$SOCKS_USER" >/dev/null 2>&1; }
 
@@ -54,7 +58,7 @@ if [ "$(id -u)" != 0 ]; then
   if ! have_user; then
     echo "tools/setup.sh: missing the SOCKS test user $SOCKS_USER; run this script as root" >&2
   fi
-  echo "tools/setup.sh: continuing; the browser / Python / proxy tests will fail until then." >&2
+  echo "tools/setup.sh: continuing; the browser / Python / proxy / terminal tests will fail until then." >&2
   exit 0
 fi
 

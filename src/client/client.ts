@@ -18,6 +18,7 @@ import { type EndpointParts, resolveEndpoint } from "../core/url.ts";
 import type { DialResult } from "./dial.ts";
 import { ManagedWebSocketSession } from "../session/managed_session.ts";
 import { SESSION_DEFAULTS } from "../session/options.ts";
+import { connWrapperOf } from "../transport/conn_wrapper.ts";
 import { runBlock } from "../session/run_block.ts";
 import { CLIENT_DEFAULTS } from "./raw_client.ts";
 import {
@@ -263,6 +264,7 @@ class ManagedClient implements WebSocketClient {
       maxHeadSize: o.maxHeaderSize ?? CLIENT_DEFAULTS.maxHeaderSize,
       signal,
       proxy: o.proxy,
+      wrapConn: connWrapperOf(o),
     }, redirectSettings(o));
     const endpoint = result.endpoint;
     let extensions: WebSocketExtension[] = [];

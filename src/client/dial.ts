@@ -19,6 +19,7 @@ import {
   openConnection,
   type TlsOptions,
 } from "../transport/connect.ts";
+import type { ConnWrapper } from "../transport/conn_wrapper.ts";
 import { writeAll } from "../transport/frame_writer.ts";
 import { resolveProxy } from "../transport/proxy_settings.ts";
 
@@ -46,6 +47,8 @@ export interface DialOptions {
   signal?: AbortSignal;
   /** A proxy URL, `false` for none, or `undefined` to let the environment decide. */
   proxy?: string | URL | false;
+  /** Applied to the socket once connected, before the upgrade request (see `WRAP_CONN`). */
+  wrapConn?: ConnWrapper;
 }
 
 /** What a successful dial gives. */
@@ -88,7 +91,7 @@ export async function dial(endpoint: Endpoint, options?: DialOptions): Promise<D
     extensions: options?.extensions,
     headers: options?.headers,
   });
-  const conn = await openConnection(
+  const opened = await openConnection(
     {
       hostname: endpoint.hostname,
       port: endpoint.port,
@@ -102,6 +105,7 @@ export async function dial(endpoint: Endpoint, options?: DialOptions): Promise<D
       proxy: options?.unixPath === undefined ? resolveProxy(endpoint.url, options?.proxy) : null,
     },
   );
+  const conn = options?.wrapConn?.(opened) ?? opened;
   const where = options?.unixPath ?? `${endpoint.hostname}:${endpoint.port}`;
   const guard = deadline(
     options?.handshakeTimeout ?? 0,

@@ -13,6 +13,7 @@ import {
   type UrlOverrides,
 } from "./network_options.ts";
 import { dialFollowing } from "./redirects.ts";
+import { connWrapperOf } from "../transport/conn_wrapper.ts";
 import {
   checkConnectionOptions,
   checkHeaderSize,
@@ -154,6 +155,7 @@ async function open(
     maxHeadSize: opts.maxHeaderSize ?? CLIENT_DEFAULTS.maxHeaderSize,
     signal: opts.signal,
     proxy: opts.proxy,
+    wrapConn: connWrapperOf(opts),
   }, redirectSettings(opts));
   const endpoint = result.endpoint;
   const session = new RawWebSocketSession({

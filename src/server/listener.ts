@@ -189,8 +189,9 @@ export class Listener implements ServerListener<Deno.NetAddr | Deno.UnixAddr> {
   }
 
   /** Serves a connection until it is upgraded or closed; never rejects. */
-  async #serve(conn: Deno.Conn): Promise<void> {
+  async #serve(accepted: Deno.Conn): Promise<void> {
     const core = this.#core;
+    const conn = core.options.wrapConn?.(accepted) ?? accepted;
     try {
       if (!core.acquire()) {
         await this.#fallback.refuse(
@@ -199,9 +200,9 @@ export class Listener implements ServerListener<Deno.NetAddr | Deno.UnixAddr> {
         );
         return;
       }
-      if (conn.remoteAddr.transport === "tcp" && !this.#secure) {
+      if (accepted.remoteAddr.transport === "tcp" && !this.#secure) {
         try {
-          (conn as Deno.TcpConn).setNoDelay(true);
+          (accepted as Deno.TcpConn).setNoDelay(true);
         } catch {
           // Not fatal.
         }

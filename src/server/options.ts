@@ -23,6 +23,7 @@ import {
   SESSION_DEFAULTS,
 } from "../session/options.ts";
 import type { UpgradeRequest } from "../session/raw_session.ts";
+import { type ConnWrapper, connWrapperOf } from "../transport/conn_wrapper.ts";
 import { compileOrigins, type OriginPattern } from "./origins.ts";
 import type { UpgradeHook } from "./upgrade.ts";
 
@@ -199,6 +200,8 @@ export interface ResolvedServerOptions {
   readonly upgrade: UpgradeHook | undefined;
   readonly fallback: FallbackHandler | undefined;
   readonly onError: (error: unknown, context: ServerErrorContext) => void;
+  /** Applied to every accepted socket (the hidden `WRAP_CONN` option). */
+  readonly wrapConn: ConnWrapper | undefined;
 }
 
 /**
@@ -293,5 +296,6 @@ export function resolveServerOptions(options: ServerOptions | undefined): Resolv
     upgrade: o.upgrade,
     fallback: o.fallback,
     onError: o.onError ?? logServerError,
+    wrapConn: connWrapperOf(options),
   };
 }
