@@ -3,11 +3,16 @@
  * ceiling, in one run on one machine. Each cell runs a server process and a client process
  * (`Deno.Command`); implementations are interleaved in every repetition (A B C A B C …);
  * medians, ranges and ratios to the baselines of the same run are printed and written to
- * BENCHMARKS.md.
+ * BENCHMARKS.md. The headline rows are the loops as users write them: W3 (client side) with
+ * every wirestream `send` awaited and plain `send` loops for Deno's `WebSocket` and npm:ws, W4
+ * with a plain loop of sends over the sessions; the harness's flow-controlled loops stay beside
+ * them. W5's RSS per connection is measured from one collected baseline (before the first
+ * connection) to the last connection, first as the process stands (the headline), then after
+ * garbage collection (`--expose-gc`).
  *
  * Usage:
  *
- *     deno task bench                      # full run, writes BENCHMARKS.md (about 10 min)
+ *     deno task bench                      # full run, writes BENCHMARKS.md (about 11 min)
  *     deno task bench --quick              # each workload once, small sizes (about 40 s)
  *     deno task bench --only=W1,W3 --role=server --reps=3
  *     deno task bench --base=../base       # also wirestream from the checkout ../base
@@ -130,8 +135,12 @@ export async function runCell(
     if (!idle) return outcome(await cli.expect("RESULT", clientTimeout(variant)));
     const open = await cli.expect("OPEN", clientTimeout(variant));
     if (serverRss) {
+      // From the same collected baseline: first as the server stands, then after collection.
+      await srv.send("mem");
+      const standing = (await srv.expect("MEM", 10_000)).rss!;
       await srv.send("gc");
       const after = (await srv.expect("GC", 10_000)).rss!;
+      open.rssPerConnNoGc = (standing - before) / open.connections!;
       open.rssPerConn = (after - before) / open.connections!;
     }
     return outcome(open);

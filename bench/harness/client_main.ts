@@ -2,7 +2,9 @@
  * A benchmark client process: `deno run -A client_main.ts <impl> <params-json> <port>` (with
  * `WIRESTREAM_BENCH_BASE=DIR` in the environment for the `…-base` implementations). Prints
  * `RESULT {...}` with the figures; for the idle workload prints `OPEN {...}` once every
- * connection is open (with its own memory per connection) and waits for `close` on stdin.
+ * connection is open (with its own memory per connection: resident set growth from a collected
+ * baseline to the last connection, as the process stands and after garbage collection) and
+ * waits for `close` on stdin.
  *
  * @module
  */
@@ -52,9 +54,12 @@ if (import.meta.main) {
     }
     const before = await settledRss();
     const result = await runClient(impl as ClientImpl, params, port);
+    // First as the process stands (no forced GC), then after collecting garbage.
+    const standing = Deno.memoryUsage().rss;
     const after = await settledRss();
     emit("OPEN", {
       ...result,
+      rssPerConnNoGc: (standing - before) / result.connections!,
       rssPerConn: (after - before) / result.connections!,
       cpuTicks: processTicks("self"),
     });

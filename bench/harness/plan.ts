@@ -1,6 +1,10 @@
 /**
  * What the benchmark runs: implementations, workloads (W1-W6) in both roles, their sizes in the
- * full and the quick mode, and which child processes serve each cell.
+ * full and the quick mode, and which child processes serve each cell. W3 on the client side and
+ * W4 come twice: first as users write them (the headline, {@linkcode CellParams.idiom}: every
+ * wirestream send awaited, plain loops for the others), then with the harness's flow control.
+ * W5 reports RSS per connection as the process stands (the headline) and after garbage
+ * collection.
  *
  * @module
  */
@@ -110,6 +114,15 @@ export interface CellParams {
   concurrency: number;
   /** W6 corpus. */
   corpus: "json" | "text" | "";
+  /**
+   * The loop as users write it (W3 and W4), not the harness's flow control. W3: wirestream
+   * awaits every `send` and `flush()`es before `end`; Deno's `WebSocket` and npm:ws call `send`
+   * in a plain loop and wait for `bufferedAmount` to reach 0 before `end`. W4: every server
+   * broadcasts each message with a plain loop over its sessions (wirestream `await`s each
+   * `send`; Deno and npm:ws wait for nothing). When false, W3 waits only above 1 MiB queued
+   * and W4 broadcasts in rounds of 16 messages, each round's writes awaited.
+   */
+  idiom: boolean;
 }
 
 /** A figure a workload reports, and how it reads. */
@@ -157,6 +170,7 @@ const BASE: CellParams = {
   connections: 0,
   concurrency: 0,
   corpus: "",
+  idiom: false,
 };
 
 const KIB = 1024;
@@ -213,7 +227,18 @@ const DELIVERIES: Metric[] = [
   { key: "rate", label: "deliveries/s", short: "deliveries/s", higherIsBetter: true },
 ];
 const IDLE: Metric[] = [
-  { key: "rssPerConn", label: "RSS per connection (B)", short: "RSS", higherIsBetter: false },
+  {
+    key: "rssPerConnNoGc",
+    label: "RSS per connection, no forced GC (B)",
+    short: "RSS",
+    higherIsBetter: false,
+  },
+  {
+    key: "rssPerConn",
+    label: "RSS per connection after GC (B)",
+    short: "RSS after GC",
+    higherIsBetter: false,
+  },
   { key: "rate", label: "connections/s", short: "conn/s", higherIsBetter: true },
 ];
 const DEFLATE: Metric[] = [
@@ -232,8 +257,18 @@ const DEFLATE: Metric[] = [
   },
 ];
 
+/** The title suffix of W3 (client side) as users write it: {@linkcode CellParams.idiom}. */
+export const W3_IDIOM = "plain send loop";
+/** The title suffix of W3 (client side) with the harness's 1 MiB flow control. */
+export const W3_BOUNDED = "waits above 1 MiB queued";
+/** The title suffix of W4 as users write it: {@linkcode CellParams.idiom}. */
+export const W4_IDIOM = "plain send loop";
+/** The title suffix of W4 in awaited rounds of 16 messages. */
+export const W4_ROUNDS = "rounds of 16 awaited";
+
 /**
- * Builds the list of variants.
+ * Builds the list of variants. Where a workload has a variant written as users write it
+ * ({@linkcode CellParams.idiom}), that one comes first: it is the headline.
  *
  * @param scale Sizes (full or quick).
  * @param options Which workloads and roles to keep; `base` adds the base checkout's wirestream
@@ -276,20 +311,34 @@ export function buildPlan(
       }, MBPS);
       add("W2", `upload to sink ${label}`, { kind: "sink", size }, MBPS);
     }
-    add("W3", `${scale.w3Count.toLocaleString("en-US")} × 16 B to a sink`, {
+    const w3 = `${scale.w3Count.toLocaleString("en-US")} × 16 B to a sink`;
+    const w3Params: Partial<CellParams> = {
       kind: "sink",
       size: 16,
       count: scale.w3Count,
       warmupCount: Math.floor(scale.w3Count / 10),
-    }, MSGS);
+    };
+    if (role === "client") {
+      // The headline: the plain send loop users write; beside it, the loop that waits only
+      // above 1 MiB queued.
+      add("W3", `${w3}, ${W3_IDIOM}`, { ...w3Params, idiom: true }, MSGS);
+      add("W3", `${w3}, ${W3_BOUNDED}`, w3Params, MSGS);
+    } else {
+      // The server under test only receives (and answers `end` with an awaited send).
+      add("W3", w3, w3Params, MSGS);
+    }
     if (role === "server") {
-      add("W4", `broadcast 1 KiB to ${scale.w4Clients.toLocaleString("en-US")} clients`, {
+      const w4 = `broadcast 1 KiB to ${scale.w4Clients.toLocaleString("en-US")} clients`;
+      const w4Params: Partial<CellParams> = {
         kind: "broadcast",
         size: KIB,
         clients: scale.w4Clients,
         messages: scale.w4Messages,
         concurrency: 50,
-      }, DELIVERIES);
+      };
+      // The headline: a plain loop of sends over the sessions; beside it, rounds of 16.
+      add("W4", `${w4}, ${W4_IDIOM}`, { ...w4Params, idiom: true }, DELIVERIES);
+      add("W4", `${w4}, ${W4_ROUNDS}`, w4Params, DELIVERIES);
     }
     add("W5", `${scale.w5Connections.toLocaleString("en-US")} idle connections`, {
       kind: "idle",

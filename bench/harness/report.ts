@@ -1,7 +1,8 @@
 /**
  * Turns the cells of a run into tables: per variant, each implementation's median with its
  * range and its ratios to the baselines measured in the same run; with `--base`, every figure of
- * wirestream over the same figure of the base checkout; then the issue's targets, met or missed.
+ * wirestream over the same figure of the base checkout; then the targets (issue 7's, and those
+ * of the variants as users write them), met or missed.
  *
  * @module
  */
@@ -277,77 +278,156 @@ export interface Verdict {
 }
 
 /** Checks a list of `[label, value, predicate]`; `null` when a value is missing. */
-function judge(checks: [string, number, (v: number) => boolean][]): {
+function judge(checks: readonly Check[]): {
   measured: string;
   met: boolean | null;
 } {
-  const measured = checks.map(([label, v]) => `${formatRatio(v)} ${label}`).join(", ");
+  const measured = checks.map(([label, v, , format]) => `${(format ?? formatRatio)(v)} ${label}`)
+    .join(", ");
   if (checks.some(([, v]) => !Number.isFinite(v))) return { measured, met: null };
   return { measured, met: checks.every(([, v, ok]) => ok(v)) };
 }
 
 /**
- * Checks the issue's targets for wirestream (managed and raw): W1 in both roles, the other
- * workloads on the server side (where the issue measured its reference figures).
+ * One figure checked against a target: its label, its value, whether it meets it, and how it
+ * is written (a ratio `1.23×` unless given).
+ */
+type Check = [string, number, (v: number) => boolean, ((v: number) => string)?];
+
+/** Bytes as kilobytes (10^3), `"13.2 KB"`. */
+function kilobytes(v: number): string {
+  return Number.isFinite(v) ? `${(v / 1000).toFixed(1)} KB` : "n/a";
+}
+
+/**
+ * Reads a figure of the implementation checked: its median over the median of `base` (an
+ * implementation), or, with `base` `null`, the median itself.
+ */
+type Figure = (key: string, base: Impl | null) => number;
+
+/** A target: the variants it applies to, in words, and its checks. */
+export interface Target {
+  /** The workload. */
+  workload: string;
+  /** The roles it applies to. */
+  roles: readonly Role[];
+  /**
+   * Only the variant as users write it (`true`), only the other one (`false`), or either
+   * (absent).
+   */
+  idiom?: boolean;
+  /** The target, in words. */
+  text: string;
+  /** The figures checked. */
+  checks(figure: Figure): Check[];
+}
+
+/** The largest RSS per idle connection without forced GC, in bytes (14 KB). */
+export const W5_RSS_LIMIT = 14_000;
+
+/**
+ * The targets: issue 7's (W1-W6 on the server side), and those of "speed as users write it"
+ * (W1 in both roles, W3 and W4 as users write them, W5 RSS without forced GC in both roles),
+ * which replace issue 7's where they are stricter (W1, W5 connections/s).
+ */
+export const TARGETS: readonly Target[] = [
+  {
+    workload: "W1",
+    roles: ["server", "client"],
+    text: "≥ 1.1× Deno built-in round trips/s, p99 ≤ Deno's",
+    checks: (f) => [
+      ["of Deno", f("rate", "deno"), (x) => x >= 1.1],
+      ["p99 of Deno", f("p99", "deno"), (x) => x <= 1],
+    ],
+  },
+  {
+    workload: "W2",
+    roles: ["server"],
+    text: "≥ 1.5× Deno built-in MB/s and ≥ 0.6 of TCP",
+    checks: (f) => [
+      ["of Deno", f("mbps", "deno"), (x) => x >= 1.5],
+      ["of TCP", f("mbps", "tcp"), (x) => x >= 0.6],
+    ],
+  },
+  {
+    workload: "W3",
+    roles: ["server"],
+    text: "≥ 3× Deno built-in and ≥ 1.5× npm:ws messages/s",
+    checks: (f) => [
+      ["of Deno", f("rate", "deno"), (x) => x >= 3],
+      ["of ws", f("rate", "ws"), (x) => x >= 1.5],
+    ],
+  },
+  {
+    workload: "W3",
+    roles: ["client"],
+    idiom: true,
+    text: "≥ 2× Deno built-in messages/s",
+    checks: (f) => [["of Deno", f("rate", "deno"), (x) => x >= 2]],
+  },
+  {
+    workload: "W4",
+    roles: ["server"],
+    text: "≥ 1.2× Deno built-in deliveries/s",
+    checks: (f) => [["of Deno", f("rate", "deno"), (x) => x >= 1.2]],
+  },
+  {
+    workload: "W5",
+    roles: ["server", "client"],
+    text: "RSS/conn without forced GC ≤ 14 KB; connections/s ≥ 1.2× Deno built-in",
+    checks: (f) => [
+      ["RSS/conn", f("rssPerConnNoGc", null), (x) => x <= W5_RSS_LIMIT, kilobytes],
+      ["conn/s of Deno", f("rate", "deno"), (x) => x >= 1.2],
+    ],
+  },
+  {
+    workload: "W5",
+    roles: ["server"],
+    text: "RSS/conn after GC ≤ 1.25× TCP",
+    checks: (f) => [["RSS of TCP", f("rssPerConn", "tcp"), (x) => x <= 1.25]],
+  },
+  {
+    workload: "W6",
+    roles: ["server"],
+    text: "messages/s ≥ npm:ws, wire bytes ≤ npm:ws",
+    checks: (f) => [
+      ["msg/s of ws", f("rate", "ws"), (x) => x >= 1],
+      ["wire of ws", f("wire", "ws"), (x) => x <= 1.005],
+    ],
+  },
+];
+
+/** Whether `target` applies to `variant`. */
+function applies(target: Target, variant: Variant): boolean {
+  return target.workload === variant.workload && target.roles.includes(variant.role) &&
+    (target.idiom === undefined || target.idiom === (variant.params.idiom ?? false));
+}
+
+/**
+ * Checks the targets for wirestream (managed and raw), one row per target, variant and
+ * implementation, in the order of the report's tables.
  *
  * @param run The run.
  */
 export function verdicts(run: RunRecord): Verdict[] {
   const out: Verdict[] = [];
-  // The issue sets W1's target for both roles, and the others for the server side.
-  for (const v of run.variants.filter((v) => v.workload === "W1" || v.role === "server")) {
+  for (const v of run.variants) {
+    const targets = TARGETS.filter((t) => applies(t, v));
     for (const impl of v.impls.filter((i) => i === "wirestream" || i === "wirestream-raw")) {
-      const r = (key: string, base: Impl) =>
-        ratio(med(run, v.id, impl, key), med(run, v.id, base, key));
-      let target = "";
-      let result: { measured: string; met: boolean | null } | null = null;
-      switch (v.workload) {
-        case "W1":
-          target = "≥ 1× Deno built-in round trips/s";
-          result = judge([["of Deno", r("rate", "deno"), (x) => x >= 1]]);
-          break;
-        case "W2":
-          target = "≥ 1.5× Deno built-in MB/s and ≥ 0.6 of TCP";
-          result = judge([
-            ["of Deno", r("mbps", "deno"), (x) => x >= 1.5],
-            ["of TCP", r("mbps", "tcp"), (x) => x >= 0.6],
-          ]);
-          break;
-        case "W3":
-          target = "≥ 3× Deno built-in and ≥ 1.5× npm:ws messages/s";
-          result = judge([
-            ["of Deno", r("rate", "deno"), (x) => x >= 3],
-            ["of ws", r("rate", "ws"), (x) => x >= 1.5],
-          ]);
-          break;
-        case "W4":
-          target = "≥ 1.2× Deno built-in deliveries/s";
-          result = judge([["of Deno", r("rate", "deno"), (x) => x >= 1.2]]);
-          break;
-        case "W5":
-          target = "RSS/conn ≤ 1.25× TCP; connections/s ≥ Deno built-in";
-          result = judge([
-            ["RSS of TCP", r("rssPerConn", "tcp"), (x) => x <= 1.25],
-            ["conn/s of Deno", r("rate", "deno"), (x) => x >= 1],
-          ]);
-          break;
-        case "W6":
-          target = "messages/s ≥ npm:ws, wire bytes ≤ npm:ws";
-          result = judge([
-            ["msg/s of ws", r("rate", "ws"), (x) => x >= 1],
-            ["wire of ws", r("wire", "ws"), (x) => x <= 1.005],
-          ]);
-          break;
+      const figure: Figure = (key, base) => {
+        const value = med(run, v.id, impl, key);
+        return base === null ? value : ratio(value, med(run, v.id, base, key));
+      };
+      for (const t of targets) {
+        out.push({
+          workload: v.workload,
+          variant: v.title,
+          role: v.role,
+          impl,
+          target: t.text,
+          ...judge(t.checks(figure)),
+        });
       }
-      if (result === null) continue;
-      out.push({
-        workload: v.workload,
-        variant: v.title,
-        role: v.role,
-        impl,
-        target,
-        ...result,
-      });
     }
   }
   return out;
@@ -433,7 +513,8 @@ export function renderReport(run: RunRecord): string {
   }
   parts.push("");
   parts.push(
-    "### Targets (issue 7): W1 in both roles, the rest server side, against this run's peers",
+    "### Targets against this run's peers: W1, W3 and W5 in both roles, W2, W4 and W6 server " +
+      "side",
   );
   parts.push("");
   parts.push(verdictTable(verdicts(run)));

@@ -1,8 +1,9 @@
 /**
  * A benchmark server process: `deno run -A server_main.ts <impl> <params-json>` (with
  * `WIRESTREAM_BENCH_BASE=DIR` in the environment for the `…-base` implementations). Prints
- * `READY {"port":N}` once listening; answers `gc` on stdin with `GC {"rss":N}`; exits on `exit`
- * or when stdin ends.
+ * `READY {"port":N}` once listening; answers `gc` on stdin with `GC {"rss":N}` (after garbage
+ * collection) and `mem` with `MEM {"rss":N}` (as the process stands, no collection forced);
+ * exits on `exit` or when stdin ends.
  *
  * @module
  */
@@ -46,6 +47,9 @@ if (import.meta.main) {
     if (line === "gc") {
       const m = await settledMemory();
       emit("GC", { rss: m.rss, heap: m.heapUsed, heapTotal: m.heapTotal, external: m.external });
+    } else if (line === "mem") {
+      const m = Deno.memoryUsage();
+      emit("MEM", { rss: m.rss, heap: m.heapUsed, heapTotal: m.heapTotal, external: m.external });
     } else if (line.startsWith("snapshot ")) {
       // Diagnostics: a heap snapshot of the server (for memory work on W5).
       const v8 = await import("node:v8");

@@ -39,6 +39,10 @@ import {
   IMPLS,
   parseImpl,
   QUICK,
+  W3_BOUNDED,
+  W3_IDIOM,
+  W4_IDIOM,
+  W4_ROUNDS,
   withBase,
 } from "../../bench/harness/plan.ts";
 import { BASE_ENV, checkBase, clientLib, entryUrl, serverLib } from "../../bench/harness/lib.ts";
@@ -52,7 +56,7 @@ import {
 } from "../../bench/harness/wire.ts";
 import { unmaskInto } from "../../bench/harness/servers/neutral.ts";
 import { latencySummary } from "../../bench/harness/child.ts";
-import { Signal } from "../../bench/harness/clients/common.ts";
+import { drained, plainSinkRounds, Signal } from "../../bench/harness/clients/common.ts";
 import { summarize } from "../../bench/harness/profile_summary.ts";
 
 Deno.test("harness entry points are functions", () => {
@@ -167,8 +171,145 @@ Deno.test("tables and targets from a synthetic run", () => {
   const v = verdicts(run);
   assert.equal(v.length, 2);
   assert.equal(v[0]!.met, true);
+  assert.equal(v[0]!.target, "≥ 1.1× Deno built-in round trips/s, p99 ≤ Deno's");
   assert.equal(v[1]!.met, false);
-  assert.equal(v[1]!.measured, "0.90× of Deno");
+  assert.equal(v[1]!.measured, "0.90× of Deno, 1.00× p99 of Deno");
+  // A p99 worse than Deno's misses the target even at 1.1× the round trips.
+  const slow = run.cells.map((c) =>
+    c.impl === "wirestream" ? { ...c, result: { ...c.result!, p99: 21 } } : c
+  );
+  assert.equal(verdicts({ ...run, cells: slow })[0]!.met, false);
+});
+
+Deno.test("the variants as users write them come first, beside the old ones", () => {
+  const full = buildPlan(FULL);
+  const titles = (workload: string, role: string) =>
+    full.filter((v) => v.workload === workload && v.role === role).map((v) => v.title);
+  assert.deepEqual(titles("W3", "client"), [
+    `1,000,000 × 16 B to a sink, ${W3_IDIOM}`,
+    `1,000,000 × 16 B to a sink, ${W3_BOUNDED}`,
+  ]);
+  // The server side of W3 only receives: one variant.
+  assert.deepEqual(titles("W3", "server"), ["1,000,000 × 16 B to a sink"]);
+  assert.deepEqual(titles("W4", "server"), [
+    `broadcast 1 KiB to 1,000 clients, ${W4_IDIOM}`,
+    `broadcast 1 KiB to 1,000 clients, ${W4_ROUNDS}`,
+  ]);
+  const idiom = full.filter((v) => v.params.idiom).map((v) => v.id);
+  assert.deepEqual(idiom, [
+    `W4 broadcast 1 KiB to 1,000 clients, ${W4_IDIOM} (server)`,
+    `W3 1,000,000 × 16 B to a sink, ${W3_IDIOM} (client)`,
+  ]);
+  assert.equal(new Set(full.map((v) => v.id)).size, full.length);
+  // W5: RSS without forced GC is the headline figure, after GC beside it.
+  const w5 = full.find((v) => v.workload === "W5")!;
+  assert.deepEqual(w5.metrics.map((m) => m.key), ["rssPerConnNoGc", "rssPerConn", "rate"]);
+  // --base runs the new variants with the base implementations too.
+  const based = buildPlan(FULL, { base: true }).filter((v) => v.params.idiom);
+  assert.ok(based.every((v) => v.impls.includes("wirestream-base")));
+  assert.ok(based.every((v) => v.impls.includes("wirestream-raw-base")));
+});
+
+Deno.test("targets of the variants as users write them, and of W5 without forced GC", () => {
+  const plan = buildPlan(FULL, { only: ["W3", "W4", "W5"] });
+  const figures: Record<string, Partial<Record<Impl, Record<string, number>>>> = {};
+  for (const v of plan) {
+    figures[v.id] = v.workload === "W5"
+      ? {
+        "wirestream": { rssPerConnNoGc: 13_500, rssPerConn: 9000, rate: 130 },
+        "wirestream-raw": { rssPerConnNoGc: 14_500, rssPerConn: 9000, rate: 130 },
+        "deno": { rssPerConnNoGc: 20_000, rssPerConn: 19_000, rate: 100 },
+        "tcp": { rssPerConnNoGc: 8000, rssPerConn: 8000, rate: 50 },
+      }
+      : {
+        "wirestream": { rate: 250 },
+        "wirestream-raw": { rate: 150 },
+        "deno": { rate: 100 },
+        "ws": { rate: 100 },
+        "tcp": { rate: 1000 },
+      };
+  }
+  const run: RunRecord = {
+    started: "2026-11-22T00:00:00.000Z",
+    finished: "2026-11-22T00:01:00.000Z",
+    seconds: 60,
+    command: "deno task bench",
+    quick: false,
+    reps: 1,
+    machine: {},
+    variants: plan,
+    cells: plan.flatMap((v) =>
+      Object.entries(figures[v.id]!).map(([impl, result]) => ({
+        variant: v.id,
+        impl: impl as Impl,
+        rep: 0,
+        result,
+      }))
+    ),
+  };
+  const list = verdicts(run);
+  const row = (title: string, role: string, impl: Impl, n = 0) =>
+    list.filter((v) => v.variant.startsWith(title) && v.role === role && v.impl === impl)[n];
+  // W3: client side only the plain send loop has a target (2× Deno); server side 3× Deno.
+  assert.equal(row(`1,000,000 × 16 B to a sink, ${W3_IDIOM}`, "client", "wirestream")!.met, true);
+  assert.equal(
+    row(`1,000,000 × 16 B to a sink, ${W3_IDIOM}`, "client", "wirestream-raw")!.met,
+    false,
+  );
+  assert.equal(row(`1,000,000 × 16 B to a sink, ${W3_BOUNDED}`, "client", "wirestream"), undefined);
+  assert.equal(
+    row("1,000,000 × 16 B to a sink", "server", "wirestream")!.target,
+    "≥ 3× Deno built-in and ≥ 1.5× npm:ws messages/s",
+  );
+  // W4: both variants at 1.2× Deno, the plain loop first.
+  const w4 = list.filter((v) => v.workload === "W4" && v.impl === "wirestream");
+  assert.deepEqual(w4.map((v) => v.variant.endsWith(W4_IDIOM)), [true, false]);
+  assert.ok(w4.every((v) => v.met === true));
+  // W5: ≤ 14 KB without forced GC and 1.2× Deno's connections/s in both roles; after GC
+  // ≤ 1.25× TCP on the server side.
+  const w5 = list.filter((v) => v.workload === "W5");
+  assert.equal(w5.length, 6);
+  const managed = w5.find((v) => v.role === "client" && v.impl === "wirestream")!;
+  assert.equal(managed.measured, "13.5 KB RSS/conn, 1.30× conn/s of Deno");
+  assert.equal(managed.met, true);
+  assert.equal(w5.find((v) => v.role === "client" && v.impl === "wirestream-raw")!.met, false);
+  const afterGc = w5.filter((v) => v.target === "RSS/conn after GC ≤ 1.25× TCP");
+  assert.deepEqual(afterGc.map((v) => [v.role, v.measured, v.met]), [
+    ["server", "1.13× RSS of TCP", true],
+    ["server", "1.13× RSS of TCP", true],
+  ]);
+  // A run saved before the variants as users write them (no `idiom`, no figure without GC).
+  const old = {
+    ...run,
+    variants: plan.map((v) => ({ ...v, params: { ...v.params, idiom: undefined } })),
+    cells: run.cells.map((c) => ({ ...c, result: { ...c.result!, rssPerConnNoGc: NaN } })),
+  } as unknown as RunRecord;
+  const oldList = verdicts(old);
+  assert.ok(!oldList.some((v) => v.role === "client" && v.workload === "W3"));
+  assert.equal(oldList.find((v) => v.workload === "W5")!.met, null);
+});
+
+Deno.test("the plain sink rounds: the warm-up, then the timed round, counts checked", async () => {
+  const [variant] = buildPlan(QUICK, { only: ["W3"], roles: ["client"] });
+  const params = variant!.params;
+  assert.equal(params.idiom, true);
+  const rounds: number[] = [];
+  let sunk = 0;
+  const result = await plainSinkRounds(params, (count) => {
+    rounds.push(count);
+    sunk += count;
+    return Promise.resolve();
+  }, () => Promise.resolve(sunk));
+  assert.deepEqual(rounds, [params.warmupCount, params.count]);
+  assert.equal(result.messages, params.count);
+  await assert.rejects(
+    plainSinkRounds(params, () => Promise.resolve(), () => Promise.resolve(1)),
+    /the sink counted 1 messages, 10000 were sent/,
+  );
+  let queued = 3;
+  await drained(() => queued--);
+  assert.equal(queued, -1);
+  await assert.rejects(drained(() => 1, 5), /still above 0/);
 });
 
 Deno.test("the scanner finds frames split at every byte", () => {

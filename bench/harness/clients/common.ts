@@ -1,13 +1,13 @@
 /**
  * What the client implementations share: the message of a cell, a wake-up signal for windows,
  * the connection pool of W5, the echo loops of the event-driven clients, the sink rounds of W2
- * and W3, and the figures of W6.
+ * and W3 (with the harness's flow control, and as users write them), and the figures of W6.
  *
  * @module
  */
 
 import type { CellParams } from "../plan.ts";
-import { latencySummary, MAX_SAMPLES, payload, windowMessages } from "../child.ts";
+import { latencySummary, MAX_SAMPLES, payload, turn, windowMessages } from "../child.ts";
 
 /** Bytes queued by a client above which a bulk sender waits for its writes (every client). */
 export const HIGH_WATER = 1024 * 1024;
@@ -257,4 +257,56 @@ export async function sinkRounds(
     rate: messages / seconds,
     mbps: (messages * params.size) / 1e6 / seconds,
   };
+}
+
+/**
+ * The W3 rounds as users write them (`idiom`): each round is one plain send loop of `count`
+ * messages (`sendAll`, which returns once the client has handed everything to its socket), then
+ * `end`, and the sink's count must match. Timed from the first send of the counted round to the
+ * sink's answer.
+ *
+ * @param params The cell (`count` > 0).
+ * @param sendAll Sends `count` messages the way the client's users do, then waits until its
+ * queue is empty.
+ * @param finish Sends `end` and resolves with the sink's count.
+ * @returns The messages sent in the timed round, the time, messages/s and MB/s.
+ */
+export async function plainSinkRounds(
+  params: CellParams,
+  sendAll: (count: number) => Promise<void>,
+  finish: () => Promise<number>,
+): Promise<Record<string, number>> {
+  if (!(params.count > 0)) throw new Error("the plain send loop needs a message count");
+  let total = 0;
+  const round = async (count: number) => {
+    await sendAll(count);
+    total += count;
+    const n = await finish();
+    if (n !== total) throw new Error(`the sink counted ${n} messages, ${total} were sent`);
+  };
+  await round(params.warmupCount);
+  const start = performance.now();
+  await round(params.count);
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    messages: params.count,
+    seconds,
+    rate: params.count / seconds,
+    mbps: (params.count * params.size) / 1e6 / seconds,
+  };
+}
+
+/**
+ * Waits until `bufferedAmount()` is 0, looking once per event-loop turn (for clients without a
+ * drain event); throws after `ms`.
+ *
+ * @param bufferedAmount Reads the client's queued bytes.
+ * @param ms How long to wait at most.
+ */
+export async function drained(bufferedAmount: () => number, ms = 45_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (bufferedAmount() > 0) {
+    if (performance.now() > end) throw new Error(`bufferedAmount still above 0 after ${ms} ms`);
+    await turn();
+  }
 }

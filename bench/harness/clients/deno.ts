@@ -1,7 +1,8 @@
 /**
  * Deno's built-in client under test: `new WebSocket(url)` with `binaryType = "arraybuffer"`,
  * driven by its events as a user would. It has no drain event: bulk senders poll
- * `bufferedAmount` once per event-loop turn.
+ * `bufferedAmount` once per event-loop turn (W3 as users write it: `ws.send` in a plain loop,
+ * then until `bufferedAmount` is 0; otherwise whenever it passes 1 MiB).
  *
  * @module
  */
@@ -9,12 +10,14 @@
 import type { CellParams } from "../plan.ts";
 import { turn } from "../child.ts";
 import {
+  drained,
   echoPipeEvents,
   echoSeqEvents,
   type EventSocket,
   HIGH_WATER,
   message,
   openIdle,
+  plainSinkRounds,
   sinkRounds,
 } from "./common.ts";
 
@@ -73,12 +76,20 @@ function sink(params: CellParams, ws: WebSocket): Promise<Record<string, number>
   const drain = async () => {
     for (let i = 0; ws.bufferedAmount >= HIGH_WATER && i < 1_000_000; i++) await turn();
   };
-  return sinkRounds(params, () => {
-    ws.send(msg);
-    return ws.bufferedAmount >= HIGH_WATER ? drain() : undefined;
-  }, () => {
+  const finish = () => {
     const acked = new Promise<number>((resolve) => (ack = resolve));
     ws.send("end");
     return acked;
-  });
+  };
+  if (params.idiom) {
+    // As users write it: send in a plain loop, then wait for bufferedAmount to reach 0.
+    return plainSinkRounds(params, async (count) => {
+      for (let i = 0; i < count; i++) ws.send(msg);
+      await drained(() => ws.bufferedAmount);
+    }, finish);
+  }
+  return sinkRounds(params, () => {
+    ws.send(msg);
+    return ws.bufferedAmount >= HIGH_WATER ? drain() : undefined;
+  }, finish);
 }

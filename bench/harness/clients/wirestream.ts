@@ -1,8 +1,9 @@
 /**
  * wirestream's clients under test: a managed session (`webSocketSession`) or a raw one
  * (`webSocketRawSession`), written as a user would: `await session.send(...)`, frames read from
- * `session.incoming`. The library comes from this checkout or from the base checkout (`--base`),
- * see `../lib.ts`.
+ * `session.incoming`. W3 as users write it awaits every send and `flush()`es before `end`; the
+ * other bulk senders await a send only once `bufferedAmount` passes 1 MiB. The library comes
+ * from this checkout or from the base checkout (`--base`), see `../lib.ts`.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import {
   HIGH_WATER,
   message,
   openIdle,
+  plainSinkRounds,
   Signal,
   sinkRounds,
 } from "./common.ts";
@@ -24,6 +26,7 @@ import {
 /** What both session kinds offer the workloads. */
 interface Session {
   send(data: string | Uint8Array): Promise<void>;
+  flush(): Promise<void>;
   readonly incoming: ReadableStream<Frame>;
   readonly bufferedAmount: number;
 }
@@ -166,13 +169,21 @@ function sink(
   readText: ClientLib["readText"],
 ): Promise<Record<string, number>> {
   const msg = message(params);
+  const finish = async () => {
+    await session.send("end");
+    return Number(readText(await next()));
+  };
+  if (params.idiom) {
+    // As users write it: every send awaited, no bufferedAmount check.
+    return plainSinkRounds(params, async (count) => {
+      for (let i = 0; i < count; i++) await session.send(msg);
+      await session.flush();
+    }, finish);
+  }
   return sinkRounds(params, () => {
     const sent = session.send(msg);
     return session.bufferedAmount >= HIGH_WATER ? sent : undefined;
-  }, async () => {
-    await session.send("end");
-    return Number(readText(await next()));
-  });
+  }, finish);
 }
 
 async function deflate(

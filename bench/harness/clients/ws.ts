@@ -1,7 +1,8 @@
 /**
  * npm:ws's client under test (and W6's load generator): `new WebSocket(url, options)` under
  * Deno's Node compatibility layer, driven by its events as a user would; bulk senders wait on
- * the send callback once `bufferedAmount` is high.
+ * the send callback once `bufferedAmount` is high (W3 as users write it: `ws.send` in a plain
+ * loop, then until `bufferedAmount` is 0).
  *
  * @module
  */
@@ -13,12 +14,14 @@ import { corpus, STATS, windowMessages } from "../child.ts";
 import {
   type Counters,
   deflateResult,
+  drained,
   echoPipeEvents,
   echoSeqEvents,
   type EventSocket,
   HIGH_WATER,
   message,
   openIdle,
+  plainSinkRounds,
   sinkRounds,
 } from "./common.ts";
 import { wireCounters, WS_DEFLATE } from "../servers/ws.ts";
@@ -88,15 +91,23 @@ function sink(params: CellParams, ws: NodeWebSocket): Promise<Record<string, num
   ws.on("message", (data) => ack?.(Number(data.toString())));
   // Above the mark, send with a callback and wait for it.
   const waitSend = () => new Promise<void>((resolve) => ws.send(msg, () => resolve()));
+  const finish = () => {
+    const acked = new Promise<number>((resolve) => (ack = resolve));
+    ws.send("end");
+    return acked;
+  };
+  if (params.idiom) {
+    // As users write it: send in a plain loop, then wait for bufferedAmount to reach 0.
+    return plainSinkRounds(params, async (count) => {
+      for (let i = 0; i < count; i++) ws.send(msg);
+      await drained(() => ws.bufferedAmount);
+    }, finish);
+  }
   return sinkRounds(params, () => {
     if (ws.bufferedAmount >= HIGH_WATER) return waitSend();
     ws.send(msg);
     return undefined;
-  }, () => {
-    const acked = new Promise<number>((resolve) => (ack = resolve));
-    ws.send("end");
-    return acked;
-  });
+  }, finish);
 }
 
 async function deflate(params: CellParams, ws: NodeWebSocket): Promise<Record<string, number>> {

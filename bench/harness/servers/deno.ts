@@ -1,6 +1,8 @@
 /**
  * Deno's built-in server under test: `Deno.serve` and `Deno.upgradeWebSocket` (fastwebsockets
- * underneath), written as a user would.
+ * underneath), written as a user would. W4 as users write it broadcasts each message with a plain
+ * loop of `socket.send` over the sockets; the other W4 variant waits for `bufferedAmount` to
+ * drain after every round of 16 messages.
  *
  * @module
  */
@@ -22,6 +24,13 @@ export function startDeno(params: CellParams): Promise<number> {
 
   async function broadcast(messages: number, clients: number): Promise<void> {
     await waitFor(() => members.size >= clients);
+    if (params.idiom) {
+      // As users write it: a plain loop over the sockets, nothing awaited.
+      for (let m = 0; m < messages; m++) {
+        for (const s of members) s.send(message);
+      }
+      return;
+    }
     const all = [...members];
     for (let m = 0; m < messages; m += ROUND) {
       const round = Math.min(ROUND, messages - m);

@@ -1,7 +1,10 @@
 /**
  * wirestream's servers under test: the standalone listener with a managed route
- * (`server.webSocket`) or a raw route (`server.webSocketRaw`), written as a user would. The
- * library comes from this checkout or from the base checkout (`--base`), see `../lib.ts`.
+ * (`server.webSocket`) or a raw route (`server.webSocketRaw`), written as a user would. W4 as
+ * users write it broadcasts with `for (const s of sessions) await s.send(bytes)` for each
+ * message; the other W4 variant sends one pre-built `Frame` in rounds of 16 messages, awaiting
+ * each round's last sends. The library comes from this checkout or from the base checkout
+ * (`--base`), see `../lib.ts`.
  *
  * @module
  */
@@ -16,9 +19,23 @@ import type { ServerLib } from "../lib.ts";
 import { DEFLATE, payload } from "../child.ts";
 import { parseGo, ROUND, waitFor } from "./tcp.ts";
 
-/** A session as the broadcast loop sees it. */
+/** A session as the broadcast loops see it. */
 interface Member {
-  send(data: Frame): Promise<void>;
+  send(data: Frame | Uint8Array): Promise<void>;
+}
+
+/**
+ * Broadcasts as users write it: for each message, a plain loop over the sessions, each send
+ * awaited (it resolves at once while the session's outgoing queue is below its bound).
+ */
+async function plainBroadcast(
+  sessions: Set<Member>,
+  messages: number,
+  msg: Uint8Array,
+): Promise<void> {
+  for (let m = 0; m < messages; m++) {
+    for (const s of sessions) await s.send(msg);
+  }
 }
 
 /**
@@ -63,6 +80,11 @@ export function startWirestream(params: CellParams, raw: boolean, lib: ServerLib
   });
   const members = new Set<Member>();
   const clients = () => members.size;
+  const bytes = payload(params.size || 1024);
+  const broadcastAll = (messages: number): Promise<void> =>
+    params.idiom
+      ? plainBroadcast(members, messages, bytes)
+      : broadcast(lib, members, messages, params.size);
 
   if (!raw) {
     server.webSocket("/bench", async (session: DefaultWebSocketServerSession) => {
@@ -81,7 +103,7 @@ export function startWirestream(params: CellParams, raw: boolean, lib: ServerLib
             const go = message.type === "text" ? parseGo(readText(message)) : null;
             if (go === null) continue;
             await waitFor(() => clients() >= go.clients);
-            await broadcast(lib, members, go.messages, params.size);
+            await broadcastAll(go.messages);
           }
         } finally {
           members.delete(session);
@@ -112,7 +134,7 @@ export function startWirestream(params: CellParams, raw: boolean, lib: ServerLib
             const go = parseGo(readText(frame));
             if (go === null) continue;
             await waitFor(() => clients() >= go.clients);
-            await broadcast(lib, members, go.messages, params.size);
+            await broadcastAll(go.messages);
           }
         }
       } finally {

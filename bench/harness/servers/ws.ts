@@ -1,12 +1,14 @@
 /**
  * npm:ws's server under test (and W6's neutral server): `WebSocketServer` under Deno's Node
- * compatibility layer, written as a user would.
+ * compatibility layer, written as a user would. W4 as users write it broadcasts each message
+ * with ws's own idiom, a loop over `wss.clients` sending to every open one; the other W4
+ * variant awaits the send callbacks of every round of 16 messages.
  *
  * @module
  */
 
 // @ts-types="npm:@types/ws@8.18.2"
-import { type WebSocket as NodeWebSocket, WebSocketServer } from "ws";
+import { WebSocket as NodeWebSocket, WebSocketServer } from "ws";
 import type { CellParams } from "../plan.ts";
 import { DEFLATE, payload, STATS } from "../child.ts";
 import { parseGo, ROUND, waitFor } from "./tcp.ts";
@@ -48,6 +50,15 @@ export async function startWs(params: CellParams): Promise<number> {
 
   async function broadcast(messages: number, clients: number): Promise<void> {
     await waitFor(() => members.size >= clients);
+    if (params.idiom) {
+      // As users write it (ws's README): every open client of `wss.clients`, nothing awaited.
+      for (let m = 0; m < messages; m++) {
+        for (const client of wss.clients) {
+          if (client.readyState === NodeWebSocket.OPEN) client.send(message);
+        }
+      }
+      return;
+    }
     const all = [...members];
     for (let m = 0; m < messages; m += ROUND) {
       const round = Math.min(ROUND, messages - m);
