@@ -141,8 +141,7 @@ export function wss<T>(
  * {
  *   await using session = await webSocketSession(`ws://127.0.0.1:${server.addr.port}/`);
  *   await session.send("hello");
- *   const { value } = await session.incoming.getReader().read();
- *   console.log(readText(value!)); // "hello"
+ *   console.log(readText(await session.receive())); // "hello"
  * } // closed here: close frame 1000, wait for the echo, socket released
  * await server.shutdown();
  * ```

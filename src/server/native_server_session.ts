@@ -492,6 +492,15 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   async receiveDeserialized<T = unknown>(validate?: Validator<T>): Promise<T> {
     const converter = requireConverter(this.converter);
     checkValidator(validate);
+    return deserializeFrame(converter, await this.receive(), validate);
+  }
+
+  /**
+   * The next message; `incoming` stays usable afterwards.
+   *
+   * @returns The message.
+   */
+  receive(): Promise<Frame> {
     const next = this.#receiving.then(async () => {
       const reader = this.incoming.getReader();
       try {
@@ -511,7 +520,28 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
       }
     });
     this.#receiving = next.catch(NOOP);
-    return deserializeFrame(converter, await next, validate);
+    return next;
+  }
+
+  /**
+   * The deserialized values of the messages that follow; ends when the session ends cleanly.
+   *
+   * @param validate A type guard or an assertion function, run on every value.
+   * @returns An async iterator of values.
+   */
+  async *deserialized<T = unknown>(validate?: Validator<T>): AsyncGenerator<T, void, undefined> {
+    const converter = requireConverter(this.converter);
+    checkValidator(validate);
+    while (true) {
+      let frame: Frame;
+      try {
+        frame = await this.receive();
+      } catch (err) {
+        if (err instanceof ConnectionClosedError && err.code === "SESSION_CLOSED") return;
+        throw err;
+      }
+      yield await deserializeFrame(converter, frame, validate);
+    }
   }
 
   #sendError(): unknown {

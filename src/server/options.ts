@@ -171,8 +171,13 @@ export interface ServerOptions {
    */
   fallback?: FallbackHandler;
   /**
-   * Receives errors of route handlers (which also close their session with 1011), upgrade
-   * hooks, the fallback handler and the accept loop.
+   * Receives what the application should act on, by phase: `handler` (a route handler threw
+   * its own error; its session is closed with 1011), `upgrade` (an upgrade hook threw),
+   * `extensions` (negotiation failed), `fallback` (the fallback handler threw), `accept` and
+   * `connection` (the listener itself failed). What a peer does is not reported: a protocol
+   * error, a reset, a ping or close timeout, or a send that ran into the end of the session
+   * (the 1001 of a shutdown) ends that session and is seen in its `closeReason`, so a hostile
+   * client cannot fill the log.
    * @default {logs with console.error}
    */
   onError?: (error: unknown, context: ServerErrorContext) => void;

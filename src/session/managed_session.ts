@@ -514,6 +514,56 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     return deserializeFrame(converter, await this.#receive(), validate);
   }
 
+  /**
+   * The next message (Ktor's `incoming.receive()`). Unlike a reader taken from `incoming`, it
+   * leaves `incoming` unlocked: `for await` over it, or `receive()` again, works afterwards.
+   *
+   * @example
+   * ```ts ignore
+   * await session.send("question");
+   * const answer = readText(await session.receive());
+   * ```
+   *
+   * @returns The message.
+   * @throws {ConnectionClosedError} (rejects) `SESSION_CLOSED` when the session ended cleanly
+   *   and no message is left; the failure error when it failed.
+   */
+  receive(): Promise<Frame> {
+    return this.#receive();
+  }
+
+  /**
+   * The deserialized values of the messages that follow (see `receiveDeserialized`). The
+   * iteration ends when the session ends cleanly, whatever the close code, and throws the
+   * failure when it fails: unlike a loop over `receiveDeserialized()`, a normal close is no
+   * error.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const event of session.deserialized(isEvent)) console.log(event.type);
+   * console.log("closed:", await session.closeReason);
+   * ```
+   *
+   * @param validate A type guard or an assertion function, run on every value.
+   * @returns An async iterator of values.
+   * @throws {SerializationError} `CONVERTER_NOT_FOUND` without a converter, and as
+   *   `receiveDeserialized` for a message that does not deserialize.
+   */
+  async *deserialized<T = unknown>(validate?: Validator<T>): AsyncGenerator<T, void, undefined> {
+    const converter = requireConverter(this.converter);
+    checkValidator(validate);
+    while (true) {
+      let frame: Frame;
+      try {
+        frame = await this.#receive();
+      } catch (err) {
+        if (err instanceof ConnectionClosedError && err.code === "SESSION_CLOSED") return;
+        throw err;
+      }
+      yield await deserializeFrame(converter, frame, validate);
+    }
+  }
+
   // ------------------------------------------------------------------------------------------
   // Incoming
 

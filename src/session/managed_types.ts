@@ -229,6 +229,21 @@ export interface DefaultWebSocketSession extends AsyncDisposable {
    */
   receiveDeserialized<T = unknown>(validate?: Validator<T>): Promise<T>;
   /**
+   * The next message (Ktor's `incoming.receive()`); `incoming` stays usable afterwards.
+   *
+   * @returns The message.
+   */
+  receive(): Promise<Frame>;
+  /**
+   * The deserialized values of the messages that follow, as `receiveDeserialized` gives them;
+   * the iteration ends when the session ends cleanly (any close handshake, whatever its code),
+   * and throws the failure when it fails.
+   *
+   * @param validate A type guard or an assertion function, run on every value.
+   * @returns An async iterator of values.
+   */
+  deserialized<T = unknown>(validate?: Validator<T>): AsyncGenerator<T, void, undefined>;
+  /**
    * Closes the socket at once, without a close handshake.
    *
    * @param reason Why; `incoming` fails with it.

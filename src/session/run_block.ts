@@ -7,7 +7,22 @@
  */
 
 import { CloseReason, MAX_CLOSE_REASON_BYTES, truncateUtf8 } from "../core/close.ts";
-import { WebSocketError } from "../core/errors.ts";
+import {
+  ConnectionClosedError,
+  ConnectionError,
+  ProtocolError,
+  TimeoutError,
+  WebSocketError,
+} from "../core/errors.ts";
+
+/**
+ * Whether `err` is the session's own account of its end or of its peer (a protocol error, a
+ * broken or closed connection, a ping or close timeout), not a fault of the application's.
+ */
+function fromSession(err: unknown): boolean {
+  return err instanceof ProtocolError || err instanceof ConnectionError ||
+    err instanceof ConnectionClosedError || err instanceof TimeoutError;
+}
 
 /** @internal What the block form needs of a session (raw, managed and native sessions). */
 export interface BlockSession {
@@ -91,6 +106,10 @@ export async function runBlock<S extends BlockSession, T>(
     const onError = options?.onError;
     if (session.signal.aborted && err instanceof WebSocketError) {
       await session.closed;
+    } else if (fromSession(err)) {
+      // The peer or the connection ended the session (a protocol error, a reset, the 1001 of
+      // a shutdown that a send ran into): nothing for `onError`; close if still open.
+      await end(session, options?.failReason ?? failReason(err));
     } else {
       onError?.(err);
       await end(session, options?.failReason ?? failReason(err));

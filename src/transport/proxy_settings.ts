@@ -12,11 +12,24 @@
 import { proxyFromEnv } from "../core/proxy_env.ts";
 import { parseProxyUrl, type ProxyEndpoint } from "../core/proxy_url.ts";
 
+/**
+ * Whether every variable may be read (`--allow-env`), asked once: a dozen permission queries
+ * per connection cost a connecting client about a fifth of its connections per second. A grant
+ * is kept (revoking `env` at run time does not turn proxies off again).
+ */
+let allEnvGranted: boolean | undefined;
+/** Variables found readable one by one (`--allow-env=HTTPS_PROXY,…`). */
+const grantedVariables = new Set<string>();
+
 /** Reads an environment variable when the permission is already granted; never prompts. */
 function readEnv(name: string): string | undefined {
   try {
-    const state = Deno.permissions.querySync?.({ name: "env", variable: name }).state;
-    if (state !== "granted") return undefined;
+    allEnvGranted ??= Deno.permissions.querySync?.({ name: "env" }).state === "granted";
+    if (!allEnvGranted && !grantedVariables.has(name)) {
+      const state = Deno.permissions.querySync?.({ name: "env", variable: name }).state;
+      if (state !== "granted") return undefined;
+      grantedVariables.add(name);
+    }
     return Deno.env.get(name);
   } catch {
     return undefined;

@@ -68,3 +68,39 @@ Deno.test("hardening: a peer that vanishes while the handler does not read ends 
     await listener.shutdown();
   }
 });
+
+Deno.test("hardening: peer misbehaviour and a shutdown's 1001 are not handler failures for onError", async () => {
+  const reported: unknown[] = [];
+  const server = createServer({ onError: (err) => reported.push(err) });
+  server.webSocketRaw("/raw", async (session) => {
+    for await (const frame of session.incoming) await session.send(frame);
+  });
+  server.webSocket("/echo", async (session) => {
+    for await (const message of session.incoming) await session.send(message);
+  });
+  const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
+  const port = listener.addr.port;
+  // A protocol error from the peer on a raw route (an unmasked frame).
+  const raw = await RawPeer.open(port, "/raw");
+  await raw.peer.send(Frame.text("unmasked"), { mask: false });
+  while ((await raw.peer.next()) !== null) {
+    // Until the server's close frame and its end of the connection.
+  }
+  raw.peer.conn.close();
+  // Echo sessions that are sending when the shutdown's 1001 goes out.
+  const peers = await Promise.all(Array.from({ length: 5 }, () => RawPeer.open(port, "/echo")));
+  for (const { peer } of peers) {
+    for (let i = 0; i < 20; i++) await peer.send(Frame.text(`m${i}`));
+  }
+  const shutdown = listener.shutdown();
+  await Promise.all(peers.map(async ({ peer }) => {
+    while (true) {
+      const frame = await peer.next();
+      if (frame === null) break;
+      if (frame.type === "close") await peer.send(Frame.close(null)).catch(() => {});
+    }
+    peer.conn.close();
+  }));
+  await shutdown;
+  assert.deepEqual(reported, []);
+});

@@ -221,3 +221,47 @@ Deno.test("jsonConverter options: reviver and replacer; bad options are TypeErro
   assert.throws(() => jsonConverter({ reviver: 1 as never }), TypeError);
   assert.throws(() => createClient({ converter: {} as never }), TypeError);
 });
+
+Deno.test("receive() gives the next message and leaves incoming usable", async () => {
+  await using server = await startNodeEcho();
+  await using session = await webSocketSession(server.url());
+  await session.send("one");
+  await session.send("two");
+  assert.equal(readText(await session.receive()), "one");
+  for await (const message of session.incoming) {
+    assert.equal(readText(message), "two");
+    break;
+  }
+  await session.send("three");
+  assert.equal(readText(await session.receive()), "three");
+});
+
+Deno.test("deserialized() iterates values and ends quietly on a normal close", async () => {
+  await using server = await startNodeServer();
+  await using client = createClient({ converter: jsonConverter() });
+  const session = await client.webSocketSession(server.url());
+  const { socket } = await server.connection();
+  for (let i = 0; i < 3; i++) socket.send(JSON.stringify({ name: `u${i}`, id: i }));
+  socket.close(4000, "done");
+  const got: User[] = [];
+  for await (const user of session.deserialized(isUser)) got.push(user);
+  assert.deepEqual(got.map((u) => u.id), [0, 1, 2]);
+  assert.equal((await session.closeReason)?.code, 4000);
+});
+
+Deno.test("deserialized() throws the failure when the session fails", async () => {
+  await using server = await startNodeServer();
+  await using client = createClient({ converter: jsonConverter() });
+  const session = await client.webSocketSession(server.url());
+  const { socket } = await server.connection();
+  socket.send(JSON.stringify({ name: "u", id: 1 }));
+  socket.terminate();
+  const got: User[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const user of session.deserialized(isUser)) got.push(user);
+    })(),
+    ConnectionClosedError,
+  );
+  assert.equal(got.length, 1);
+});
