@@ -66,6 +66,14 @@ export interface ServerOptions {
    * How often managed sessions ping the client, in milliseconds; 0 turns the pinger off. The
    * client's name for the same setting. Through `fetch` it becomes Deno's `idleTimeout`, in
    * whole seconds (see `WebSocketServer.fetch`).
+   *
+   * Off by default, as in Ktor (python `websockets` pings every 20 s): a peer that closes or
+   * resets its connection is noticed without pings, even while a handler does not read (one
+   * read stays posted), so pings only find peers that vanished silently (a network partition,
+   * a suspended laptop); set 20_000 or so for servers on the internet. A pinger and a handler
+   * that stops reading do not mix: the client's pong waits behind the messages the handler has
+   * not read, so after `timeout` a healthy client is closed with 1011 "Ping timeout". A handler
+   * that may stop reading for long should keep `incoming` drained, or ping off.
    * @default {0}
    */
   pingInterval?: number;
