@@ -153,7 +153,9 @@ export class Protocol {
   /** Pongs taken and not yet taken by the socket. */
   #pongsInFlight = 0;
   /** Reassembles messages and runs the extensions on them (when assembling). */
-  readonly #assembler: MessageAssembler | null;
+  readonly #assemble: boolean;
+  /** Made at the first message that needs it (a fragment, or extensions): none when idle. */
+  #assembler: MessageAssembler | null = null;
 
   /**
    * Creates the protocol state of one connection.
@@ -168,7 +170,7 @@ export class Protocol {
     this.extensions = extensions === undefined || extensions.length === 0
       ? NO_EXTENSIONS
       : Object.freeze([...extensions]);
-    this.#assembler = options.assemble ? new MessageAssembler(this.decoder, this.extensions) : null;
+    this.#assemble = options.assemble ?? false;
   }
 
   /** `"open"`, `"closing"` (a close frame was sent or received, not both) or `"closed"`. */
@@ -254,10 +256,16 @@ export class Protocol {
     for (let frame = decoder.next(); frame !== null; frame = decoder.next()) {
       const type = frame.type;
       if (type === "text" || type === "binary") {
-        if (assembler === null) return frame;
-        const message = assembler.push(frame);
+        if (!this.#assemble) return frame;
+        let messages = this.#assembler;
+        if (messages === null) {
+          // A whole message needs no assembler.
+          if (frame.fin && this.extensions.length === 0) return frame;
+          messages = this.#assembler = new MessageAssembler(this.decoder, this.extensions);
+        }
+        const message = messages.push(frame);
         if (message !== null) return message;
-        if (assembler.pending !== null) return null;
+        if (messages.pending !== null) return null;
         continue;
       }
       if (type === "ping") {
