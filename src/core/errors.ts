@@ -52,6 +52,7 @@ export type WebSocketErrorCode =
   | "TLS_FAILED"
   | "CONNECTION_FAILED"
   | "CONNECTION_RESET"
+  | "PERMISSION_DENIED"
   // proxies
   | "PROXY_AUTH_FAILED"
   | "PROXY_REFUSED"
@@ -307,7 +308,8 @@ export class RedirectError extends HandshakeError {
 }
 
 /**
- * The connection could not be established or broke: refused, DNS failure, TLS failure, reset.
+ * The connection could not be established or broke: refused, DNS failure, TLS failure, reset,
+ * or not permitted (`PERMISSION_DENIED`: the process lacks `--allow-net`).
  *
  * @example
  * ```ts
