@@ -31,6 +31,7 @@ import {
 } from "./converter.ts";
 import { checkMs, checkSessionOptions, checkSize, SESSION_DEFAULTS } from "./options.ts";
 import type { Sendable, UpgradeCall } from "./raw_session.ts";
+import { blobBytes, NOT_SENDABLE, viewBytes } from "./session_types.ts";
 import { incomingStrategy } from "./_queues.ts";
 import { OutgoingQueue, rejected } from "./_outgoing.ts";
 import type {
@@ -331,7 +332,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    * @param options Per-message hints for extensions.
    * @returns Resolves once the frame is accepted into the outgoing queue.
    * @throws {ConnectionClosedError} (rejects) `SESSION_CLOSED` once a close frame was sent.
-   * @throws {TypeError} (rejects) When `data` is not a string, `Uint8Array` or `Frame`.
+   * @throws {TypeError} (rejects) When `data` is not a string, bytes (`Uint8Array`,
+   *   `ArrayBuffer`, another typed array, `DataView`, `Blob`) or a `Frame`.
    */
   send(data: Sendable, options?: OutgoingHints): Promise<void> {
     if (this.#finished || this.#protocol.closeSent) return rejected(this.#sendError());
@@ -342,8 +344,13 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       frame = Frame.text(data);
     } else if (data instanceof Uint8Array) frame = Frame.binary(data);
     else if (data instanceof Frame) frame = data;
-    else {
-      return Promise.reject(new TypeError("Can only send a Frame, a string or a Uint8Array"));
+    else if (data instanceof Blob) {
+      // Read first, queued now: later sends wait behind it.
+      return this.#chain(blobBytes(data).then((bytes) => Frame.binary(bytes)), null, 0, options);
+    } else {
+      const bytes = viewBytes(data);
+      if (bytes === null) return Promise.reject(new TypeError(NOT_SENDABLE));
+      frame = Frame.binary(bytes);
     }
     const type = frame.type;
     if (type === "close") {
@@ -351,6 +358,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     }
     if (type === "text" || type === "binary") {
       if (this.extensions.length > 0) return this.#sendThroughExtensions(frame, options);
+      // Behind a Blob still being read.
+      if (this.#outTail !== null) return this.#chain(frame, null, 0, options);
     }
     return this.#enqueue(frame);
   }
@@ -835,22 +844,31 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    * earlier frames are queued.
    */
   #chain(
-    frame: Frame,
+    frame: Frame | Promise<Frame>,
     started: Promise<Frame> | null,
     from: number,
     hints: OutgoingHints | undefined,
   ): Promise<void> {
     const previous = this.#outTail;
     const exts = this.extensions;
+    // A `Blob` that could not be read fails its send only, not the session.
+    let unreadable: { error: unknown } | null = null;
     const processed = (async () => {
       if (previous !== null) await previous;
       if (started !== null) return await started;
-      return from < exts.length ? await runOutgoingExtensions(exts, frame, hints) : frame;
+      let input: Frame;
+      try {
+        input = await frame;
+      } catch (error) {
+        unreadable = { error };
+        return null;
+      }
+      return from < exts.length ? await runOutgoingExtensions(exts, input, hints) : input;
     })();
     let result: Promise<void> = Promise.resolve();
     const tail: Promise<void> = processed.then(
       (out) => {
-        result = this.#enqueue(out);
+        result = out === null ? Promise.reject(unreadable?.error) : this.#enqueue(out);
       },
       (err) => {
         result = this.#outgoingExtensionFailed(err);
