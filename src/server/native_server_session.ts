@@ -165,7 +165,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   #reason: CloseReason | null = null;
   #endError: unknown = null;
   #socketError: unknown = null;
-  readonly #closeReason = Promise.withResolvers<CloseReason | null>();
+  readonly #closeReason = Promise.withResolvers<CloseReason>();
   readonly #closed = Promise.withResolvers<void>();
   readonly #released = Promise.withResolvers<void>();
   readonly #abort = new AbortController();
@@ -264,7 +264,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   }
 
   /** Why the session ended; resolves once, never rejects. */
-  get closeReason(): Promise<CloseReason | null> {
+  get closeReason(): Promise<CloseReason> {
     return this.#closeReason.promise;
   }
 

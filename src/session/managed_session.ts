@@ -106,7 +106,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   /** Whether the session's end was handled (closeReason, incoming, signal, timers). */
   #finished = false;
   // Made on first use (an idle session holds neither): see `closeReason` and `signal`.
-  #closeReasonDeferred: PromiseWithResolvers<CloseReason | null> | null = null;
+  #closeReasonDeferred: PromiseWithResolvers<CloseReason> | null = null;
   #abort: AbortController | null = null;
   #abortReason: unknown = undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -222,10 +222,11 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   }
 
   /** Why the session ended; resolves exactly once (see the table above), never rejects. */
-  get closeReason(): Promise<CloseReason | null> {
+  get closeReason(): Promise<CloseReason> {
     if (this.#closeReasonDeferred === null) {
-      this.#closeReasonDeferred = Promise.withResolvers<CloseReason | null>();
-      if (this.#finished) this.#closeReasonDeferred.resolve(this.#protocol.closeReason);
+      this.#closeReasonDeferred = Promise.withResolvers<CloseReason>();
+      // Once finished, the protocol holds the reason (set before the session finishes).
+      if (this.#finished) this.#closeReasonDeferred.resolve(this.#protocol.closeReason!);
     }
     return this.#closeReasonDeferred.promise;
   }
