@@ -183,7 +183,10 @@ export interface DefaultWebSocketSession extends AsyncDisposable {
   maxMessageSize: number;
   /**
    * Sends a message: a string as one text frame, bytes as one binary frame, or a frame
-   * (fragments, pings and pongs too; a close frame starts the close handshake).
+   * (fragments, pings and pongs too; a close frame starts the close handshake). Bytes are a
+   * `Uint8Array`, an `ArrayBuffer`, another typed array or a `DataView` (the bytes it views, no
+   * copy), or a `Blob` (read first; later sends wait behind it). Once the session has a close
+   * reason, a failed send says it in its message and carries it as the error's `cause`.
    *
    * @param data What to send.
    * @param options Hints for extensions (`compress: false`).
