@@ -5,16 +5,19 @@
  *
  * ```sh
  * deno run -A examples/autobahn_client.ts [ws://127.0.0.1:9001] [--agent wirestream]
- *                                         [--deflate] [--cases 1-50]
+ *                                         [--deflate] [--cases 1-50] [--timeout 10]
  * ```
  *
  * - It reads the number of cases from `/getCaseCount`, runs `/runCase?case=N&agent=NAME` for
  *   each case N in turn, and ends with `/updateReports?agent=NAME`.
  * - `--deflate` offers permessage-deflate (for categories 12 and 13).
  * - `--cases 1-50` (or `7`, or `3-`) limits the case numbers run.
+ * - `--timeout 10` is how many seconds `/getCaseCount` may take (connect included) before the
+ *   client gives up: a server that is no fuzzing server may accept and never answer.
  *
  * It exits with status 0 once the reports are updated (whatever the verdicts: they are in the
- * server's report), and 1 when the server cannot be reached.
+ * server's report), and 1 when the server cannot be reached or does not answer `/getCaseCount`
+ * in time.
  *
  * @module
  */
@@ -30,6 +33,7 @@ const { values, positionals } = parseArgs({
     deflate: { type: "boolean", default: false },
     cases: { type: "string" },
     quiet: { type: "boolean", short: "q", default: false },
+    timeout: { type: "string", default: "10" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -37,13 +41,18 @@ const { values, positionals } = parseArgs({
 if (values.help) {
   console.log(
     "usage: deno run -A examples/autobahn_client.ts [ws://127.0.0.1:9001] [--agent NAME] " +
-      "[--deflate] [--cases FROM-TO]",
+      "[--deflate] [--cases FROM-TO] [--timeout SECONDS]",
   );
   Deno.exit(0);
 }
 
 const base = (positionals[0] ?? "ws://127.0.0.1:9001").replace(/\/+$/, "");
 const agent = values.agent;
+const timeout = Number(values.timeout);
+if (!(timeout > 0)) {
+  console.error(`--timeout must be a number of seconds above 0, got ${values.timeout}`);
+  Deno.exit(2);
+}
 
 /** The inclusive range of case numbers `--cases` asks for (`7`, `1-50`, `3-`). */
 function caseRange(spec: string | undefined, count: number): [number, number] {
@@ -81,14 +90,25 @@ async function echoCase(path: string): Promise<void> {
   }
 }
 
-let count: number;
+let count = NaN;
+const gaveUp = AbortSignal.timeout(timeout * 1000);
 try {
   count = await client.webSocket(`${base}/getCaseCount`, async (session) => {
     for await (const message of session.incoming) return Number(readText(message));
     return NaN;
-  });
+  }, { signal: gaveUp });
 } catch (error) {
-  console.error(`cannot reach the fuzzing server at ${base}: ${error}`);
+  if (!gaveUp.aborted) {
+    console.error(`cannot reach the fuzzing server at ${base}: ${error}`);
+    await client.close();
+    Deno.exit(1);
+  }
+}
+if (gaveUp.aborted) {
+  console.error(
+    `no answer from ${base}/getCaseCount within ${timeout} s: is it an Autobahn fuzzing ` +
+      "server (wstest -m fuzzingserver)? (--timeout sets the wait)",
+  );
   await client.close();
   Deno.exit(1);
 }

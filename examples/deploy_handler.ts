@@ -9,8 +9,8 @@
  * - `GET /` answers plain HTTP through the fallback handler.
  * - `ws://HOST/echo` echoes every message (a managed session backed by Deno's `WebSocket`).
  * - `ws://HOST/time` sends the time every second until the client leaves.
- * - `ws://HOST/raw` is a raw route: `server.fetch` cannot serve frames, so it answers 501 (and
- *   `onError` reports it once), which is how this mode refuses what it cannot do.
+ * - `ws://HOST/raw` is a raw route: `server.fetch` cannot serve frames, so it answers 501 and
+ *   logs one line saying so, which is how this mode refuses what it cannot do.
  *
  * @module
  */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { HandshakeError, WebSocketError } from "../core/errors.ts";
+import { HandshakeError, refusalMessage, WebSocketError } from "../core/errors.ts";
 import type { Endpoint } from "../core/url.ts";
 import type { ExtensionOffer } from "../core/extension_header.ts";
 import { buildClientRequest } from "../core/handshake_request.ts";
@@ -114,7 +114,7 @@ export async function dial(endpoint: Endpoint, options?: DialOptions): Promise<D
     options?.signal,
   );
   const progress = { refused: false };
-  const upgrading = upgrade(conn, request, key, where, options, guard.promise, progress);
+  const upgrading = upgrade(conn, request, key, where, endpoint, options, guard.promise, progress);
   try {
     return await Promise.race([upgrading, guard.promise]);
   } catch (err) {
@@ -143,6 +143,7 @@ async function upgrade(
   request: { head: Uint8Array; headers: Headers },
   key: string,
   where: string,
+  endpoint: Endpoint,
   options: DialOptions | undefined,
   deadline: Promise<never>,
   progress: { refused: boolean },
@@ -173,7 +174,7 @@ async function upgrade(
     const body = await readBodyPreview(conn, response, leftover, deadline);
     throw new HandshakeError(
       "HANDSHAKE_STATUS",
-      `Handshake exception, expected status code 101 but was ${response.status}`,
+      refusalMessage(endpoint.url, response.status, response.statusText, body),
       { status: response.status, headers: response.headers, body },
     );
   }

@@ -8,7 +8,7 @@
 
 import { CloseReason } from "../core/close.ts";
 import { ConnectionClosedError, WebSocketError } from "../core/errors.ts";
-import type { Frame } from "../core/frame.ts";
+import { Frame } from "../core/frame.ts";
 import { isTransientError } from "../core/transient.ts";
 import type { Sendable } from "../session/raw_session.ts";
 import { abortError } from "../transport/connect.ts";
@@ -91,7 +91,9 @@ export type SessionOpener = (signal: AbortSignal) => Promise<DefaultClientWebSoc
 function sizeOf(message: Sendable): number {
   if (typeof message === "string") return new TextEncoder().encode(message).length;
   if (message instanceof Uint8Array) return message.length;
-  return (message as Frame).data.length;
+  if (message instanceof Frame) return message.data.length;
+  if (message instanceof Blob) return message.size;
+  return message.byteLength;
 }
 
 function errorOf(value: unknown): Error {

@@ -50,7 +50,8 @@ function parseWindowBits(name: string, value: string): number {
  *
  * @example
  * ```ts
- * import { parseDeflateParams, parseExtensionHeader } from "@wirestream/ws/raw";
+ * import { parseExtensionHeader } from "@wirestream/ws/raw";
+ * import { parseDeflateParams } from "./deflate_negotiation.ts";
  *
  * const [offer] = parseExtensionHeader("permessage-deflate; client_max_window_bits");
  * console.log(parseDeflateParams(offer!.params, "offer").clientMaxWindowBits); // true
@@ -118,7 +119,8 @@ function entry(params: DeflateParamValues): ExtensionOffer {
  *
  * @example Chromium's offer
  * ```ts
- * import { deflateClientOffer, formatExtensionHeader } from "@wirestream/ws/raw";
+ * import { formatExtensionHeader } from "@wirestream/ws/raw";
+ * import { deflateClientOffer } from "./deflate_negotiation.ts";
  *
  * console.log(formatExtensionHeader([deflateClientOffer({})]));
  * // "permessage-deflate; client_max_window_bits"
@@ -150,7 +152,8 @@ export function deflateClientOffer(options: DeflateNegotiationOptions): Extensio
  *
  * @example
  * ```ts
- * import { acceptDeflateResponse, parseExtensionHeader } from "@wirestream/ws/raw";
+ * import { parseExtensionHeader } from "@wirestream/ws/raw";
+ * import { acceptDeflateResponse } from "./deflate_negotiation.ts";
  *
  * const [answer] = parseExtensionHeader("permessage-deflate; client_max_window_bits=10");
  * console.log(acceptDeflateResponse(answer!, {}).clientMaxWindowBits); // 10
@@ -234,7 +237,8 @@ export interface DeflateSelection {
  *
  * @example
  * ```ts
- * import { formatExtensionHeader, parseExtensionHeader, selectDeflateOffer } from "@wirestream/ws/raw";
+ * import { formatExtensionHeader, parseExtensionHeader } from "@wirestream/ws/raw";
+ * import { selectDeflateOffer } from "./deflate_negotiation.ts";
  *
  * const offers = parseExtensionHeader(
  *   "permessage-deflate; server_max_window_bits=99, permessage-deflate; client_max_window_bits",

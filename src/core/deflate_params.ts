@@ -97,7 +97,7 @@ function checkFlag(name: string, value: unknown): void {
  *
  * @example
  * ```ts
- * import { checkDeflateNegotiationOptions } from "@wirestream/ws/raw";
+ * import { checkDeflateNegotiationOptions } from "./deflate_params.ts";
  *
  * checkDeflateNegotiationOptions({ serverMaxWindowBits: 10 }); // fine
  * try {
@@ -127,7 +127,7 @@ export function checkDeflateNegotiationOptions(options: DeflateNegotiationOption
  *
  * @example
  * ```ts
- * import { deflateDirections } from "@wirestream/ws/raw";
+ * import { deflateDirections } from "./deflate_params.ts";
  *
  * const { outgoing, incoming } = deflateDirections({
  *   serverNoContextTakeover: true,

@@ -52,6 +52,7 @@ export type WebSocketErrorCode =
   | "TLS_FAILED"
   | "CONNECTION_FAILED"
   | "CONNECTION_RESET"
+  | "PERMISSION_DENIED"
   // proxies
   | "PROXY_AUTH_FAILED"
   | "PROXY_REFUSED"
@@ -200,6 +201,63 @@ export class HandshakeError extends WebSocketError {
   }
 }
 
+/** The most characters of a refusal's body quoted in a {@linkcode HandshakeError}'s message. */
+const BODY_SNIPPET = 200;
+
+/**
+ * A short, printable excerpt of a refusal's body for an error message: decoded as UTF-8 (lossy),
+ * terminal escape sequences, control and invisible format characters dropped, runs of white space folded to one space,
+ * trimmed, and cut to about 200 characters. `""` when nothing printable is left.
+ *
+ * @param body The body bytes, if any.
+ * @returns The excerpt.
+ */
+export function bodySnippet(body: Uint8Array | undefined): string {
+  if (body === undefined || body.length === 0) return "";
+  const text = new TextDecoder().decode(body)
+    // deno-lint-ignore no-control-regex
+    .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, "")
+    .replace(/[\t\n\v\f\r\u0085\u2028\u2029]+/g, " ")
+    .replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cs}\uFFFD]/gu, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  const chars = [...text];
+  return chars.length <= BODY_SNIPPET
+    ? text
+    : `${chars.slice(0, BODY_SNIPPET).join("").trimEnd()}…`;
+}
+
+/**
+ * The message of a `HANDSHAKE_STATUS` error: the URL (without credentials, query or fragment),
+ * the status and its reason phrase, and a snippet of the body, e.g.
+ * `ws://127.0.0.1:8080/echo answered the upgrade request with 404 Not Found instead of 101
+ * Switching Protocols: No WebSocket route for /echo`.
+ *
+ * @param url The URL the upgrade request was sent to.
+ * @param status The reply's status.
+ * @param statusText The reply's reason phrase, possibly empty.
+ * @param body The first bytes of the reply's body, if any.
+ * @returns The message.
+ */
+export function refusalMessage(
+  url: URL | string,
+  status: number,
+  statusText: string,
+  body: Uint8Array | undefined,
+): string {
+  let where: string;
+  try {
+    const u = new URL(url);
+    where = `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    where = String(url);
+  }
+  const reason = statusText.replace(/[^\x20-\x7e]/g, "").trim().slice(0, 100);
+  const snippet = bodySnippet(body);
+  return `${where} answered the upgrade request with ${status}${reason ? ` ${reason}` : ""}` +
+    ` instead of 101 Switching Protocols${snippet ? `: ${snippet}` : ""}`;
+}
+
 /** What a {@linkcode RedirectError} knows. */
 export interface RedirectErrorOptions extends HandshakeErrorOptions {
   /** The URLs requested so far, the first one first. */
@@ -250,7 +308,8 @@ export class RedirectError extends HandshakeError {
 }
 
 /**
- * The connection could not be established or broke: refused, DNS failure, TLS failure, reset.
+ * The connection could not be established or broke: refused, DNS failure, TLS failure, reset,
+ * or not permitted (`PERMISSION_DENIED`: the process lacks `--allow-net`).
  *
  * @example
  * ```ts

@@ -16,7 +16,7 @@ export const MAX_HEADER_SIZE = 14;
  *
  * @example
  * ```ts
- * import { frameHeaderSize } from "@wirestream/ws/raw";
+ * import { frameHeaderSize } from "./frame_encoder.ts";
  *
  * console.log(frameHeaderSize(125, false), frameHeaderSize(126, false), frameHeaderSize(65536, true));
  * // 2 4 14

@@ -45,7 +45,7 @@ function serializeFields(headers: HeaderFields): string {
  *
  * @example
  * ```ts
- * import { serializeRequestHead } from "@wirestream/ws/raw";
+ * import { serializeRequestHead } from "./http1_serialize.ts";
  *
  * const head = serializeRequestHead("GET", "/chat", [["Host", "example.com"]]);
  * console.log(new TextDecoder().decode(head)); // "GET /chat HTTP/1.1\r\nHost: example.com\r\n\r\n"
@@ -84,7 +84,7 @@ export function serializeRequestHead(
  *
  * @example
  * ```ts
- * import { serializeResponseHead } from "@wirestream/ws/raw";
+ * import { serializeResponseHead } from "./http1_serialize.ts";
  *
  * const head = serializeResponseHead(404, "Not Found", [["Content-Length", "0"]]);
  * console.log(new TextDecoder().decode(head)); // "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"

@@ -109,7 +109,7 @@ let poolPos = POOL_SIZE;
  *
  * @example
  * ```ts
- * import { writeMaskKey } from "@wirestream/ws/raw";
+ * import { writeMaskKey } from "./mask.ts";
  *
  * const key = new Uint8Array(4);
  * writeMaskKey(key, 0);

@@ -58,9 +58,10 @@ export function isTransientCloseCode(code: number): boolean {
  * timeouts, a server that hangs up during the handshake, 408, 429 and 5xx replies (from the
  * server or from a proxy), SOCKS replies that say the target is down, and sessions that end with
  * 1001, 1006, 1011, 1012, 1013 or 1014. Fatal: TLS failures (a certificate will not become valid
- * by waiting), other 4xx replies, refused redirects, a proxy's refusal of the credentials,
- * protocol errors, sessions that end with 1008 or another code, and anything that is not a
- * {@linkcode WebSocketError} (a bad argument, an aborted signal).
+ * by waiting), a missing permission (`PERMISSION_DENIED`: no `--allow-net`), other 4xx replies,
+ * refused redirects, a proxy's refusal of the credentials, protocol errors, sessions that end
+ * with 1008 or another code, and anything that is not a {@linkcode WebSocketError} (a bad
+ * argument, an aborted signal).
  *
  * @example
  * ```ts
@@ -80,7 +81,9 @@ export function isTransientError(error: unknown): boolean {
     if (error.status !== undefined) return transientStatus(error.status);
     return error.reply !== undefined && TRANSIENT_SOCKS_REPLIES.has(error.reply);
   }
-  if (error instanceof ConnectionError) return error.code !== "TLS_FAILED";
+  if (error instanceof ConnectionError) {
+    return error.code !== "TLS_FAILED" && error.code !== "PERMISSION_DENIED";
+  }
   if (error instanceof TimeoutError) return true;
   if (error instanceof RedirectError) return false;
   if (error instanceof HandshakeError) {

@@ -23,6 +23,7 @@ import {
 } from "../session/converter.ts";
 import type { SessionState, Validator } from "../session/managed_session.ts";
 import type { Sendable, UpgradeCall, UpgradeRequest } from "../session/raw_session.ts";
+import { NOT_SENDABLE } from "../session/session_types.ts";
 import type { DefaultWebSocketServerSession } from "./managed_server_session.ts";
 import { dropNativeSocket } from "./native_drop.ts";
 
@@ -164,7 +165,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   #reason: CloseReason | null = null;
   #endError: unknown = null;
   #socketError: unknown = null;
-  readonly #closeReason = Promise.withResolvers<CloseReason | null>();
+  readonly #closeReason = Promise.withResolvers<CloseReason>();
   readonly #closed = Promise.withResolvers<void>();
   readonly #released = Promise.withResolvers<void>();
   readonly #abort = new AbortController();
@@ -263,7 +264,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   }
 
   /** Why the session ended; resolves once, never rejects. */
-  get closeReason(): Promise<CloseReason | null> {
+  get closeReason(): Promise<CloseReason> {
     return this.#closeReason.promise;
   }
 
@@ -346,7 +347,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    */
   send(data: Sendable, _options?: OutgoingHints): Promise<void> {
     if (this.#state !== OPEN) return rejected(this.#sendError());
-    let payload: string | Uint8Array;
+    let payload: string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob;
     if (typeof data === "string" || data instanceof Uint8Array) {
       payload = data;
     } else if (data instanceof Frame) {
@@ -365,8 +366,13 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
       }
       if (!data.fin) return Promise.reject(unsupported("Sending a fragment"));
       payload = data.type === "text" ? readText(data) : data.data;
+    } else if (
+      data instanceof ArrayBuffer || ArrayBuffer.isView(data) || data instanceof Blob
+    ) {
+      // Deno's WebSocket takes these as they are (a Blob in order with the other sends).
+      payload = data;
     } else {
-      return Promise.reject(new TypeError("Can only send a Frame, a string or a Uint8Array"));
+      return Promise.reject(new TypeError(NOT_SENDABLE));
     }
     try {
       this.#socket.send(payload);

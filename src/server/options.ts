@@ -245,9 +245,16 @@ export const SERVER_DEFAULTS: {
   maxHeaderSize: CONNECTION_DEFAULTS.maxHeaderSize,
 };
 
-/** @internal The default `onError`: one line on stderr with the route. */
+/**
+ * @internal The default `onError`: the route and the error on stderr; a raw route reached through
+ * `server.fetch` (a setup mistake, answered 501) in one line, without a stack trace.
+ */
 export function logServerError(error: unknown, context: ServerErrorContext): void {
   const where = context.route === undefined ? context.phase : `${context.phase} ${context.route}`;
+  if (error instanceof Error && error.name === "UnsupportedRouteError") {
+    console.error(`wirestream server: ${where} answered 501: ${error.message}`);
+    return;
+  }
   console.error(`wirestream server: ${where} failed:`, error);
 }
 

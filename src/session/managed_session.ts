@@ -31,6 +31,7 @@ import {
 } from "./converter.ts";
 import { checkMs, checkSessionOptions, checkSize, SESSION_DEFAULTS } from "./options.ts";
 import type { Sendable, UpgradeCall } from "./raw_session.ts";
+import { blobBytes, NOT_SENDABLE, viewBytes } from "./session_types.ts";
 import { incomingStrategy } from "./_queues.ts";
 import { OutgoingQueue, rejected } from "./_outgoing.ts";
 import type {
@@ -105,7 +106,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   /** Whether the session's end was handled (closeReason, incoming, signal, timers). */
   #finished = false;
   // Made on first use (an idle session holds neither): see `closeReason` and `signal`.
-  #closeReasonDeferred: PromiseWithResolvers<CloseReason | null> | null = null;
+  #closeReasonDeferred: PromiseWithResolvers<CloseReason> | null = null;
   #abort: AbortController | null = null;
   #abortReason: unknown = undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -221,10 +222,11 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   }
 
   /** Why the session ended; resolves exactly once (see the table above), never rejects. */
-  get closeReason(): Promise<CloseReason | null> {
+  get closeReason(): Promise<CloseReason> {
     if (this.#closeReasonDeferred === null) {
-      this.#closeReasonDeferred = Promise.withResolvers<CloseReason | null>();
-      if (this.#finished) this.#closeReasonDeferred.resolve(this.#protocol.closeReason);
+      this.#closeReasonDeferred = Promise.withResolvers<CloseReason>();
+      // Once finished, the protocol holds the reason (set before the session finishes).
+      if (this.#finished) this.#closeReasonDeferred.resolve(this.#protocol.closeReason!);
     }
     return this.#closeReasonDeferred.promise;
   }
@@ -331,19 +333,28 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    * @param options Per-message hints for extensions.
    * @returns Resolves once the frame is accepted into the outgoing queue.
    * @throws {ConnectionClosedError} (rejects) `SESSION_CLOSED` once a close frame was sent.
-   * @throws {TypeError} (rejects) When `data` is not a string, `Uint8Array` or `Frame`.
+   * @throws {TypeError} (rejects) When `data` is not a string, bytes (`Uint8Array`,
+   *   `ArrayBuffer`, another typed array, `DataView`, `Blob`) or a `Frame`.
    */
   send(data: Sendable, options?: OutgoingHints): Promise<void> {
     if (this.#finished || this.#protocol.closeSent) return rejected(this.#sendError());
     let frame: Frame;
     if (typeof data === "string") {
       // No extensions: the string goes to the queue as it is (encoded at the writer).
-      if (this.extensions.length === 0 && this.#outTail === null) return this.#queue.send(data);
+      if (this.extensions.length === 0 && this.#outTail === null) {
+        const queued = this.#queue.send(data);
+        return this.#out!.parked ? this.#explainParked(queued) : queued;
+      }
       frame = Frame.text(data);
     } else if (data instanceof Uint8Array) frame = Frame.binary(data);
     else if (data instanceof Frame) frame = data;
-    else {
-      return Promise.reject(new TypeError("Can only send a Frame, a string or a Uint8Array"));
+    else if (data instanceof Blob) {
+      // Read first, queued now: later sends wait behind it.
+      return this.#chain(blobBytes(data).then((bytes) => Frame.binary(bytes)), null, 0, options);
+    } else {
+      const bytes = viewBytes(data);
+      if (bytes === null) return Promise.reject(new TypeError(NOT_SENDABLE));
+      frame = Frame.binary(bytes);
     }
     const type = frame.type;
     if (type === "close") {
@@ -351,6 +362,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     }
     if (type === "text" || type === "binary") {
       if (this.extensions.length > 0) return this.#sendThroughExtensions(frame, options);
+      // Behind a Blob still being read.
+      if (this.#outTail !== null) return this.#chain(frame, null, 0, options);
     }
     return this.#enqueue(frame);
   }
@@ -368,7 +381,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       await this.#link.writer.flush();
     } catch (err) {
       if (this.#finished && this.#protocol.error === null) return;
-      throw this.#protocol.error ?? err;
+      throw this.#withCloseReason(this.#protocol.error ?? err);
     }
   }
 
@@ -727,7 +740,9 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     const frame = this.#protocol.answerClose();
     if (frame === null) return;
     this.#out?.rejectAll(
-      new ConnectionClosedError("SESSION_CLOSED", "The peer closed the session"),
+      this.#withCloseReason(
+        new ConnectionClosedError("SESSION_CLOSED", "The peer closed the session"),
+      ),
     );
     // After the frames already sent (some may still be in the extensions' chain).
     const sent = this.#outTail !== null
@@ -795,14 +810,45 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
 
   #sendError(): unknown {
     const protocol = this.#protocol;
-    return protocol.error ??
-      new ConnectionClosedError(
-        "SESSION_CLOSED",
-        protocol.closeSent
-          ? "Cannot send: a close frame was already sent"
-          : "Cannot send: the session is closed",
-        { closeReason: protocol.closeReason },
-      );
+    return this.#withCloseReason(
+      protocol.error ??
+        new ConnectionClosedError(
+          "SESSION_CLOSED",
+          protocol.closeSent
+            ? "Cannot send: a close frame was already sent"
+            : "Cannot send: the session is closed",
+          { closeReason: protocol.closeReason },
+        ),
+    );
+  }
+
+  /** The last error {@linkcode #withCloseReason} made, and the one it was made from. */
+  #explained: { from: unknown; to: unknown } | null = null;
+
+  /**
+   * A connection error from a send, made to say why the session closed once that is known: the
+   * close reason goes into the message (`Failed to write to the socket: the peer closed the
+   * session with 1009 "Message is too big"`) and is the `cause`. Protocol errors, which say it
+   * themselves, errors of a 1006 end (no close frame: nothing to add) and other errors pass
+   * through unchanged.
+   */
+  #withCloseReason(err: unknown): unknown {
+    const reason = this.#protocol.closeReason ?? this.#protocol.receivedReason;
+    // 1006 is no news: the connection broke, as the error already says.
+    if (reason === null || reason.code === 1006 || err instanceof ProtocolError) return err;
+    if (!(err instanceof ConnectionError || err instanceof ConnectionClosedError)) return err;
+    if (err.cause === reason) return err;
+    if (this.#explained?.from === err) return this.#explained.to;
+    const who = this.#protocol.receivedReason === reason
+      ? "the peer closed the session"
+      : "the session closed";
+    const why = `${reason.code}${reason.message ? ` ${JSON.stringify(reason.message)}` : ""}`;
+    const message = `${err.message}: ${who} with ${why}`;
+    const to = err instanceof ConnectionError
+      ? new ConnectionError(err.code, message, { cause: reason })
+      : new ConnectionClosedError(err.code, message, { cause: reason, closeReason: reason });
+    this.#explained = { from: err, to };
+    return to;
   }
 
   #writeOutgoing(frame: Frame): Promise<void> | undefined {
@@ -835,22 +881,31 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    * earlier frames are queued.
    */
   #chain(
-    frame: Frame,
+    frame: Frame | Promise<Frame>,
     started: Promise<Frame> | null,
     from: number,
     hints: OutgoingHints | undefined,
   ): Promise<void> {
     const previous = this.#outTail;
     const exts = this.extensions;
+    // A `Blob` that could not be read fails its send only, not the session.
+    let unreadable: { error: unknown } | null = null;
     const processed = (async () => {
       if (previous !== null) await previous;
       if (started !== null) return await started;
-      return from < exts.length ? await runOutgoingExtensions(exts, frame, hints) : frame;
+      let input: Frame;
+      try {
+        input = await frame;
+      } catch (error) {
+        unreadable = { error };
+        return null;
+      }
+      return from < exts.length ? await runOutgoingExtensions(exts, input, hints) : input;
     })();
     let result: Promise<void> = Promise.resolve();
     const tail: Promise<void> = processed.then(
       (out) => {
-        result = this.#enqueue(out);
+        result = out === null ? Promise.reject(unreadable?.error) : this.#enqueue(out);
       },
       (err) => {
         result = this.#outgoingExtensionFailed(err);
@@ -879,7 +934,28 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   /** Hands a processed frame to the writer, in order, waiting while over the outgoing bound. */
   #enqueue(frame: Frame): Promise<void> {
     if (this.#finished) return rejected(this.#sendError());
-    return this.#queue.send(frame);
+    const queued = this.#queue.send(frame);
+    return this.#out!.parked ? this.#explainParked(queued) : queued;
+  }
+
+  /** The promise of the parked sends {@linkcode #explainParked} saw last, and its own. */
+  #parkedFrom: Promise<void> | null = null;
+  #parkedTo: Promise<void> | null = null;
+
+  /**
+   * The promise of a parked send, whose failure (the writer's, when the socket breaks) says why
+   * the session closed once that is known. Parked sends share a promise until the next drain:
+   * so do their explained ones.
+   */
+  #explainParked(queued: Promise<void>): Promise<void> {
+    if (this.#parkedFrom === queued) return this.#parkedTo!;
+    const explained = queued.catch((err) => {
+      throw this.#withCloseReason(err);
+    });
+    explained.catch(NOOP);
+    this.#parkedFrom = queued;
+    this.#parkedTo = explained;
+    return explained;
   }
 
   /** The outgoing queue (made at the first send: an idle session holds none). */
@@ -903,7 +979,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     const refused = writer.enqueue(frame);
     // Broken before this send (say, by a pong written before the first send): notice it now.
     if (writer.error !== null) this.#onWriteError(writer.error);
-    return refused;
+    return refused === null ? null : this.#withCloseReason(refused);
   }
 
   #onWriteError(err: unknown): void {
@@ -1010,7 +1086,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
       "The session is closed",
       { closeReason: reason },
     );
-    this.#out?.rejectAll(err ?? closedError);
+    this.#out?.rejectAll(this.#withCloseReason(err ?? closedError));
     const controller = this.#inController;
     try {
       if (err === null) {

@@ -127,11 +127,10 @@ export type { SessionState } from "../core/protocol.ts";
  * shed a slow peer, watch `bufferedAmount` and `close()` it.
  *
  * **Closing and `closeReason`.** `closeReason` resolves exactly once, when the session ends,
- * and never rejects; it always holds a `CloseReason` (the `null` in its type is Ktor's). The
- * session ends when the peer's close frame is read (after our echo is queued), when our close
- * is answered or `closeTimeout` passes without an answer, when the connection ends or breaks,
- * or when a failure is detected (after our close frame is queued, before the socket is
- * released). With what:
+ * and never rejects; it always holds a `CloseReason` (never `null`). The session ends when the
+ * peer's close frame is read (after our echo is queued), when our close is answered or
+ * `closeTimeout` passes without an answer, when the connection ends or breaks, or when a failure
+ * is detected (after our close frame is queued, before the socket is released). With what:
  *
  * | How the session ends | `closeReason` | `incoming` |
  * | --- | --- | --- |
@@ -165,7 +164,7 @@ export interface DefaultWebSocketSession extends AsyncDisposable {
   /** The converter of `sendSerialized`/`receiveDeserialized`, if one is configured. */
   readonly converter: WebSocketContentConverter | undefined;
   /** Why the session ended; resolves once, never rejects. */
-  readonly closeReason: Promise<CloseReason | null>;
+  readonly closeReason: Promise<CloseReason>;
   /** Aborted when the session ends. */
   readonly signal: AbortSignal;
   /** Open, closing or closed. */
@@ -184,7 +183,10 @@ export interface DefaultWebSocketSession extends AsyncDisposable {
   maxMessageSize: number;
   /**
    * Sends a message: a string as one text frame, bytes as one binary frame, or a frame
-   * (fragments, pings and pongs too; a close frame starts the close handshake).
+   * (fragments, pings and pongs too; a close frame starts the close handshake). Bytes are a
+   * `Uint8Array`, an `ArrayBuffer`, another typed array or a `DataView` (the bytes it views, no
+   * copy), or a `Blob` (read first; later sends wait behind it). Once the session has a close
+   * reason, a failed send says it in its message and carries it as the error's `cause`.
    *
    * @param data What to send.
    * @param options Hints for extensions (`compress: false`).

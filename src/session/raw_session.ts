@@ -20,6 +20,7 @@ import { Link } from "./_link.ts";
 import { OutgoingQueue } from "./_outgoing.ts";
 import { SESSION_DEFAULTS } from "./options.ts";
 import {
+  blobBytes,
   handled,
   type Sendable,
   type SessionInit,
@@ -94,6 +95,8 @@ export class RawWebSocketSession implements AsyncDisposable {
   #inController!: ReadableStreamDefaultController<Frame>;
   /** The bounded queue between `send()` and the writer (made at the first send). */
   #out: OutgoingQueue | null = null;
+  /** Settles once the `Blob`s sent so far have been read and their frames handed on. */
+  #reading: Promise<void> | null = null;
   /** `outgoing`, made on first use. */
   #outgoing: WritableStream<Frame> | null = null;
   #outController: WritableStreamDefaultController | null = null;
@@ -199,6 +202,7 @@ export class RawWebSocketSession implements AsyncDisposable {
    * @returns A promise for the write.
    */
   send(data: Sendable): Promise<void> {
+    if (data instanceof Blob || this.#reading !== null) return this.#sendInOrder(data);
     let frame: Frame;
     try {
       frame = toFrame(data);
@@ -206,6 +210,23 @@ export class RawWebSocketSession implements AsyncDisposable {
       return Promise.reject(err);
     }
     return this.#write(frame);
+  }
+
+  /** Sends `data` once the `Blob`s sent before it are read and handed on, reading it if a Blob. */
+  #sendInOrder(data: Sendable): Promise<void> {
+    const previous = this.#reading;
+    let written: Promise<void> = Promise.resolve();
+    const handedOn = (async () => {
+      if (previous !== null) await previous;
+      const frame = toFrame(data instanceof Blob ? await blobBytes(data) : data);
+      written = this.#write(frame);
+    })();
+    const reading = handedOn.catch(() => {});
+    this.#reading = reading;
+    reading.then(() => {
+      if (this.#reading === reading) this.#reading = null;
+    });
+    return handedOn.then(() => written);
   }
 
   /**

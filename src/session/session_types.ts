@@ -36,8 +36,12 @@ export interface UpgradeCall {
   readonly response: UpgradeResponse;
 }
 
-/** Something a session can send: a frame, text (a text frame) or bytes (a binary frame). */
-export type Sendable = Frame | string | Uint8Array;
+/**
+ * Something a session can send: a frame, text (a text frame) or bytes (a binary frame). Bytes
+ * may be a `Uint8Array`, an `ArrayBuffer`, any other typed array or `DataView` (sent as the bytes
+ * it views, without a copy), or a `Blob` (read first; the send stays in order with the others).
+ */
+export type Sendable = Frame | string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob;
 
 /** @internal What a session is built from. */
 export interface SessionInit {
@@ -55,12 +59,35 @@ export interface SessionInit {
   extensions?: readonly unknown[];
 }
 
-/** @internal Turns a string, bytes or frame into a frame. */
-export function toFrame(data: Sendable): Frame {
+/** @internal The message of the `TypeError` for something that cannot be sent. */
+export const NOT_SENDABLE =
+  "Can only send a Frame, a string, a Uint8Array, an ArrayBuffer, a typed array, a DataView or a Blob";
+
+/**
+ * @internal The bytes of an `ArrayBuffer` or of a typed array or `DataView`, as a `Uint8Array`
+ * over the same memory (no copy); `null` for anything else.
+ */
+export function viewBytes(data: unknown): Uint8Array | null {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) {
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+  return null;
+}
+
+/** @internal The bytes of a `Blob`. */
+export async function blobBytes(blob: Blob): Promise<Uint8Array> {
+  return new Uint8Array(await blob.arrayBuffer());
+}
+
+/** @internal Turns a string, bytes or frame into a frame (a `Blob` must be read first). */
+export function toFrame(data: Exclude<Sendable, Blob>): Frame {
   if (typeof data === "string") return Frame.text(data);
   if (data instanceof Frame) return data;
   if (data instanceof Uint8Array) return Frame.binary(data);
-  throw new TypeError("Can only send a Frame, a string or a Uint8Array");
+  const bytes = viewBytes(data);
+  if (bytes !== null) return Frame.binary(bytes);
+  throw new TypeError(NOT_SENDABLE);
 }
 
 /**

@@ -73,10 +73,34 @@ export interface ConnectOptions {
   proxy?: ProxyEndpoint | null;
 }
 
+/** Whether `err` is Deno's refusal of a permission the process was not granted. */
+function isPermissionError(err: unknown): boolean {
+  return err instanceof Deno.errors.PermissionDenied ||
+    ("NotCapable" in Deno.errors && err instanceof Deno.errors.NotCapable);
+}
+
+/**
+ * A `PERMISSION_DENIED` error in one sentence naming the flag: `--allow-net` for a TCP address
+ * (the one Deno names, a proxy's when connecting through one), `--allow-read` or `--allow-write`
+ * for a unix socket.
+ */
+function permissionError(err: unknown, message: string, where: string): ConnectionError {
+  const named = /Requires (\w+) access to "([^"]*)"/.exec(message);
+  const kind = named?.[1] ?? "net";
+  const target = named?.[2] || where;
+  const text = kind === "net"
+    ? `Network access to ${target} is not allowed: run with --allow-net ` +
+      `(or --allow-net=${target})`
+    : `Access to ${target} is not allowed (${kind} permission): run with --allow-${kind} ` +
+      `(or --allow-${kind}=${target})`;
+  return new ConnectionError("PERMISSION_DENIED", text, { cause: err });
+}
+
 /** Maps a Deno connect error to a typed {@linkcode ConnectionError}. */
 export function connectionErrorFrom(err: unknown, where: string, secure: boolean): WebSocketError {
   if (err instanceof WebSocketError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isPermissionError(err)) return permissionError(err, message, where);
   if (err instanceof Deno.errors.ConnectionRefused) {
     return new ConnectionError("CONNECTION_REFUSED", `Connection refused by ${where}`, {
       cause: err,

@@ -58,7 +58,7 @@ export interface ZlibCompressorOptions {
  *
  * @example
  * ```ts
- * import { ZlibCompressor } from "@wirestream/ws/raw";
+ * import { ZlibCompressor } from "./deflate.ts";
  *
  * const c = new ZlibCompressor();
  * const hello = new TextEncoder().encode("Hello");
@@ -175,7 +175,7 @@ export interface ZlibDecompressorOptions {
  *
  * @example
  * ```ts
- * import { ZlibDecompressor } from "@wirestream/ws/raw";
+ * import { ZlibDecompressor } from "./deflate.ts";
  *
  * const d = new ZlibDecompressor();
  * const out = d.decompress(new Uint8Array([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]), true, true, 100);

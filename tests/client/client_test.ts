@@ -276,7 +276,11 @@ Deno.test("connection refused and non-101 answers are typed errors", async () =>
     assert.ok(err instanceof HandshakeError);
     assert.equal(err.status, 404);
     assert.equal(err.bodyText, "no such route");
-    assert.equal(err.message, "Handshake exception, expected status code 101 but was 404");
+    assert.equal(
+      err.message,
+      `ws://127.0.0.1:${http.addr.port}/ answered the upgrade request with 404 Not Found ` +
+        "instead of 101 Switching Protocols: no such route",
+    );
     assert.ok(port > 0);
   } finally {
     await server.stop();

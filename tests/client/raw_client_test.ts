@@ -229,6 +229,25 @@ Deno.test("raw client: the server's subprotocol choice becomes session.protocol"
   assert.equal(request.headers.get("sec-websocket-protocol"), "chat.v1, chat.v2");
 });
 
+Deno.test("raw client: a refusal's message names the URL, the status and a clean snippet of the body", async () => {
+  const body = "\x1b[31mtoken\u0000 required\x1b[0m\r\n\t" + "x".repeat(500);
+  await using server = serveDeno({
+    reply: () => new Response(body, { status: 401, statusText: "Unauthorized" }),
+  });
+  const url = `ws://127.0.0.1:${server.port}/chat?token=abc`;
+  const err = await failure(webSocketRawSession(url));
+  assert.ok(err instanceof HandshakeError, String(err));
+  assert.equal(err.code, "HANDSHAKE_STATUS");
+  assert.equal(err.bodyText, body);
+  const prefix = `ws://127.0.0.1:${server.port}/chat answered the upgrade request with ` +
+    "401 Unauthorized instead of 101 Switching Protocols: token required x";
+  assert.ok(err.message.startsWith(prefix), err.message);
+  assert.ok(err.message.endsWith("x…"), err.message);
+  // deno-lint-ignore no-control-regex
+  assert.ok(!/abc|[\x00-\x1f\x7f]/.test(err.message), err.message);
+  assert.ok(err.message.length < prefix.length + 200, err.message);
+});
+
 Deno.test("raw client: a non-101 reply is a HandshakeError with status, headers and body", async () => {
   await using server = serveDeno({
     reply: () => new Response("nope", { status: 404, headers: { "x-why": "no route" } }),

@@ -234,3 +234,27 @@ Deno.test("examples/autobahn_client.ts exits with 1 when the server cannot be re
   assert.equal(code, 1);
   assert.match(stdout, /cannot reach the fuzzing server/);
 });
+
+Deno.test("examples/autobahn_client.ts gives up on a server that never answers /getCaseCount", async () => {
+  // Accepts connections and never says a word.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  try {
+    const started = performance.now();
+    const { code, stdout } = await runExample([
+      `ws://127.0.0.1:${listener.addr.port}`,
+      "--timeout",
+      "0.5",
+    ]);
+    assert.equal(code, 1, stdout);
+    assert.match(stdout, /no answer from ws:\/\/127\.0\.0\.1:\d+\/getCaseCount within 0\.5 s/);
+    assert.ok(performance.now() - started < 10_000);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const conn of held) conn.close();
+  }
+});

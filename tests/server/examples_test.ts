@@ -12,6 +12,7 @@ async function withExample(
   file: string,
   args: string[],
   fn: (port: number) => Promise<void>,
+  stderrLines?: string[],
 ): Promise<string[]> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL(`../../examples/${file}`, import.meta.url).pathname, ...args],
@@ -41,6 +42,7 @@ async function withExample(
     }
     const status = await child.status;
     const err = await stderr;
+    stderrLines?.push(...err.split("\n").filter((line) => line !== ""));
     assert.equal(status.code, 0, `${file} exit: ${err}`);
   }
   return seen;
@@ -170,6 +172,7 @@ Deno.test("examples/chat_server.ts: page from the fallback, broadcast in a room"
 });
 
 Deno.test("examples/deploy_handler.ts: Deno.serve with server.handler", async () => {
+  const logged: string[] = [];
   await withExample("deploy_handler.ts", ["--port", "0"], async (port) => {
     const home = await fetch(`http://127.0.0.1:${port}/`);
     assert.match(await home.text(), /Deno\.serve/);
@@ -182,5 +185,11 @@ Deno.test("examples/deploy_handler.ts: Deno.serve with server.handler", async ()
     reader.releaseLock();
     await session.close(new CloseReason(1000, ""));
     for await (const _ of session.incoming.values({ preventCancel: true })) { /* to the end */ }
-  });
+  }, logged);
+  // The refused raw route is one clear line, not a stack trace.
+  assert.deepEqual(logged.length, 1, logged.join("\n"));
+  assert.match(
+    logged[0]!,
+    /^wirestream server: upgrade \/raw answered 501: The raw WebSocket route/,
+  );
 });

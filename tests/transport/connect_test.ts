@@ -261,3 +261,64 @@ Deno.test("openConnection: tls.serverName sets SNI and the checked name, not the
     listener.close();
   }
 });
+
+Deno.test("connecting without --allow-net is PERMISSION_DENIED, in one sentence naming the flag", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const mod = new URL("../../mod.ts", import.meta.url).href;
+  const script = `
+    import { webSocket, isTransientError } from ${JSON.stringify(mod)};
+    try {
+      await webSocket("ws://127.0.0.1:${port}/", () => {});
+    } catch (err) {
+      console.log(JSON.stringify({
+        name: err.name, code: err.code, message: err.message, transient: isTransientError(err),
+      }));
+    }
+  `;
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", "--no-config", "--no-lock", "-"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = out.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(script));
+    await writer.close();
+    const { stdout, stderr } = await out.output();
+    const text = new TextDecoder().decode(stdout).trim();
+    assert.ok(text, new TextDecoder().decode(stderr));
+    const seen = JSON.parse(text);
+    assert.deepEqual(seen, {
+      name: "ConnectionError",
+      code: "PERMISSION_DENIED",
+      message: `Network access to 127.0.0.1:${port} is not allowed: run with --allow-net ` +
+        `(or --allow-net=127.0.0.1:${port})`,
+      transient: false,
+    });
+  } finally {
+    listener.close();
+  }
+});
+
+Deno.test("connectionErrorFrom: Deno's permission errors become PERMISSION_DENIED", () => {
+  const denied = new Deno.errors.NotCapable(
+    'Requires net access to "proxy.test:3128", run again with the --allow-net flag',
+  );
+  const err = connectionErrorFrom(denied, "example.com:443", true);
+  assert.equal(err.code, "PERMISSION_DENIED");
+  assert.equal(
+    err.message,
+    "Network access to proxy.test:3128 is not allowed: run with --allow-net " +
+      "(or --allow-net=proxy.test:3128)",
+  );
+  assert.equal(err.cause, denied);
+  const unix = connectionErrorFrom(
+    new Deno.errors.PermissionDenied('Requires read access to "/tmp/ws.sock", run again'),
+    "/tmp/ws.sock",
+    false,
+  );
+  assert.equal(unix.code, "PERMISSION_DENIED");
+  assert.match(unix.message, /--allow-read/);
+});
