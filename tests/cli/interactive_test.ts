@@ -49,9 +49,9 @@ class Pane implements AsyncDisposable {
     return (await this.tmux("capture-pane", "-p", "-t", "cli")).replace(/\n+$/, "");
   }
 
-  /** Polls the screen (bounded: 10 s) until `pattern` is on it; returns the screen. */
+  /** Polls the screen (bounded: 30 s, for a loaded CI machine) until `pattern` is on it; returns the screen. */
   async waitFor(pattern: RegExp): Promise<string> {
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     let screen = "";
     while (Date.now() < deadline) {
       screen = await this.screen();
@@ -102,7 +102,7 @@ Deno.test("interactive: a message, /ping, history, /close 4000 bye, as seen on t
 Deno.test("interactive --raw --show-frames: the server's ping and close answered by hand", async () => {
   await using server = startTestServer();
   await using pane = new Pane();
-  await pane.start(["connect", `${server.base}/script?wait=8000`, "--raw", "--show-frames"]);
+  await pane.start(["connect", `${server.base}/script?wait=25000`, "--raw", "--show-frames"]);
   await pane.waitFor(/^ping received "p1": not answered \(--raw\); \/pong answers$/m);
   await pane.waitFor(/^< hel\n< lo$/m);
   await pane.waitFor(
