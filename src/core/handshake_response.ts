@@ -39,7 +39,8 @@ export interface ServerResponseOptions {
   headers?: HeadersInit;
 }
 
-const SERVER_FORBIDDEN = [
+/** @internal The headers an application may not set on a 101 reply (the handshake owns them). */
+export const SERVER_FORBIDDEN: readonly string[] = [
   "upgrade",
   "connection",
   "sec-websocket-accept",

@@ -16,6 +16,7 @@ import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
 import { Frame, readReason, readText } from "../core/frame.ts";
 import {
   checkValidator,
+  deserializeAll,
   deserializeFrame,
   requireConverter,
   serializeValue,
@@ -535,19 +536,8 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    * @param validate A type guard or an assertion function, run on every value.
    * @returns An async iterator of values.
    */
-  async *deserialized<T = unknown>(validate?: Validator<T>): AsyncGenerator<T, void, undefined> {
-    const converter = requireConverter(this.converter);
-    checkValidator(validate);
-    while (true) {
-      let frame: Frame;
-      try {
-        frame = await this.receive();
-      } catch (err) {
-        if (err instanceof ConnectionClosedError && err.code === "SESSION_CLOSED") return;
-        throw err;
-      }
-      yield await deserializeFrame(converter, frame, validate);
-    }
+  deserialized<T = unknown>(validate?: Validator<T>): AsyncGenerator<T, void, undefined> {
+    return deserializeAll(this.converter, () => this.receive(), validate);
   }
 
   #sendError(): unknown {

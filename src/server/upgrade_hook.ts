@@ -5,6 +5,8 @@
  * @module
  */
 
+import { SERVER_FORBIDDEN } from "../core/handshake_response.ts";
+
 /** What an upgrade hook learns about the request, besides the `Request` itself. */
 export interface UpgradeContext<D = unknown> {
   /** The route's path pattern, as registered. */
@@ -86,15 +88,7 @@ export type UpgradeHook<D = unknown> = (
   | Promise<UpgradeAcceptance<D> | Response | void | undefined>;
 
 /** The headers the hooks cannot set on the 101 reply. */
-const RESERVED_101 = [
-  "upgrade",
-  "connection",
-  "sec-websocket-accept",
-  "sec-websocket-protocol",
-  "sec-websocket-extensions",
-  "content-length",
-  "transfer-encoding",
-];
+const RESERVED_101 = SERVER_FORBIDDEN;
 
 /**
  * @internal Checks what a hook returned to accept an upgrade.

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { SerializationError } from "../core/errors.ts";
+import { ConnectionClosedError, SerializationError } from "../core/errors.ts";
 import { Frame, readText } from "../core/frame.ts";
 import { checkFunction } from "./options.ts";
 
@@ -237,4 +237,33 @@ export async function deserializeFrame<T>(
     }
   }
   return value as T;
+}
+
+/**
+ * @internal The values of the messages `receive` gives, deserialized and validated, until the
+ * session ends cleanly (`receive` rejects with `SESSION_CLOSED`); a failure is thrown. The
+ * `deserialized()` of every managed session.
+ *
+ * @param converter The session's converter (checked at the first value).
+ * @param receive The session's `receive`.
+ * @param validate A type guard or an assertion function.
+ * @returns An async iterator of values.
+ */
+export async function* deserializeAll<T>(
+  converter: WebSocketContentConverter | undefined,
+  receive: () => Promise<Frame>,
+  validate?: Validator<T>,
+): AsyncGenerator<T, void, undefined> {
+  const checked = requireConverter(converter);
+  checkValidator(validate);
+  while (true) {
+    let frame: Frame;
+    try {
+      frame = await receive();
+    } catch (err) {
+      if (err instanceof ConnectionClosedError && err.code === "SESSION_CLOSED") return;
+      throw err;
+    }
+    yield await deserializeFrame(checked, frame, validate);
+  }
 }

@@ -23,6 +23,7 @@ import { IncomingStream } from "./_incoming_stream.ts";
 import { Keepalive } from "./_keepalive.ts";
 import {
   checkValidator,
+  deserializeAll,
   deserializeFrame,
   requireConverter,
   serializeValue,
@@ -562,19 +563,8 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    * @throws {SerializationError} `CONVERTER_NOT_FOUND` without a converter, and as
    *   `receiveDeserialized` for a message that does not deserialize.
    */
-  async *deserialized<T = unknown>(validate?: Validator<T>): AsyncGenerator<T, void, undefined> {
-    const converter = requireConverter(this.converter);
-    checkValidator(validate);
-    while (true) {
-      let frame: Frame;
-      try {
-        frame = await this.#receive();
-      } catch (err) {
-        if (err instanceof ConnectionClosedError && err.code === "SESSION_CLOSED") return;
-        throw err;
-      }
-      yield await deserializeFrame(converter, frame, validate);
-    }
+  deserialized<T = unknown>(validate?: Validator<T>): AsyncGenerator<T, void, undefined> {
+    return deserializeAll(this.converter, () => this.#receive(), validate);
   }
 
   // ------------------------------------------------------------------------------------------
