@@ -125,6 +125,8 @@ class ClientRun {
   #ended = false;
   readonly #endedSignal = Promise.withResolvers<void>();
   #closing: Promise<void> | null = null;
+  /** Ctrl-Cs received (outside the terminal). */
+  #interrupts = 0;
 
   constructor(link: ClientLink, out: Output, settings: ConnectSettings, prefix: string) {
     this.#link = link;
@@ -319,9 +321,12 @@ class ClientRun {
     return this.#closing;
   }
 
-  /** Ctrl-C outside the terminal: close with 1000; a second one aborts. */
+  /**
+   * Ctrl-C outside the terminal: close with 1000; a second Ctrl-C aborts. A close already
+   * under way for another reason (the end of stdin) is no first Ctrl-C: it is left to finish.
+   */
   stop(): void {
-    if (this.#closing === null) {
+    if (++this.#interrupts === 1) {
       this.closeOnce(1000, "");
       return;
     }

@@ -73,6 +73,17 @@ Deno.test("Ctrl-C (SIGINT) while piped: the tool closes with 1000 and exits 0", 
   assert.deepEqual(seen.close, { code: 1000, reason: "" });
 });
 
+Deno.test("Ctrl-C just after the end of stdin: the close under way finishes (1000, exit 0)", async () => {
+  await using server = startTestServer();
+  const cli = new RunningCli(["connect", `${server.base}/echo`]);
+  await cli.write("before\n");
+  await cli.stdoutLine(/^before$/);
+  await cli.closeStdin(); // the close starts
+  assert.equal(await cli.stop("SIGINT"), ExitCode.OK, cli.stderr.join("\n"));
+  const seen = await server.ended();
+  assert.deepEqual(seen.close, { code: 1000, reason: "" });
+});
+
 Deno.test("--framing null and whole cut stdin at NUL bytes or not at all", async () => {
   await using server = startTestServer();
   const nul = await runCli(["connect", `${server.base}/echo`, "--framing", "null"], "a\nb\0c\0");
