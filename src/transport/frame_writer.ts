@@ -8,6 +8,7 @@
 import { ConnectionClosedError, ConnectionError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
 import { type FrameEncoder, MAX_HEADER_SIZE } from "../core/frame_encoder.ts";
+import { closeSentError } from "../core/protocol.ts";
 
 /** The byte sink a {@linkcode FrameWriter} writes to (a `Deno.Conn` fits). */
 export interface ByteSink {
@@ -150,12 +151,8 @@ export class FrameWriter {
    * @throws {ConnectionClosedError} (rejects) When a close frame was already queued.
    */
   write(frame: Frame): Promise<void> {
-    if (this.#error !== null) return rejected(this.#error);
-    if (this.#closed) {
-      return rejected(
-        new ConnectionClosedError("SESSION_CLOSED", "Cannot send: a close frame was already sent"),
-      );
-    }
+    const refusal = this.#refusal();
+    if (refusal !== null) return rejected(refusal);
     let batch: Batch;
     try {
       batch = this.#append(frame);
@@ -177,13 +174,8 @@ export class FrameWriter {
    *   close frame, or a fragment the encoder refuses); nothing is queued then.
    */
   enqueue(frame: Frame): unknown {
-    if (this.#error !== null) return this.#error;
-    if (this.#closed) {
-      return new ConnectionClosedError(
-        "SESSION_CLOSED",
-        "Cannot send: a close frame was already sent",
-      );
-    }
+    const refusal = this.#refusal();
+    if (refusal !== null) return refusal;
     try {
       this.#append(frame);
     } catch (err) {
@@ -209,17 +201,19 @@ export class FrameWriter {
     // no data is queued yet: sending one through the batch would let a later urgent frame
     // overtake it (pongs to 10 pings came back out of order).
     if (frame.type === "close" || !this.#writing) return this.write(frame);
-    if (this.#error !== null) return rejected(this.#error);
-    if (this.#closed) {
-      return rejected(
-        new ConnectionClosedError("SESSION_CLOSED", "Cannot send: a close frame was already sent"),
-      );
-    }
+    const refusal = this.#refusal();
+    if (refusal !== null) return rejected(refusal);
     const bytes = this.#encoder.encode(frame);
     this.#urgent.push(bytes);
     this.#queued += bytes.length;
     // Urgent bytes go out with the next batch, in front of it.
     return this.#settle(this.#next);
+  }
+
+  /** Why nothing more may be queued (the writer broke, or a close frame was queued), or `null`. */
+  #refusal(): unknown {
+    if (this.#error !== null) return this.#error;
+    return this.#closed ? closeSentError() : null;
   }
 
   /**
