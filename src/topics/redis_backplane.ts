@@ -16,162 +16,45 @@
  */
 
 import { Buffer } from "node:buffer";
-import { Redis } from "npm:ioredis@6.1.0";
 import { ConnectionClosedError, ConnectionError } from "../core/errors.ts";
 import type {
   Backplane,
   BackplaneEvent,
   BackplaneHost,
-  HistoryOptions,
   TopicData,
   TopicMessage,
   TopicPosition,
   TopicRecovery,
 } from "./backplane.ts";
 import {
-  decodeEntry,
-  decodePayload,
-  newEpoch,
-  PUBLISH_SCRIPT,
-  type RawEntry,
-  READ_SCRIPT,
-  safeUrl,
-  type TopicKeys,
-  topicKeys,
-  type WireMessage,
-} from "./_redis_protocol.ts";
+  type Client,
+  type CommandClient,
+  createClient,
+  createCommandClient,
+  type ReadResult,
+  readTopic,
+  shutdown,
+} from "./_redis_client.ts";
+import { type TopicSink, TopicState } from "./_redis_topic.ts";
+import {
+  checkTopic,
+  type RedisBackplaneOptions,
+  type ResolvedOptions,
+  resolveOptions,
+} from "./_redis_options.ts";
+import { newEpoch, topicKeys, type WireMessage } from "./_redis_protocol.ts";
 
-/** How the Redis backplane reconnects after losing its connection. */
-export interface RedisReconnectOptions {
-  /**
-   * The delay before the first attempt, in milliseconds; it doubles after each failed attempt.
-   *
-   * @default {100}
-   */
-  initialDelay?: number;
-  /**
-   * The longest delay between two attempts, in milliseconds. Attempts go on until `close()`.
-   *
-   * @default {5000}
-   */
-  maxDelay?: number;
-}
+export type { RedisBackplaneOptions, RedisReconnectOptions } from "./_redis_options.ts";
 
-/** Options of {@linkcode redisBackplane}. */
-export interface RedisBackplaneOptions {
-  /**
-   * The Redis server: `redis://[user:password@]host[:port][/db]` (or `rediss:` for TLS). The
-   * password is sent to Redis only; it never appears in errors or events.
-   *
-   * @default {"redis://127.0.0.1:6379"}
-   */
-  url?: string;
-  /**
-   * The namespace of every key and channel the backplane uses (`<prefix>:{<topic>}:…`): give
-   * each application sharing a Redis its own.
-   *
-   * @default {"wirestream"}
-   */
-  prefix?: string;
-  /** How much of each topic's history Redis keeps, for recovery and reconnection. */
-  history?: HistoryOptions;
-  /**
-   * This process's name among the publishers: messages whose origin is this node are delivered
-   * with their `ref`. Must be unique per backplane instance; no line breaks.
-   *
-   * @default {a random UUID}
-   */
-  nodeId?: string;
-  /**
-   * How long connecting may take, in milliseconds.
-   *
-   * @default {5000}
-   */
-  connectTimeout?: number;
-  /** The reconnection backoff. */
-  reconnect?: RedisReconnectOptions;
-}
-
-/** The per-topic state of a subscription. */
-interface TopicState {
-  readonly topic: string;
-  readonly keys: TopicKeys;
-  /** The epoch of the last delivered message ("" until the head is known). */
-  epoch: string;
-  /** The offset of the last delivered message (or the head at subscription). */
-  last: number;
-  /** False while subscribing or catching up: channel messages wait in `pending`. */
-  ready: boolean;
-  pending: Uint8Array[];
-  /** The subscription in progress, for concurrent `subscribe` calls. */
-  subscribing?: Promise<TopicPosition>;
-}
-
-/** The read script's reply with Buffer strings. */
-type ReadReply = [Uint8Array, number, number, RawEntry[]];
-
-/** The two scripts, as ioredis defines them on the command connection. */
-interface ScriptCommands {
-  wirestreamPublish(...args: (string | number | Uint8Array)[]): Promise<[number, string]>;
-  wirestreamReadBuffer(...args: (string | number)[]): Promise<ReadReply>;
-}
-
-type Client = Redis;
-
-const nonNegative = (name: string, value: number | undefined, fallback: number): number => {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new RangeError(`${name} must be a non-negative finite number, got ${value}`);
-  }
-  return value;
-};
-
-const checkTopic = (topic: unknown): void => {
-  if (typeof topic !== "string" || topic === "") {
-    throw new TypeError(`topic must be a non-empty string, got ${JSON.stringify(topic)}`);
-  }
-};
-
-/**
- * Closes a client and resolves once its socket is gone.
- *
- * `disconnect()` arms a timer that only the socket's next `close` event clears: it must not be
- * called on a socket that already closed (Redis went away), or the timer outlives the backplane.
- */
-async function shutdown(client: Client): Promise<void> {
-  if (client.status === "end") return;
-  const ended = new Promise<void>((resolve) => client.once("end", () => resolve()));
-  const socket = (client as unknown as { stream?: { destroyed?: boolean } }).stream;
-  const open = () => socket !== undefined && !socket.destroyed;
-  if (client.status === "wait") {
-    client.disconnect();
-  } else if (client.status === "ready" && open()) {
-    try {
-      await client.quit();
-    } catch {
-      if (open()) client.disconnect();
-    }
-  } else if (open()) {
-    client.disconnect();
-  }
-  await ended;
-}
+const decoder = new TextDecoder();
 
 class RedisBackplane implements Backplane {
   readonly name = "redis";
-  readonly #url: string;
-  readonly #safeUrl: string;
-  readonly #prefix: string;
-  readonly #size: number;
-  readonly #ttl: number;
-  readonly #nodeId: string;
-  readonly #connectTimeout: number;
-  readonly #initialDelay: number;
-  readonly #maxDelay: number;
+  readonly #o: ResolvedOptions;
 
   #host: BackplaneHost | undefined;
   #state: "new" | "up" | "down" | "closed" = "new";
-  #cmd: (Client & ScriptCommands) | undefined;
+  #cmd: (CommandClient) | undefined;
   #sub: Client | undefined;
   /** Bumped for each connection pair; a stale pair's events are ignored. */
   #generation = 0;
@@ -185,39 +68,7 @@ class RedisBackplane implements Backplane {
   readonly #byChannel = new Map<string, TopicState>();
 
   constructor(options: RedisBackplaneOptions) {
-    const url = options.url ?? "redis://127.0.0.1:6379";
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new TypeError("url must be a redis:// or rediss:// URL");
-    }
-    if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-      throw new TypeError(`url must be a redis:// or rediss:// URL, got ${parsed.protocol}`);
-    }
-    this.#url = url;
-    this.#safeUrl = safeUrl(parsed);
-    const prefix = options.prefix ?? "wirestream";
-    if (typeof prefix !== "string" || prefix === "") {
-      throw new TypeError("prefix must be a non-empty string");
-    }
-    this.#prefix = prefix;
-    const size = nonNegative("history.size", options.history?.size, 0);
-    if (!Number.isInteger(size)) throw new RangeError(`history.size must be an integer`);
-    this.#size = size;
-    this.#ttl = Math.ceil(nonNegative("history.ttl", options.history?.ttl, 0));
-    const nodeId = options.nodeId ?? crypto.randomUUID();
-    if (typeof nodeId !== "string" || nodeId === "" || /[\r\n]/.test(nodeId)) {
-      throw new TypeError("nodeId must be a non-empty string without line breaks");
-    }
-    this.#nodeId = nodeId;
-    this.#connectTimeout = nonNegative("connectTimeout", options.connectTimeout, 5000);
-    this.#initialDelay = nonNegative(
-      "reconnect.initialDelay",
-      options.reconnect?.initialDelay,
-      100,
-    );
-    this.#maxDelay = nonNegative("reconnect.maxDelay", options.reconnect?.maxDelay, 5000);
+    this.#o = resolveOptions(options);
   }
 
   async start(host: BackplaneHost): Promise<void> {
@@ -230,7 +81,7 @@ class RedisBackplane implements Backplane {
       this.#state = "closed";
       throw new ConnectionError(
         "CONNECTION_REFUSED",
-        `redis backplane: cannot connect to ${this.#safeUrl}: ${messageOf(error)}`,
+        `redis backplane: cannot connect to ${this.#o.safeUrl}: ${messageOf(error)}`,
         { cause: error },
       );
     }
@@ -246,7 +97,7 @@ class RedisBackplane implements Backplane {
       throw new TypeError(`ref must be a finite number, got ${ref}`);
     }
     const cmd = this.#ready("publish");
-    const keys = topicKeys(this.#prefix, topic);
+    const keys = topicKeys(this.#o.prefix, topic);
     // ioredis sends a Buffer as is, but any other Uint8Array as its String(): "1,2,3".
     const bytes = typeof data === "string"
       ? Buffer.from(data, "utf8")
@@ -258,12 +109,12 @@ class RedisBackplane implements Backplane {
         keys.history,
         newEpoch(),
         keys.channel,
-        this.#nodeId,
+        this.#o.nodeId,
         String(ref),
         typeof data === "string" ? "t" : "b",
         bytes,
-        this.#size,
-        this.#ttl,
+        this.#o.size,
+        this.#o.ttl,
       );
       return { offset: Number(offset), epoch: String(epoch) };
     } catch (error) {
@@ -280,8 +131,8 @@ class RedisBackplane implements Backplane {
         Promise.resolve({ offset: existing.last, epoch: existing.epoch });
     }
     this.#ready("subscribe");
-    const keys = topicKeys(this.#prefix, topic);
-    const state: TopicState = { topic, keys, epoch: "", last: 0, ready: false, pending: [] };
+    const keys = topicKeys(this.#o.prefix, topic);
+    const state = new TopicState(topic, keys);
     this.#topics.set(topic, state);
     this.#byChannel.set(keys.channel, state);
     state.subscribing = this.#subscribe(state).finally(() => state.subscribing = undefined);
@@ -291,7 +142,7 @@ class RedisBackplane implements Backplane {
   async #subscribe(state: TopicState): Promise<TopicPosition> {
     try {
       await this.#sub!.subscribe(state.keys.channel);
-      const [epoch, head] = await this.#read(this.#cmd!, state.keys, 0, 0);
+      const { epoch, head } = await readTopic(this.#cmd!, state.keys, 0, 0);
       if (this.#topics.get(state.topic) !== state) {
         throw new ConnectionClosedError("ABORTED", "redis backplane: unsubscribed meanwhile");
       }
@@ -299,7 +150,7 @@ class RedisBackplane implements Backplane {
       if (!state.ready) {
         state.epoch = epoch;
         state.last = head;
-        this.#flush(state);
+        state.flush(this.#sink);
       }
       return { offset: state.last, epoch: state.epoch };
     } catch (error) {
@@ -333,17 +184,18 @@ class RedisBackplane implements Backplane {
       throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
     }
     const cmd = this.#ready("recover");
-    const keys = topicKeys(this.#prefix, topic);
-    const count = this.#size === 0 ? 0 : Math.min(limit, this.#size) + 1;
-    let reply: [string, number, number, WireMessage[]];
+    const keys = topicKeys(this.#o.prefix, topic);
+    const count = this.#o.size === 0 ? 0 : Math.min(limit, this.#o.size) + 1;
+    let reply: ReadResult;
     try {
-      reply = await this.#read(cmd, keys, since.offset + 1, count);
+      reply = await readTopic(cmd, keys, since.offset + 1, count);
     } catch (error) {
       throw this.#fault("recover", error);
     }
-    const [epoch, offset, , entries] = reply;
+    const { epoch, head: offset } = reply;
+    const entries = this.#live(reply);
     const head = { offset, epoch };
-    if (this.#size === 0) return { ok: false, reason: "no-history", head };
+    if (this.#o.size === 0) return { ok: false, reason: "no-history", head };
     if (since.epoch !== epoch) return { ok: false, reason: "epoch-changed", head };
     if (since.offset > offset) return { ok: false, reason: "offset-ahead", head };
     if (since.offset === offset) return { ok: true, messages: [], head };
@@ -372,14 +224,14 @@ class RedisBackplane implements Backplane {
   // ---- connections ----
 
   /** The command connection when up; otherwise a {@linkcode ConnectionError}. */
-  #ready(what: string): Client & ScriptCommands {
+  #ready(what: string): CommandClient {
     if (this.#state === "closed") {
       throw new ConnectionClosedError("SESSION_CLOSED", `redis backplane: ${what} after close()`);
     }
     if (this.#state !== "up" || !this.#cmd) {
       throw new ConnectionError(
         "CONNECTION_FAILED",
-        `redis backplane: cannot ${what}: not connected to ${this.#safeUrl}`,
+        `redis backplane: cannot ${what}: not connected to ${this.#o.safeUrl}`,
       );
     }
     return this.#cmd;
@@ -395,7 +247,7 @@ class RedisBackplane implements Backplane {
     if (error instanceof Error && error.name === "ReplyError" && this.#state === "up") return error;
     return new ConnectionError(
       "CONNECTION_RESET",
-      `redis backplane: ${what} failed, connection to ${this.#safeUrl} lost: ${messageOf(error)}`,
+      `redis backplane: ${what} failed, connection to ${this.#o.safeUrl} lost: ${messageOf(error)}`,
       { cause: error },
     );
   }
@@ -404,25 +256,14 @@ class RedisBackplane implements Backplane {
   async #connect(): Promise<void> {
     const generation = ++this.#generation;
     this.#broken = undefined;
-    const make = (role: string): Client => {
-      const client = new Redis(this.#url, {
-        lazyConnect: true,
-        retryStrategy: () => null,
-        enableOfflineQueue: false,
-        autoResubscribe: false,
-        maxRetriesPerRequest: 0,
-        connectTimeout: this.#connectTimeout,
-        connectionName: `${this.#prefix}:${role}:${this.#nodeId}`,
-      });
-      let lastError: unknown = new Error("connection closed");
-      client.on("error", (error: unknown) => lastError = error);
-      client.on("end", () => this.#lost(generation, lastError));
-      return client;
-    };
-    const cmd = make("cmd") as Client & ScriptCommands;
-    cmd.defineCommand("wirestreamPublish", { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
-    cmd.defineCommand("wirestreamRead", { numberOfKeys: 3, lua: READ_SCRIPT });
-    const sub = make("sub");
+    const options = (role: string) => ({
+      url: this.#o.url,
+      connectTimeout: this.#o.connectTimeout,
+      name: `${this.#o.prefix}:${role}:${this.#o.nodeId}`,
+      onEnd: (error: unknown) => this.#lost(generation, error),
+    });
+    const cmd = createCommandClient(options("cmd"));
+    const sub = createClient(options("sub"));
     sub.on("messageBuffer", (channel: Uint8Array, payload: Uint8Array) => {
       if (generation === this.#generation) this.#onMessage(channel, payload);
     });
@@ -451,8 +292,7 @@ class RedisBackplane implements Backplane {
     }
     this.#state = "down";
     for (const state of this.#topics.values()) {
-      state.ready = false;
-      state.pending = [];
+      state.hold();
     }
     this.#emit({ type: "down", error: this.#fault("connection", error) });
     void this.#teardown();
@@ -461,7 +301,10 @@ class RedisBackplane implements Backplane {
 
   #schedule(): void {
     if (this.#state === "closed") return;
-    const base = Math.min(this.#maxDelay, this.#initialDelay * 2 ** Math.min(this.#attempts, 30));
+    const base = Math.min(
+      this.#o.maxDelay,
+      this.#o.initialDelay * 2 ** Math.min(this.#attempts, 30),
+    );
     const delay = base * (0.8 + 0.2 * Math.random());
     this.#attempts++;
     this.#timer = setTimeout(() => {
@@ -475,8 +318,7 @@ class RedisBackplane implements Backplane {
       await this.#connect();
       const states = [...this.#topics.values()];
       for (const state of states) {
-        state.ready = false;
-        state.pending = [];
+        state.hold();
       }
       if (states.length > 0 && this.#state !== "closed") {
         await this.#sub!.subscribe(...states.map((s) => s.keys.channel));
@@ -500,99 +342,31 @@ class RedisBackplane implements Backplane {
 
   /** After a reconnection: delivers what `state` missed from the history, reports the rest. */
   async #catchUp(state: TopicState): Promise<void> {
-    const [epoch, head, now, entries] = await this.#read(
-      this.#cmd!,
-      state.keys,
-      state.last + 1,
-      this.#size,
-    );
+    const reply = await readTopic(this.#cmd!, state.keys, state.last + 1, this.#o.size);
     if (this.#topics.get(state.topic) !== state || this.#state === "closed") return;
-    if (state.epoch === "") {
-      // Its subscribe() had not read the head yet; it will fail, nothing was promised.
-      state.epoch = epoch;
-      state.last = head;
-    } else {
-      if (epoch !== state.epoch) {
-        state.epoch = epoch;
-        state.last = 0;
-        this.#emit({ type: "epoch", topic: state.topic, epoch, offset: 0 });
-      }
-      if (head > state.last) {
-        const fresh = entries.filter((m) =>
-          m.offset > state.last && (this.#ttl === 0 || (m.time ?? 0) >= now - this.#ttl)
-        );
-        const first = fresh[0]?.offset ?? head + 1;
-        if (first > state.last + 1) {
-          this.#emit({ type: "gap", topic: state.topic, from: state.last + 1, to: first - 1 });
-          state.last = first - 1;
-        }
-        for (const m of fresh) this.#accept(state, m);
-      }
-    }
-    this.#flush(state);
+    state.catchUp(reply, this.#live(reply), this.#sink);
   }
 
-  /** Runs the read script: `[epoch, head, redis time, entries from `from`]`. */
-  async #read(
-    cmd: Client & ScriptCommands,
-    keys: TopicKeys,
-    from: number,
-    count: number,
-  ): Promise<[string, number, number, WireMessage[]]> {
-    const [epochBytes, head, now, raw] = await cmd.wirestreamReadBuffer(
-      keys.counter,
-      keys.epoch,
-      keys.history,
-      newEpoch(),
-      from,
-      count,
-    );
-    const epoch = new TextDecoder().decode(epochBytes);
-    return [epoch, Number(head), Number(now), raw.map((e) => decodeEntry(e, epoch))];
+  /** The entries of a read younger than the history's ttl (older ones may linger until trimmed). */
+  #live(reply: ReadResult): WireMessage[] {
+    if (this.#o.ttl === 0) return reply.entries;
+    return reply.entries.filter((m) => (m.time ?? 0) >= reply.now - this.#o.ttl);
   }
 
   // ---- deliveries ----
 
   #onMessage(channelBytes: Uint8Array, payload: Uint8Array): void {
-    const state = this.#byChannel.get(new TextDecoder().decode(channelBytes));
-    if (!state) return;
-    if (!state.ready) {
-      state.pending.push(payload);
-      return;
-    }
-    const message = decodePayload(payload);
-    if (message) this.#accept(state, message);
+    this.#byChannel.get(decoder.decode(channelBytes))?.receive(payload, this.#sink);
   }
 
-  /** Marks `state` ready and delivers the channel messages that arrived meanwhile. */
-  #flush(state: TopicState): void {
-    state.ready = true;
-    const pending = state.pending;
-    state.pending = [];
-    for (const payload of pending) {
-      const message = decodePayload(payload);
-      if (message) this.#accept(state, message);
-    }
-  }
-
-  /** Delivers `m` if it is the next message of `state` (reporting a new epoch or a gap first). */
-  #accept(state: TopicState, m: WireMessage): void {
-    if (m.epoch !== state.epoch) {
-      state.epoch = m.epoch;
-      state.last = 0;
-      this.#emit({ type: "epoch", topic: state.topic, epoch: m.epoch, offset: 0 });
-    }
-    if (m.offset <= state.last) return;
-    if (m.offset > state.last + 1) {
-      this.#emit({ type: "gap", topic: state.topic, from: state.last + 1, to: m.offset - 1 });
-    }
-    state.last = m.offset;
-    this.#host?.deliver(this.#message(state.topic, m));
-  }
+  readonly #sink: TopicSink = {
+    deliver: (topic, m) => this.#host?.deliver(this.#message(topic, m)),
+    event: (event) => this.#emit(event),
+  };
 
   #message(topic: string, m: WireMessage): TopicMessage {
     const base = { topic, offset: m.offset, epoch: m.epoch, data: m.data };
-    return m.origin === this.#nodeId ? { ...base, ref: m.ref } : base;
+    return m.origin === this.#o.nodeId ? { ...base, ref: m.ref } : base;
   }
 
   #forget(state: TopicState): void {

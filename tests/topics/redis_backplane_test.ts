@@ -288,6 +288,7 @@ Deno.test("redisBackplane: a Redis restart: down, reconnection with backoff, new
   await b.bp.subscribe("r");
   await a.bp.publish("r", "one", 1);
   await b.rec.until(() => b.rec.messages.length === 1, "one");
+  await a.rec.until(() => a.rec.messages.length === 1, "one (own)");
 
   await redis.stop();
   await a.rec.until(() => a.rec.eventsOf("down").length === 1, "a down");

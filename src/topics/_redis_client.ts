@@ -1,0 +1,133 @@
+/**
+ * The Redis backplane's use of the client (`npm:ioredis`): creating a connection with the scripts
+ * defined, running the read script, and closing a connection without leaving a timer behind.
+ *
+ * @module
+ */
+
+import { Redis } from "npm:ioredis@6.1.0";
+import {
+  decodeEntry,
+  newEpoch,
+  PUBLISH_SCRIPT,
+  type RawEntry,
+  READ_SCRIPT,
+  type TopicKeys,
+  type WireMessage,
+} from "./_redis_protocol.ts";
+
+/** The read script's reply with Buffer strings. */
+type ReadReply = [Uint8Array, number, number, RawEntry[]];
+
+/** The two scripts, as ioredis defines them on the command connection. */
+export interface ScriptCommands {
+  wirestreamPublish(...args: (string | number | Uint8Array)[]): Promise<[number, string]>;
+  wirestreamReadBuffer(...args: (string | number)[]): Promise<ReadReply>;
+}
+
+/** A connection. */
+export type Client = Redis;
+
+/** The command connection: a client with the scripts. */
+export type CommandClient = Redis & ScriptCommands;
+
+/** How to open a connection. */
+export interface ClientOptions {
+  readonly url: string;
+  readonly connectTimeout: number;
+  /** `CLIENT SETNAME`: shows in `CLIENT LIST`. */
+  readonly name: string;
+  /** Called once when the connection ends, with the last error seen. */
+  readonly onEnd: (error: unknown) => void;
+}
+
+/**
+ * A connection, not yet connected: no reconnection and no offline queue of its own (the backplane
+ * reconnects itself, with fresh connections), no automatic resubscription.
+ */
+export function createClient(options: ClientOptions): Client {
+  const client = new Redis(options.url, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    autoResubscribe: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: options.connectTimeout,
+    connectionName: options.name,
+  });
+  let lastError: unknown = new Error("connection closed");
+  // Without an "error" listener the client's errors would be thrown as uncaught.
+  client.on("error", (error: unknown) => lastError = error);
+  client.once("end", () => options.onEnd(lastError));
+  return client;
+}
+
+/** A command connection: {@linkcode createClient} with the two scripts defined. */
+export function createCommandClient(options: ClientOptions): CommandClient {
+  const cmd = createClient(options) as CommandClient;
+  // EVALSHA, and EVAL when Redis answers NOSCRIPT (after a restart, say).
+  cmd.defineCommand("wirestreamPublish", { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
+  cmd.defineCommand("wirestreamRead", { numberOfKeys: 3, lua: READ_SCRIPT });
+  return cmd;
+}
+
+/** What the read script returns. */
+export interface ReadResult {
+  readonly epoch: string;
+  readonly head: number;
+  /** Redis's clock, in ms. */
+  readonly now: number;
+  /** The history from the offset asked for (at most `count` entries). */
+  readonly entries: WireMessage[];
+}
+
+const decoder = new TextDecoder();
+
+/** Runs the read script: the head of a topic and, with `count` > 0, its history from `from`. */
+export async function readTopic(
+  cmd: CommandClient,
+  keys: TopicKeys,
+  from: number,
+  count: number,
+): Promise<ReadResult> {
+  const [epochBytes, head, now, raw] = await cmd.wirestreamReadBuffer(
+    keys.counter,
+    keys.epoch,
+    keys.history,
+    newEpoch(),
+    from,
+    count,
+  );
+  const epoch = decoder.decode(epochBytes);
+  return {
+    epoch,
+    head: Number(head),
+    now: Number(now),
+    entries: raw.map((e) => decodeEntry(e, epoch)),
+  };
+}
+
+/**
+ * Closes a client and resolves once its socket is gone.
+ *
+ * `disconnect()` arms a timer that only the socket's next `close` event clears: it must not be
+ * called on a socket that already closed (Redis went away), or the timer outlives the backplane.
+ */
+export async function shutdown(client: Client): Promise<void> {
+  if (client.status === "end") return;
+  const ended = new Promise<void>((resolve) => client.once("end", () => resolve()));
+  const socket = (client as unknown as { stream?: { destroyed?: boolean } }).stream;
+  const open = () => socket !== undefined && !socket.destroyed;
+  if (client.status === "wait") {
+    client.disconnect();
+  } else if (client.status === "ready" && open()) {
+    try {
+      await client.quit();
+    } catch {
+      if (open()) client.disconnect();
+    }
+  } else if (open()) {
+    client.disconnect();
+  }
+  await ended;
+}
