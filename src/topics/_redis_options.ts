@@ -8,7 +8,16 @@
 import type { HistoryOptions } from "./backplane.ts";
 import { safeUrl } from "./_redis_protocol.ts";
 
-/** How the Redis backplane reconnects after losing its connection. */
+/**
+ * How the Redis backplane reconnects after losing its connection.
+ *
+ * @example Retry quickly, never wait more than a second
+ * ```ts ignore
+ * import { redisBackplane } from "@wirestream/ws/redis";
+ *
+ * const backplane = redisBackplane({ reconnect: { initialDelay: 50, maxDelay: 1000 } });
+ * ```
+ */
 export interface RedisReconnectOptions {
   /**
    * The delay before the first attempt, in milliseconds; it doubles after each failed attempt.
@@ -24,7 +33,21 @@ export interface RedisReconnectOptions {
   maxDelay?: number;
 }
 
-/** Options of `redisBackplane()`. */
+/**
+ * Options of `redisBackplane()`.
+ *
+ * @example A shared Redis with a password, keeping ten minutes of history per topic
+ * ```ts ignore
+ * import { redisBackplane, type RedisBackplaneOptions } from "@wirestream/ws/redis";
+ *
+ * const options: RedisBackplaneOptions = {
+ *   url: `redis://:${Deno.env.get("REDIS_PASSWORD")}@redis.internal:6379/3`,
+ *   prefix: "chat-prod",
+ *   history: { size: 5000, ttl: 10 * 60_000 },
+ * };
+ * const backplane = redisBackplane(options);
+ * ```
+ */
 export interface RedisBackplaneOptions {
   /**
    * The Redis server: `redis://[user:password@]host[:port][/db]` (or `rediss:` for TLS). The

@@ -1,6 +1,7 @@
 /**
- * The Redis backplane: topics across processes and hosts through one Redis server (7.0 or later
- * is tested; any server with streams, Lua and pub/sub should do).
+ * The Redis backplane: topics across processes and hosts through one Redis server (6.2 or later:
+ * the scripts trim with `XTRIM MINID`; the tests run 7.0). Design, client choice and measurements:
+ * docs/topics-redis.md.
  *
  * Publishing runs one Lua script that atomically takes the topic's next offset, appends the
  * message to the topic's history stream (trimmed by size and age) and `PUBLISH`es it on the
