@@ -88,6 +88,8 @@ export interface ResolvedOptions {
   /** The URL without credentials, for messages. */
   readonly safeUrl: string;
   readonly prefix: string;
+  /** The database number of the URL's path (0 without one). */
+  readonly db: number;
   readonly size: number;
   readonly ttl: number;
   readonly nodeId: string;
@@ -122,6 +124,11 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
   if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
     throw new TypeError(`url must be a redis:// or rediss:// URL, got ${parsed.protocol}`);
   }
+  const path = parsed.pathname.replace(/^\//, "");
+  const db = path === "" ? 0 : Number(path);
+  if (!/^\d*$/.test(path) || !Number.isSafeInteger(db)) {
+    throw new TypeError(`the url's path must be a database number, got /${path}`);
+  }
   const prefix = options.prefix ?? "wirestream";
   if (typeof prefix !== "string" || prefix === "") {
     throw new TypeError("prefix must be a non-empty string");
@@ -136,6 +143,7 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
     url,
     safeUrl: safeUrl(parsed),
     prefix,
+    db,
     size,
     ttl: Math.ceil(nonNegative("history.ttl", options.history?.ttl, 0)),
     nodeId,

@@ -10,7 +10,9 @@
  *   offset 0);
  * - `P:{T}:h`: the history, a stream whose entry IDs are `<offset>-0`, with the fields `t` (the
  *   Redis time in ms), `k` (`t` text, `b` binary), `o` (origin node), `r` (ref) and `d` (data);
- * - `P:m:T`: the pub/sub channel.
+ * - `P:m:D:T`: the pub/sub channel, `D` being the database number: Redis's channels are
+ *   server-wide, not per database, so two applications that share a prefix but not a database
+ *   must not hear each other.
  *
  * The braces make the three keys of a topic one Redis Cluster hash slot, so the scripts would
  * stay single-slot; the backplane itself speaks to one Redis server (no Cluster client).
@@ -26,13 +28,13 @@ export interface TopicKeys {
   readonly channel: string;
 }
 
-/** The names of `topic`'s keys and channel under `prefix`. */
-export function topicKeys(prefix: string, topic: string): TopicKeys {
+/** The names of `topic`'s keys and channel under `prefix`, in database `db`. */
+export function topicKeys(prefix: string, topic: string, db = 0): TopicKeys {
   return {
     counter: `${prefix}:{${topic}}:n`,
     epoch: `${prefix}:{${topic}}:e`,
     history: `${prefix}:{${topic}}:h`,
-    channel: `${prefix}:m:${topic}`,
+    channel: `${prefix}:m:${db}:${topic}`,
   };
 }
 

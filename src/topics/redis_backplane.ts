@@ -98,7 +98,7 @@ class RedisBackplane implements Backplane {
       throw new TypeError(`ref must be a finite number, got ${ref}`);
     }
     const cmd = this.#ready("publish");
-    const keys = topicKeys(this.#o.prefix, topic);
+    const keys = topicKeys(this.#o.prefix, topic, this.#o.db);
     // ioredis sends a Buffer as is, but any other Uint8Array as its String(): "1,2,3".
     const bytes = typeof data === "string"
       ? Buffer.from(data, "utf8")
@@ -132,7 +132,7 @@ class RedisBackplane implements Backplane {
         Promise.resolve({ offset: existing.last, epoch: existing.epoch });
     }
     this.#ready("subscribe");
-    const keys = topicKeys(this.#o.prefix, topic);
+    const keys = topicKeys(this.#o.prefix, topic, this.#o.db);
     const state = new TopicState(topic, keys);
     this.#topics.set(topic, state);
     this.#byChannel.set(keys.channel, state);
@@ -185,7 +185,7 @@ class RedisBackplane implements Backplane {
       throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
     }
     const cmd = this.#ready("recover");
-    const keys = topicKeys(this.#o.prefix, topic);
+    const keys = topicKeys(this.#o.prefix, topic, this.#o.db);
     const count = this.#o.size === 0 ? 0 : Math.min(limit, this.#o.size) + 1;
     let reply: ReadResult;
     try {
@@ -295,7 +295,14 @@ class RedisBackplane implements Backplane {
     for (const state of this.#topics.values()) {
       state.hold();
     }
-    this.#emit({ type: "down", error: this.#fault("connection", error) });
+    this.#emit({
+      type: "down",
+      error: new ConnectionError(
+        "CONNECTION_RESET",
+        `redis backplane: lost the connection to ${this.#o.safeUrl}: ${messageOf(error)}`,
+        { cause: error },
+      ),
+    });
     void this.#teardown();
     this.#schedule();
   }
@@ -361,7 +368,13 @@ class RedisBackplane implements Backplane {
   }
 
   readonly #sink: TopicSink = {
-    deliver: (topic, m) => this.#host?.deliver(this.#message(topic, m)),
+    deliver: (topic, m) => {
+      try {
+        this.#host?.deliver(this.#message(topic, m));
+      } catch (error) {
+        reportError(error); // the host's fault: it must not break the backplane's sequencing
+      }
+    },
     event: (event) => this.#emit(event),
   };
 
@@ -376,7 +389,11 @@ class RedisBackplane implements Backplane {
   }
 
   #emit(event: BackplaneEvent): void {
-    this.#host?.event(event);
+    try {
+      this.#host?.event(event);
+    } catch (error) {
+      reportError(error);
+    }
   }
 }
 

@@ -42,6 +42,7 @@ async function killClients(port: number, nodeId: string): Promise<number> {
 Deno.test("redisBackplane: bad options are TypeError / RangeError, before any connection", () => {
   assert.throws(() => redisBackplane({ url: "http://127.0.0.1:6379" }), TypeError);
   assert.throws(() => redisBackplane({ url: "not a url" }), TypeError);
+  assert.throws(() => redisBackplane({ url: "redis://127.0.0.1:6379/db1" }), TypeError);
   assert.throws(() => redisBackplane({ prefix: "" }), TypeError);
   assert.throws(() => redisBackplane({ nodeId: "a\nb" }), TypeError);
   assert.throws(() => redisBackplane({ history: { size: -1 } }), RangeError);
@@ -103,6 +104,25 @@ Deno.test("redisBackplane: two instances get every message once, in offset order
   }
   assert.deepEqual(a.rec.events, []);
   assert.deepEqual(b.rec.events, []);
+});
+
+Deno.test("redisBackplane: one prefix in two databases: separate topics (channels are server-wide)", async () => {
+  await using redis = await RedisServer.start();
+  await using db0 = await open({ url: redis.url });
+  await using db1 = await open({ url: `${redis.url}/1` });
+  await using db1b = await open({ url: `${redis.url}/1` });
+  await db0.bp.subscribe("t");
+  await db1.bp.subscribe("t");
+  await db1b.bp.publish("t", "in 1", 1);
+  await db0.bp.publish("t", "in 0", 1);
+  await db1.rec.until(() => db1.rec.messages.length === 1, "db 1");
+  await db0.rec.until(() => db0.rec.messages.length === 1, "db 0");
+  await db1b.bp.publish("t", "in 1 again", 2);
+  await db1.rec.until(() => db1.rec.messages.length === 2, "db 1 again");
+  assert.deepEqual(texts(db0.rec.messages), ["in 0"]);
+  assert.deepEqual(texts(db1.rec.messages), ["in 1", "in 1 again"]);
+  assert.deepEqual(offsets(db1.rec.messages), [1, 2]);
+  assert.deepEqual([...db0.rec.events, ...db1.rec.events], []);
 });
 
 Deno.test("redisBackplane: binary and text payloads arrive byte for byte", async () => {
