@@ -4,9 +4,9 @@
  *
  * Each topic keeps contiguous offsets, an epoch that changes when Redis loses the topic's data
  * (a restart without persistence) and, with `history.size`, a bounded history from which a
- * reconnecting process or client recovers what it missed. The client is `npm:ioredis`, imported
- * by this entry point only: the rest of `@wirestream/ws` has no dependencies. Needs Redis 6.2 or
- * later; one server (no Cluster or Sentinel).
+ * reconnecting process or client recovers what it missed. The client is `npm:ioredis`, loaded
+ * when the first backplane starts; the rest of `@wirestream/ws` has no dependencies. Needs Redis
+ * 6.2 or later; one server (no Cluster or Sentinel).
  *
  * ```ts ignore
  * import { redisBackplane } from "@wirestream/ws/redis";

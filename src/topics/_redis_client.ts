@@ -2,10 +2,13 @@
  * The Redis backplane's use of the client (`npm:ioredis`): creating a connection with the scripts
  * defined, running the read script, and closing a connection without leaving a timer behind.
  *
+ * ioredis is loaded with a dynamic `import()` when the first backplane starts, and used through
+ * the few methods declared here ({@linkcode Client}): its types (and `@types/node`'s) stay out of
+ * the public module graph, and importing `@wirestream/ws/redis` loads nothing from npm by itself.
+ *
  * @module
  */
 
-import { Redis } from "npm:ioredis@6.1.0";
 import {
   decodeEntry,
   newEpoch,
@@ -25,11 +28,37 @@ export interface ScriptCommands {
   wirestreamReadBuffer(...args: (string | number)[]): Promise<ReadReply>;
 }
 
-/** A connection. */
-export type Client = Redis;
+/** The part of an ioredis connection the backplane uses. */
+export interface Client {
+  /** `wait`, `connecting`, `connect`, `ready`, `close`, `reconnecting` or `end`. */
+  readonly status: string;
+  on(event: "error", listener: (error: unknown) => void): unknown;
+  on(
+    event: "messageBuffer",
+    listener: (channel: Uint8Array, payload: Uint8Array) => void,
+  ): unknown;
+  once(event: "end", listener: () => void): unknown;
+  connect(): Promise<void>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  subscribe(...channels: string[]): Promise<unknown>;
+  unsubscribe(...channels: string[]): Promise<unknown>;
+  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
+}
 
 /** The command connection: a client with the scripts. */
-export type CommandClient = Redis & ScriptCommands;
+export type CommandClient = Client & ScriptCommands;
+
+/** ioredis's `Redis` constructor, as far as the backplane uses it. */
+export type ClientConstructor = new (url: string, options: Record<string, unknown>) => Client;
+
+let loading: Promise<ClientConstructor> | undefined;
+
+/** Loads ioredis (once per process). */
+export function loadClient(): Promise<ClientConstructor> {
+  loading ??= import("npm:ioredis@6.1.0").then((m) => m.Redis as unknown as ClientConstructor);
+  return loading;
+}
 
 /** How to open a connection. */
 export interface ClientOptions {
@@ -45,7 +74,7 @@ export interface ClientOptions {
  * A connection, not yet connected: no reconnection and no offline queue of its own (the backplane
  * reconnects itself, with fresh connections), no automatic resubscription.
  */
-export function createClient(options: ClientOptions): Client {
+export function createClient(Redis: ClientConstructor, options: ClientOptions): Client {
   const client = new Redis(options.url, {
     lazyConnect: true,
     retryStrategy: () => null,
@@ -57,14 +86,17 @@ export function createClient(options: ClientOptions): Client {
   });
   let lastError: unknown = new Error("connection closed");
   // Without an "error" listener the client's errors would be thrown as uncaught.
-  client.on("error", (error: unknown) => lastError = error);
+  client.on("error", (error) => lastError = error);
   client.once("end", () => options.onEnd(lastError));
   return client;
 }
 
 /** A command connection: {@linkcode createClient} with the two scripts defined. */
-export function createCommandClient(options: ClientOptions): CommandClient {
-  const cmd = createClient(options) as CommandClient;
+export function createCommandClient(
+  Redis: ClientConstructor,
+  options: ClientOptions,
+): CommandClient {
+  const cmd = createClient(Redis, options) as CommandClient;
   // EVALSHA, and EVAL when Redis answers NOSCRIPT (after a restart, say).
   cmd.defineCommand("wirestreamPublish", { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
   cmd.defineCommand("wirestreamRead", { numberOfKeys: 3, lua: READ_SCRIPT });

@@ -32,6 +32,7 @@ import {
   type CommandClient,
   createClient,
   createCommandClient,
+  loadClient,
   type ReadResult,
   readTopic,
   shutdown,
@@ -255,6 +256,10 @@ class RedisBackplane implements Backplane {
 
   /** Opens a new command + subscriber pair; rejects if either fails. */
   async #connect(): Promise<void> {
+    const Redis = await loadClient();
+    if (this.#state === "closed") {
+      throw new ConnectionClosedError("SESSION_CLOSED", "redis backplane: closed");
+    }
     const generation = ++this.#generation;
     this.#broken = undefined;
     const options = (role: string) => ({
@@ -263,9 +268,9 @@ class RedisBackplane implements Backplane {
       name: `${this.#o.prefix}:${role}:${this.#o.nodeId}`,
       onEnd: (error: unknown) => this.#lost(generation, error),
     });
-    const cmd = createCommandClient(options("cmd"));
-    const sub = createClient(options("sub"));
-    sub.on("messageBuffer", (channel: Uint8Array, payload: Uint8Array) => {
+    const cmd = createCommandClient(Redis, options("cmd"));
+    const sub = createClient(Redis, options("sub"));
+    sub.on("messageBuffer", (channel, payload) => {
       if (generation === this.#generation) this.#onMessage(channel, payload);
     });
     this.#cmd = cmd;
