@@ -84,11 +84,20 @@ export function createClient(Redis: ClientConstructor, options: ClientOptions): 
     connectTimeout: options.connectTimeout,
     connectionName: options.name,
   });
-  let lastError: unknown = new Error("connection closed");
   // Without an "error" listener the client's errors would be thrown as uncaught.
-  client.on("error", (error) => lastError = error);
-  client.once("end", () => options.onEnd(lastError));
+  client.on("error", (error) => lastErrors.set(client, error));
+  client.once("end", () => options.onEnd(lastErrorOf(client) ?? new Error("connection closed")));
   return client;
+}
+
+const lastErrors = new WeakMap<Client, unknown>();
+
+/**
+ * The last error a connection reported (a refused connection, `WRONGPASS`…): more telling than
+ * the "Connection is closed." its pending commands and `connect()` reject with.
+ */
+export function lastErrorOf(client: Client): unknown {
+  return lastErrors.get(client);
 }
 
 /** A command connection: {@linkcode createClient} with the two scripts defined. */

@@ -32,6 +32,7 @@ import {
   type CommandClient,
   createClient,
   createCommandClient,
+  lastErrorOf,
   loadClient,
   type ReadResult,
   readTopic,
@@ -275,7 +276,11 @@ class RedisBackplane implements Backplane {
     });
     this.#cmd = cmd;
     this.#sub = sub;
-    await Promise.all([cmd.connect(), sub.connect()]);
+    try {
+      await Promise.all([cmd.connect(), sub.connect()]);
+    } catch (error) {
+      throw lastErrorOf(cmd) ?? lastErrorOf(sub) ?? error;
+    }
   }
 
   /** Closes the current pair (whatever its state) and remembers the promise for close(). */

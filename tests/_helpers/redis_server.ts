@@ -99,26 +99,33 @@ function parse(b: Uint8Array, at: number): [Reply | Error, number] | undefined {
 export class RedisServer {
   readonly port: number;
   readonly dir: string;
+  readonly password: string | undefined;
   #child: Deno.ChildProcess | undefined;
 
-  private constructor(port: number, dir: string) {
+  private constructor(port: number, dir: string, password: string | undefined) {
     this.port = port;
     this.dir = dir;
+    this.password = password;
   }
 
-  /** The URL to connect to. */
+  /** The URL to connect to (without the password). */
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts a server on a free port (fails clearly when redis-server is not installed). */
-  static async start(): Promise<RedisServer> {
+  /**
+   * Starts a server on a free port (fails clearly when redis-server is not installed).
+   *
+   * @param options `password`: the server requires it (`--requirepass`).
+   */
+  static async start(options: { password?: string } = {}): Promise<RedisServer> {
     try {
       await Deno.stat(REDIS_SERVER);
     } catch {
       throw new Error(`${REDIS_SERVER} is missing: run tools/setup.sh as root (redis-server)`);
     }
-    const server = new RedisServer(freePort(), await Deno.makeTempDir({ prefix: "ws-redis-" }));
+    const dir = await Deno.makeTempDir({ prefix: "ws-redis-" });
+    const server = new RedisServer(freePort(), dir, options.password);
     await server.restart();
     return server;
   }
@@ -138,6 +145,7 @@ export class RedisServer {
         "no",
         "--dir",
         this.dir,
+        ...(this.password === undefined ? [] : ["--requirepass", this.password]),
       ],
       stdin: "null",
       stdout: "null",
@@ -149,6 +157,8 @@ export class RedisServer {
       try {
         if (await redisCommand(this.port, "PING") === "PONG") return;
       } catch (error) {
+        if (String(error).includes("NOAUTH")) return; // up, and wants the password
+
         if (Date.now() > deadline) {
           await this.stop();
           throw new Error(`redis-server on port ${this.port} did not answer PING`, {

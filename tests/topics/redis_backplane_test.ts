@@ -60,10 +60,25 @@ Deno.test("redisBackplane: an unreachable Redis rejects start() without the pass
   const error = await bp.start(new Recorder()).then(() => undefined, (e) => e);
   assert.ok(error instanceof ConnectionError, String(error));
   assert.equal(error.code, "CONNECTION_REFUSED");
-  assert.match(error.message, new RegExp(`redis://127\\.0\\.0\\.1:${port}/2`));
+  assert.match(error.message, new RegExp(`redis://127\\.0\\.0\\.1:${port}/2: .*ECONNREFUSED`));
   assert.doesNotMatch(error.message, /s3cret/);
   await assert.rejects(bp.publish("t", "x", 1), ConnectionClosedError);
   await bp.close();
+});
+
+Deno.test("redisBackplane: a password in the URL is used, and never shown", async () => {
+  await using redis = await RedisServer.start({ password: "pa55-w0rd" });
+  await using ok = await open({ url: `redis://:pa55-w0rd@127.0.0.1:${redis.port}/0` });
+  await ok.bp.subscribe("t");
+  await ok.bp.publish("t", "authenticated", 1);
+  await ok.rec.until(() => ok.rec.messages.length === 1, "1 message");
+
+  const wrong = redisBackplane({ url: `redis://default:wr0ng-pa55@127.0.0.1:${redis.port}` });
+  const error = await wrong.start(new Recorder()).then(() => undefined, (e) => e);
+  assert.ok(error instanceof ConnectionError, String(error));
+  assert.match(error.message, /WRONGPASS/);
+  assert.doesNotMatch(`${error.message} ${error.stack}`, /wr0ng-pa55/);
+  await wrong.close();
 });
 
 Deno.test("redisBackplane: two instances get every message once, in offset order, refs for their own", async () => {
