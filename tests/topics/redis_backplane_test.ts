@@ -276,7 +276,8 @@ Deno.test("redisBackplane: history ttl drops old messages from recovery", async 
 
 Deno.test("redisBackplane: lost connections: down, catch-up from history, gap for the trimmed, up", async () => {
   await using redis = await RedisServer.start();
-  const reconnect = { initialDelay: 300, maxDelay: 300 };
+  // Long enough for b to publish everything below before a comes back, even on a loaded machine.
+  const reconnect = { initialDelay: 1000, maxDelay: 1000 };
   await using a = await open({ url: redis.url, nodeId: "a", history: { size: 3 }, reconnect });
   await using b = await open({ url: redis.url, nodeId: "b", history: { size: 3 } });
   const { epoch } = await a.bp.subscribe("g");
