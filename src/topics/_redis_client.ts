@@ -149,7 +149,8 @@ export async function readTopic(
 }
 
 /**
- * Closes a client and resolves once its socket is gone.
+ * Closes a client and resolves once its socket is gone: `QUIT` when it is ready (at most
+ * {@linkcode QUIT_TIMEOUT} ms), otherwise `disconnect()`.
  *
  * `disconnect()` arms a timer that only the socket's next `close` event clears: it must not be
  * called on a socket that already closed (Redis went away), or the timer outlives the backplane.
@@ -158,17 +159,25 @@ export async function shutdown(client: Client): Promise<void> {
   if (client.status === "end") return;
   const ended = new Promise<void>((resolve) => client.once("end", () => resolve()));
   const socket = (client as unknown as { stream?: { destroyed?: boolean } }).stream;
-  const open = () => socket !== undefined && !socket.destroyed;
-  if (client.status === "wait") {
-    client.disconnect();
-  } else if (client.status === "ready" && open()) {
+  const destroyed = () => socket?.destroyed === true;
+  if (client.status === "ready" && !destroyed()) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) =>
+      timer = setTimeout(resolve, QUIT_TIMEOUT, "late")
+    );
     try {
-      await client.quit();
+      const outcome = await Promise.race([client.quit(), late]);
+      if (outcome === "late" && !destroyed()) client.disconnect();
     } catch {
-      if (open()) client.disconnect();
+      if (!destroyed()) client.disconnect();
+    } finally {
+      clearTimeout(timer);
     }
-  } else if (open()) {
+  } else if (!destroyed()) {
     client.disconnect();
   }
   await ended;
 }
+
+/** How long `shutdown` waits for Redis to answer `QUIT`, in ms. */
+export const QUIT_TIMEOUT = 1000;

@@ -5,9 +5,8 @@
  * Per topic `T` under the prefix `P`:
  *
  * - `P:{T}:n`: the offset counter (a string integer, `INCR`ed by the publish script);
- * - `P:{T}:e`: the epoch (random hex, created by either script when absent; creating it also
- *   deletes the counter and the history, so a Redis that lost its data starts a new epoch at
- *   offset 0);
+ * - `P:{T}:e`: the epoch (random hex, created by either script when it or the counter is absent,
+ *   with the counter at 0 and no history: a Redis that lost its data starts a new epoch);
  * - `P:{T}:h`: the history, a stream whose entry IDs are `<offset>-0`, with the fields `t` (the
  *   Redis time in ms), `k` (`t` text, `b` binary), `o` (origin node), `r` (ref) and `d` (data);
  * - `P:m:D:T`: the pub/sub channel, `D` being the database number: Redis's channels are
@@ -44,13 +43,18 @@ export function newEpoch(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Shared by both scripts: reads the epoch, creating it (and resetting the topic) when absent. */
+/**
+ * Shared by both scripts: reads the epoch; when it or the counter is missing (a Redis that lost
+ * its data, or evicted a key), starts a new epoch: a random one (ARGV[1]), the counter at 0, no
+ * history. So an (epoch, offset) pair never names two messages.
+ */
 const ENSURE_EPOCH = `
 local epoch = redis.call('GET', KEYS[2])
-if not epoch then
+if not epoch or redis.call('EXISTS', KEYS[1]) == 0 then
   epoch = ARGV[1]
   redis.call('SET', KEYS[2], epoch)
-  redis.call('DEL', KEYS[1], KEYS[3])
+  redis.call('SET', KEYS[1], 0)
+  redis.call('DEL', KEYS[3])
 end
 `;
 

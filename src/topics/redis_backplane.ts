@@ -57,7 +57,7 @@ class RedisBackplane implements Backplane {
 
   #host: BackplaneHost | undefined;
   #state: "new" | "up" | "down" | "closed" = "new";
-  #cmd: (CommandClient) | undefined;
+  #cmd: CommandClient | undefined;
   #sub: Client | undefined;
   /** Bumped for each connection pair; a stale pair's events are ignored. */
   #generation = 0;

@@ -260,6 +260,23 @@ Deno.test("redisBackplane: recover: ok, offset-too-old, offset-ahead, epoch-chan
   });
 });
 
+Deno.test("redisBackplane: a lost counter (evicted, deleted) starts a new epoch", async () => {
+  await using redis = await RedisServer.start();
+  await using a = await open({ url: redis.url, prefix: "ev", history: { size: 10 } });
+  const { epoch } = await a.bp.subscribe("t");
+  await a.bp.publish("t", "one", 1);
+  await a.bp.publish("t", "two", 2);
+  assert.equal(await redisCommand(redis.port, "DEL", "ev:{t}:n"), 1);
+  const three = await a.bp.publish("t", "three", 3);
+  assert.equal(three.offset, 1);
+  assert.notEqual(three.epoch, epoch);
+  await a.rec.until(() => a.rec.messages.length === 3, "3 messages");
+  assert.deepEqual(a.rec.events, [{ type: "epoch", topic: "t", epoch: three.epoch, offset: 0 }]);
+  const r = await a.bp.recover("t", { offset: 0, epoch: three.epoch }, 10);
+  assert.ok(r.ok);
+  assert.deepEqual(texts([...r.messages]), ["three"], "the old epoch's history is gone");
+});
+
 Deno.test("redisBackplane: history ttl drops old messages from recovery", async () => {
   await using redis = await RedisServer.start();
   await using a = await open({ url: redis.url, history: { size: 100, ttl: 150 } });
