@@ -13,16 +13,17 @@ import {
   ConnectionClosedError,
   ConnectionError,
   ProtocolError,
+  TimeoutError,
   WebSocketError,
 } from "../core/errors.ts";
 import { disposeExtensions } from "../core/extension_chain.ts";
 import type { WebSocketExtension } from "../core/extension.ts";
 import { Frame } from "../core/frame.ts";
 import type { Protocol } from "../core/protocol.ts";
-import type { Keepalive } from "./_keepalive.ts";
+import { Keepalive } from "./_keepalive.ts";
 import type { Link } from "./_link.ts";
-import type { ManagedReader, ReaderHost } from "./_managed_reader.ts";
-import type { ManagedSender, SenderHost } from "./_managed_sender.ts";
+import { ManagedReader, type ReaderHost } from "./_managed_reader.ts";
+import { ManagedSender, type SenderHost } from "./_managed_sender.ts";
 
 const NOOP = (): void => {};
 const NORMAL = new CloseReason(1000, "");
@@ -36,15 +37,27 @@ interface PeerClose {
   answered?: boolean;
 }
 
+/** Options of {@linkcode ManagedEnding}. */
+export interface ManagedEndingOptions {
+  /** How long to wait for the peer's close frame, and for the socket at the end. */
+  closeTimeout: number;
+  /** The negotiated extensions (disposed of at the end). */
+  extensions: readonly WebSocketExtension[];
+  /** The strategy of the incoming queue (see `incomingStrategy`). */
+  incoming: QueuingStrategy<Frame>;
+  /** The outgoing queue's bound, in bytes. */
+  outgoingBytes: number;
+}
+
 /**
- * The end of one managed session. The session makes it first, then its reader and sender
- * (which report to it), and sets `reader` and `sender` before the read loop starts.
+ * The end of one managed session. It makes the session's reader and sender, which report to it;
+ * the session starts the reader's loop once it is built.
  */
 export class ManagedEnding implements ReaderHost, SenderHost {
-  /** The session's reader (set by the session right after construction). */
-  reader!: ManagedReader;
-  /** The session's sender (set by the session right after construction). */
-  sender!: ManagedSender;
+  /** The session's incoming side. */
+  readonly reader: ManagedReader;
+  /** The session's send path. */
+  readonly sender: ManagedSender;
   /** The pinger and waiting pings: made when the pinger starts or at the first `ping()`. */
   keepalive: Keepalive | null = null;
   /** Whether the session's end was handled (closeReason, incoming, signal, timers). */
@@ -68,17 +81,42 @@ export class ManagedEnding implements ReaderHost, SenderHost {
    *
    * @param protocol The session's protocol.
    * @param link The socket.
-   * @param options The close timeout and the extensions to dispose of at the end.
+   * @param options The close timeout, the extensions and the queues' bounds.
    */
-  constructor(
-    protocol: Protocol,
-    link: Link,
-    options: { closeTimeout: number; extensions: readonly WebSocketExtension[] },
-  ) {
+  constructor(protocol: Protocol, link: Link, options: ManagedEndingOptions) {
     this.#protocol = protocol;
     this.#link = link;
     this.#closeTimeout = options.closeTimeout;
     this.#extensions = options.extensions;
+    this.reader = new ManagedReader(protocol, link, options.incoming, this);
+    this.sender = new ManagedSender(link, this, {
+      protocol,
+      extensions: options.extensions,
+      budget: options.outgoingBytes,
+    });
+  }
+
+  /**
+   * The keepalive, made when the pinger starts or the application first pings.
+   *
+   * @param interval Milliseconds between the pinger's pings; 0 = off.
+   * @param timeout Milliseconds to wait for a pong (2 × interval when absent).
+   * @returns The keepalive.
+   */
+  pinger(interval: number, timeout: number | undefined): Keepalive {
+    return this.keepalive ??= new Keepalive(
+      {
+        canPing: () => this.#protocol.state === "open",
+        sendUrgent: (frame) => this.#link.writer.writeUrgent(frame),
+        pongTimedOut: (timeout) =>
+          this.fail(
+            new TimeoutError("PING_TIMEOUT", `Ping timeout: no pong within ${timeout} ms`),
+            new CloseReason(1011, "Ping timeout"),
+          ),
+      },
+      interval,
+      timeout,
+    );
   }
 
   /** Why the session ended; resolves exactly once, never rejects. */

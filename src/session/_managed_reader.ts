@@ -17,7 +17,7 @@ import type { Link } from "./_link.ts";
 
 const NOOP = (): void => {};
 
-/** What the reader needs from its session (the managed session's ending, see `_managed_ending.ts`). */
+/** What the reader needs from its session: the session's ending (`_managed_ending.ts`). */
 export interface ReaderHost {
   /** Whether the session ended: the loop stops and messages are dropped. */
   readonly finished: boolean;

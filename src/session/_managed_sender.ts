@@ -28,7 +28,7 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** What the sender needs from its session (the managed session's ending, see `_managed_ending.ts`). */
+/** What the sender needs from its session: the session's ending (`_managed_ending.ts`). */
 export interface SenderHost {
   /** Whether the session ended: sends are refused. */
   readonly finished: boolean;
@@ -36,12 +36,23 @@ export interface SenderHost {
   readonly abortReason: unknown;
   /** Starts the close handshake with our close frame (a close frame given to `send()`). */
   startClose(frame: Frame): Promise<void>;
-  /** Starts the close handshake with `reason` (`outgoing` was aborted). */
-  close(reason: CloseReason): Promise<void>;
   /** Fails the session with `err`, closing with `reason` (an outgoing extension failed). */
   fail(err: unknown, reason: CloseReason): void;
   /** The writer reported a failed batch (the socket may be broken). */
   onWriteError(err: unknown): void;
+}
+
+/**
+ * The session's own methods that `outgoing` calls (through the session, so that a subclass
+ * that overrides them sees the stream's writes too).
+ */
+export interface OutgoingOwner {
+  /** Sends a frame. */
+  send(frame: Frame): Promise<void>;
+  /** Waits for the socket to take everything sent. */
+  flush(): Promise<void>;
+  /** Starts the close handshake. */
+  close(reason: CloseReason): Promise<void>;
 }
 
 /** The send path of a managed session. */
@@ -83,18 +94,22 @@ export class ManagedSender {
     this.#budget = options.budget;
   }
 
-  /** Frames to the peer (made on first use). */
-  get outgoing(): WritableStream<Frame> {
+  /**
+   * Frames to the peer (made on first use).
+   *
+   * @param owner The session.
+   * @returns The stream.
+   */
+  outgoing(owner: OutgoingOwner): WritableStream<Frame> {
     if (this.#outgoing === null) {
       this.#outgoing = new WritableStream<Frame>({
         start: (controller) => {
           this.#outController = controller;
           if (this.#host.finished) controller.error(this.#host.abortReason);
         },
-        write: (frame) => this.#writeOutgoing(frame),
-        close: () => this.flush(),
-        abort: (reason) =>
-          this.#host.close(new CloseReason(1011, truncateUtf8(errorText(reason), 123))),
+        write: (frame) => this.#writeOutgoing(owner, frame),
+        close: () => owner.flush(),
+        abort: (reason) => owner.close(new CloseReason(1011, truncateUtf8(errorText(reason), 123))),
       });
     }
     return this.#outgoing;
@@ -257,9 +272,9 @@ export class ManagedSender {
     return to;
   }
 
-  #writeOutgoing(frame: Frame): Promise<void> | undefined {
+  #writeOutgoing(owner: OutgoingOwner, frame: Frame): Promise<void> | undefined {
     if (!(frame instanceof Frame)) throw new TypeError("outgoing accepts Frame objects only");
-    const p = this.send(frame, undefined);
+    const p = owner.send(frame);
     // Within the outgoing bound the stream moves on at once; beyond it, the write waits.
     if (this.#host.finished || this.#protocol.closeSent || this.#out?.parked) return p;
     if (this.#outTail !== null) return p;

@@ -5,17 +5,16 @@
  * @module
  */
 
-import { CloseReason } from "../core/close.ts";
-import { TimeoutError } from "../core/errors.ts";
+import type { CloseReason } from "../core/close.ts";
 import { extensionRsv } from "../core/extension_chain.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
 import { Frame } from "../core/frame.ts";
 import { Protocol, type SessionState } from "../core/protocol.ts";
 import { Link } from "./_link.ts";
-import { Keepalive } from "./_keepalive.ts";
+import type { Keepalive } from "./_keepalive.ts";
 import { ManagedEnding } from "./_managed_ending.ts";
-import { ManagedReader } from "./_managed_reader.ts";
-import { ManagedSender } from "./_managed_sender.ts";
+import type { ManagedReader } from "./_managed_reader.ts";
+import type { ManagedSender } from "./_managed_sender.ts";
 import {
   checkValidator,
   deserializeAll,
@@ -134,25 +133,22 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     const ending = this.#ending = new ManagedEnding(this.#protocol, this.#link, {
       closeTimeout: init.closeTimeout,
       extensions: this.extensions,
+      incoming: incomingStrategy(
+        o.incomingQueue?.messages ?? SESSION_DEFAULTS.incomingMessages,
+        o.incomingQueue?.bytes ?? SESSION_DEFAULTS.incomingBytes,
+      ),
+      outgoingBytes: o.outgoingQueue?.bytes ?? SESSION_DEFAULTS.outgoingBytes,
     });
-    const strategy = incomingStrategy(
-      o.incomingQueue?.messages ?? SESSION_DEFAULTS.incomingMessages,
-      o.incomingQueue?.bytes ?? SESSION_DEFAULTS.incomingBytes,
-    );
-    ending.reader = this.#reader = new ManagedReader(this.#protocol, this.#link, strategy, ending);
-    ending.sender = this.#sender = new ManagedSender(this.#link, ending, {
-      protocol: this.#protocol,
-      extensions: this.extensions,
-      budget: o.outgoingQueue?.bytes ?? SESSION_DEFAULTS.outgoingBytes,
-    });
-    this.incoming = this.#reader.stream;
+    this.#reader = ending.reader;
+    this.#sender = ending.sender;
+    this.incoming = ending.reader.stream;
     this.#reader.start();
     if (this.#pingInterval > 0) this.#pinger().restart();
   }
 
   /** Frames to the peer (made on first use). */
   get outgoing(): WritableStream<Frame> {
-    return this.#sender.outgoing;
+    return this.#sender.outgoing(this);
   }
 
   /** Why the session ended; resolves exactly once (see the table above), never rejects. */
@@ -441,19 +437,6 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
 
   /** The keepalive, made when the pinger starts or the application first pings. */
   #pinger(): Keepalive {
-    const ending = this.#ending;
-    return ending.keepalive ??= new Keepalive(
-      {
-        canPing: () => this.#protocol.state === "open",
-        sendUrgent: (frame) => this.#link.writer.writeUrgent(frame),
-        pongTimedOut: (timeout) =>
-          ending.fail(
-            new TimeoutError("PING_TIMEOUT", `Ping timeout: no pong within ${timeout} ms`),
-            new CloseReason(1011, "Ping timeout"),
-          ),
-      },
-      this.#pingInterval,
-      this.#timeout,
-    );
+    return this.#ending.pinger(this.#pingInterval, this.#timeout);
   }
 }
