@@ -5,6 +5,8 @@
  * @module
  */
 
+import { TopicHub } from "../topics/topic_hub.ts";
+import type { TopicsOptions } from "../topics/topic_types.ts";
 import { checkExtensionFactories } from "../core/extension_negotiation.ts";
 import type { WebSocketExtensionFactory } from "../core/extension.ts";
 import type { WebSocketContentConverter } from "../session/converter.ts";
@@ -189,6 +191,12 @@ export interface ServerOptions {
    * @default {logs with console.error}
    */
   onError?: (error: unknown, context: ServerErrorContext) => void;
+  /**
+   * Topics (`session.subscribe`, `server.publish`): the backplane that carries them between
+   * processes (in-process by default), the policy for slow subscribers, recovery limits.
+   * @default {{ backplane: memoryBackplane(), slowSubscribers: "close" }}
+   */
+  topics?: TopicsOptions;
 }
 
 /** @internal Options with defaults applied. */
@@ -215,6 +223,8 @@ export interface ResolvedServerOptions {
   readonly onError: (error: unknown, context: ServerErrorContext) => void;
   /** Applied to every accepted socket (the hidden `WRAP_CONN` option). */
   readonly wrapConn: ConnWrapper | undefined;
+  /** The server's topics. */
+  readonly topics: TopicHub;
 }
 
 /**
@@ -317,5 +327,6 @@ export function resolveServerOptions(options: ServerOptions | undefined): Resolv
     fallback: o.fallback,
     onError: o.onError ?? logServerError,
     wrapConn: connWrapperOf(options),
+    topics: new TopicHub(o.topics),
   };
 }

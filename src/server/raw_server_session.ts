@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { TopicHub } from "../topics/topic_hub.ts";
 import { RawWebSocketSession, type SessionInit } from "../session/raw_session.ts";
 import type { UpgradeRequest } from "../session/raw_session.ts";
 
@@ -28,6 +29,12 @@ export interface WebSocketServerSessionInfo<D = unknown> {
 export interface ServerSessionExtras<D> {
   params: Record<string, string>;
   data: D;
+}
+
+/** What the server gives a managed session it creates: the extras and the server's topics. */
+export interface ManagedServerSessionExtras<D> extends ServerSessionExtras<D> {
+  /** The server's topics. */
+  topics: TopicHub;
 }
 
 /**

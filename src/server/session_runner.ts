@@ -77,7 +77,7 @@ export function startSocketSession(
   const session = new ManagedWebSocketServerSession(
     init,
     options.session,
-    { params: plan.params, data: plan.data },
+    { params: plan.params, data: plan.data, topics: options.topics },
   );
   return { tracked: session, task: runHandler(options, session, plan) };
 }

@@ -50,6 +50,12 @@ export type {
 const NO_EXTENSIONS: readonly WebSocketExtension[] = Object.freeze([]);
 
 /**
+ * The send path of a managed session, for the server's topics, which queue frames encoded once
+ * for many sessions (internal: not exported by the entry modules).
+ */
+export let senderOf: (session: ManagedWebSocketSession) => ManagedSender;
+
+/**
  * The managed session over an upgraded socket, for both roles: clients mask, servers do not;
  * either side may run the pinger. Built directly on the frame reader and writer (one buffer
  * layer, no intermediate streams).
@@ -81,6 +87,10 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   readonly extensions: readonly WebSocketExtension[];
   /** The converter, if one is configured. */
   readonly converter: WebSocketContentConverter | undefined;
+
+  static {
+    senderOf = (session) => session.#sender;
+  }
 
   readonly #link: Link;
   /** The protocol rules: state, pongs owed, close handshake, reassembly, extensions. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { TopicHub } from "../../src/topics/topic_hub.ts";
 import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
 import { createServer, type WebSocketServer } from "../../src/server/server.ts";
@@ -295,6 +296,7 @@ function nativeSession(socket: FakeSocket, closeTimeout: number): NativeWebSocke
     incomingMessages: 16,
     incomingBytes: 1 << 20,
     outgoingBytes: 1 << 20,
+    topics: new TopicHub({}),
   });
 }
 
