@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.10.2";
 import { ProtocolError } from "../../src/core/errors.ts";
 import {
   negotiateClientExtensions,
