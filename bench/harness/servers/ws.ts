@@ -8,7 +8,6 @@
  */
 
 // @ts-types="npm:@types/ws@8.18.2"
-// @ts-types="npm:@types/ws@8.18.2"
 import { WebSocket as NodeWebSocket, WebSocketServer } from "npm:ws@8.23.0";
 import type { CellParams } from "../plan.ts";
 import { DEFLATE, payload, STATS } from "../child.ts";
