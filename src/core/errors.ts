@@ -67,6 +67,7 @@ export type WebSocketErrorCode =
   | "CLOSED_ABNORMALLY"
   | "ABORTED"
   | "QUEUE_OVERFLOW"
+  | "CLOSE_REASON_DEADLOCK"
   // serialization
   | "CONVERTER_NOT_FOUND"
   | "SERIALIZATION_FAILED"

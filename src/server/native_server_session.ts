@@ -264,7 +264,12 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
     return this.#open.promise;
   }
 
-  /** Why the session ended; resolves once, never rejects. */
+  /**
+   * Why the session ended; resolves once, never rejects.
+   * Read inside the session's own handler after it left its `incoming` loop early while the
+   * session is open, it throws `CLOSE_REASON_DEADLOCK` (see
+   * `DefaultWebSocketSession.closeReason`).
+   */
   get closeReason(): Promise<CloseReason> {
     return this.#closeReason.promise;
   }

@@ -222,7 +222,12 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     return this.#outgoing;
   }
 
-  /** Why the session ended; resolves exactly once (see the table above), never rejects. */
+  /**
+   * Why the session ended; resolves exactly once (see the table above), never rejects.
+   * Read inside the session's own handler after it left its `incoming` loop early while the
+   * session is open, it throws `CLOSE_REASON_DEADLOCK` (see
+   * `DefaultWebSocketSession.closeReason`).
+   */
   get closeReason(): Promise<CloseReason> {
     if (this.#closeReasonDeferred === null) {
       this.#closeReasonDeferred = Promise.withResolvers<CloseReason>();

@@ -163,7 +163,20 @@ export interface DefaultWebSocketSession extends AsyncDisposable {
   readonly extensions: readonly WebSocketExtension[];
   /** The converter of `sendSerialized`/`receiveDeserialized`, if one is configured. */
   readonly converter: WebSocketContentConverter | undefined;
-  /** Why the session ended; resolves once, never rejects. */
+  /**
+   * Why the session ended; resolves once, never rejects.
+   *
+   * Awaited inside the session's own block or route handler while the session is open, it waits
+   * for the peer to close (or the connection to end): the block closes the session only when
+   * the handler returns. One case cannot end and fails fast instead: after the handler left a
+   * `for await` loop over `incoming` early (a throw, `break` or `return`; typically an error
+   * caught around the loop, as in Ktor's `catch (e) { closeReason.await() }`), with no reader on
+   * `incoming` and the session still `"open"`, reading `closeReason` throws a `WebSocketError`
+   * with code `CLOSE_REASON_DEADLOCK`; the handler then ends with that error, so the session is
+   * closed at once (1011) and the error reported (the server's `onError`; the client's block
+   * rejects with it). To wait for the peer after leaving the loop, close first
+   * (`await session.close(reason)`, then `await session.closeReason`), or rethrow.
+   */
   readonly closeReason: Promise<CloseReason>;
   /** Aborted when the session ends. */
   readonly signal: AbortSignal;

@@ -100,9 +100,11 @@ export async function runBlock<S extends BlockSession, T>(
   options?: RunBlockOptions,
 ): Promise<T | undefined> {
   let result: T;
+  const unguard = guardCloseReason(session);
   try {
     result = await handler(session);
   } catch (err) {
+    unguard();
     const onError = options?.onError;
     if (session.signal.aborted && err instanceof WebSocketError) {
       await session.closed;
@@ -117,8 +119,88 @@ export async function runBlock<S extends BlockSession, T>(
     if (onError === undefined) throw err;
     return undefined;
   }
+  unguard();
   await end(session, NORMAL);
   return result;
+}
+
+/** The message of the `CLOSE_REASON_DEADLOCK` error. */
+const DEADLOCK_MESSAGE = "closeReason awaited by the session's own handler after it left its " +
+  "`incoming` loop early (a throw, break or return) while the session is open: nothing would " +
+  "close it, as the block closes the session only once the handler returns. Close it first " +
+  "(`await session.close(reason)`), rethrow, or return.";
+
+const NO_GUARD = () => {};
+
+/**
+ * Makes the one certain deadlock of the block form fail fast: a handler that leaves its
+ * `incoming` loop early (most often an exception caught around the loop, as in Ktor's
+ * `catch (e) { closeReason.await() }`) and then awaits `closeReason` while the session is still
+ * open waits for a close that only its own return would start, while the peer, waiting for an
+ * answer, sends none. In that state (a `for await` over `incoming` left early, no reader on
+ * `incoming` now, the session `"open"`), reading `closeReason` throws a `WebSocketError`
+ * `CLOSE_REASON_DEADLOCK` instead, synchronously (so no rejection is left unhandled): the
+ * handler then throws, and the block closes the session (1011) at once.
+ *
+ * For managed sessions only (those with `closeReason`, `state` and an `incoming` stream); the
+ * guard lives on the session object for the handler's run and is removed when it settles.
+ *
+ * @returns Removes the guard.
+ */
+function guardCloseReason(session: object): () => void {
+  const target = session as {
+    readonly incoming?: unknown;
+    readonly state?: unknown;
+  };
+  const incoming = target.incoming;
+  if (
+    !(incoming instanceof ReadableStream) || typeof target.state !== "string" ||
+    Object.hasOwn(session, "closeReason")
+  ) return NO_GUARD;
+  const closeReason = findGetter(session, "closeReason");
+  const iterate = (incoming as unknown as Record<symbol, unknown>)[Symbol.asyncIterator];
+  if (closeReason === undefined || typeof iterate !== "function") return NO_GUARD;
+  const own = Object.getOwnPropertyDescriptor(incoming, Symbol.asyncIterator);
+  let leftEarly = false;
+  Object.defineProperty(incoming, Symbol.asyncIterator, {
+    configurable: true,
+    writable: true,
+    value(this: unknown, ...args: unknown[]) {
+      const iterator = iterate.apply(this, args) as AsyncIterator<unknown>;
+      leftEarly = false;
+      const leave = iterator.return;
+      if (leave !== undefined) {
+        iterator.return = (value?: unknown) => {
+          leftEarly = true;
+          return leave.call(iterator, value);
+        };
+      }
+      return iterator;
+    },
+  });
+  Object.defineProperty(session, "closeReason", {
+    configurable: true,
+    get(this: unknown) {
+      if (leftEarly && !incoming.locked && target.state === "open") {
+        throw new WebSocketError("CLOSE_REASON_DEADLOCK", DEADLOCK_MESSAGE);
+      }
+      return closeReason.call(this);
+    },
+  });
+  return () => {
+    delete (session as Record<string, unknown>).closeReason;
+    if (own === undefined) {
+      delete (incoming as unknown as Record<symbol, unknown>)[Symbol.asyncIterator];
+    } else Object.defineProperty(incoming, Symbol.asyncIterator, own);
+  };
+}
+
+function findGetter(object: object, key: string): (() => unknown) | undefined {
+  for (let o = Object.getPrototypeOf(object); o !== null; o = Object.getPrototypeOf(o)) {
+    const descriptor = Object.getOwnPropertyDescriptor(o, key);
+    if (descriptor !== undefined) return descriptor.get;
+  }
+  return undefined;
 }
 
 /** The default close reason of a handler that threw: 1011 with the error's text. */
