@@ -265,9 +265,9 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   }
 
   /**
-   * Why the session ended; resolves once, never rejects.
-   * Read inside the session's own handler after it left its `incoming` loop early while the
-   * session is open, it throws `CLOSE_REASON_DEADLOCK` (see
+   * Why the session ended; resolves once, never rejects, but for one
+   * case: read inside the session's own handler after it left its `incoming` loop early while the
+   * session is open, it may reject with `CLOSE_REASON_DEADLOCK` after `closeTimeout` (see
    * `DefaultWebSocketSession.closeReason`).
    */
   get closeReason(): Promise<CloseReason> {

@@ -223,9 +223,9 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   }
 
   /**
-   * Why the session ended; resolves exactly once (see the table above), never rejects.
-   * Read inside the session's own handler after it left its `incoming` loop early while the
-   * session is open, it throws `CLOSE_REASON_DEADLOCK` (see
+   * Why the session ended; resolves exactly once (see the table above), never rejects, but for one
+   * case: read inside the session's own handler after it left its `incoming` loop early while the
+   * session is open, it may reject with `CLOSE_REASON_DEADLOCK` after `closeTimeout` (see
    * `DefaultWebSocketSession.closeReason`).
    */
   get closeReason(): Promise<CloseReason> {

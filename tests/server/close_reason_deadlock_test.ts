@@ -1,7 +1,8 @@
 /**
  * A handler that catches an error around its `incoming` loop and then awaits `closeReason`
  * (Ktor's `catch (e) { closeReason.await() }`) must not wait forever: reading `closeReason`
- * then throws `CLOSE_REASON_DEADLOCK`, and the block closes the session with 1011 at once.
+ * then rejects with `CLOSE_REASON_DEADLOCK` once `closeTimeout` passed with the session open,
+ * and the block closes the session with 1011.
  * On real sockets, with the listener and behind `Deno.serve`, and with the managed client's block.
  */
 
@@ -23,7 +24,7 @@ async function serving(
   fn: (base: string) => Promise<void>,
   onError: (error: unknown, context: ServerErrorContext) => void,
 ): Promise<void> {
-  const server = createServer({ onError });
+  const server = createServer({ onError, closeTimeout: 300 });
   setup(server);
   if (front === "listener") {
     const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
@@ -44,7 +45,7 @@ async function serving(
 }
 
 for (const front of ["listener", "Deno.serve"] as const) {
-  Deno.test(`closeReason in a handler's catch after its loop threw: 1011 at once, not a hang (${front})`, async () => {
+  Deno.test(`closeReason in a handler's catch after its loop threw: 1011 after closeTimeout, not a hang (${front})`, async () => {
     const errors: unknown[] = [];
     const caught = Promise.withResolvers<unknown>();
     await serving(front, (server) => {
@@ -118,7 +119,7 @@ for (const front of ["listener", "Deno.serve"] as const) {
 }
 
 Deno.test("closeReason in a client block's catch after its loop threw: the block closes with 1011", async () => {
-  const server = createServer();
+  const server = createServer({ closeTimeout: 300 });
   const seen = Promise.withResolvers<CloseReason>();
   server.webSocket("/", async (session) => {
     await session.send("not json");
