@@ -84,7 +84,7 @@ export interface WebSocketErrorOptions {
  *
  * @example Branch on the stable code
  * ```ts
- * import { WebSocketError } from "@wirestream/ws/raw";
+ * import { WebSocketError } from "@wirestream/ws";
  *
  * function describe(err: unknown): string {
  *   if (err instanceof WebSocketError) return `websocket failure ${err.code}`;
@@ -121,7 +121,7 @@ export class WebSocketError extends Error {
  *
  * @example
  * ```ts
- * import { ProtocolError } from "@wirestream/ws/raw";
+ * import { ProtocolError } from "@wirestream/ws";
  *
  * const err = new ProtocolError("INVALID_UTF8", 1007, "Invalid UTF-8 in text message");
  * console.log(err.closeCode); // 1007
@@ -166,7 +166,7 @@ export interface HandshakeErrorOptions extends WebSocketErrorOptions {
  *
  * @example
  * ```ts
- * import { HandshakeError } from "@wirestream/ws/raw";
+ * import { HandshakeError } from "@wirestream/ws";
  *
  * const err = new HandshakeError("HANDSHAKE_STATUS", "Expected status 101 but got 404", {
  *   status: 404,
@@ -314,7 +314,7 @@ export class RedirectError extends HandshakeError {
  *
  * @example
  * ```ts
- * import { ConnectionError } from "@wirestream/ws/raw";
+ * import { ConnectionError } from "@wirestream/ws";
  *
  * const err = new ConnectionError("CONNECTION_REFUSED", "Connection refused by 127.0.0.1:1");
  * console.log(err.code);
@@ -383,7 +383,7 @@ export class ProxyError extends ConnectionError {
  *
  * @example
  * ```ts
- * import { TimeoutError } from "@wirestream/ws/raw";
+ * import { TimeoutError } from "@wirestream/ws";
  *
  * const err = new TimeoutError("PING_TIMEOUT", "No pong within 5000 ms");
  * console.log(err.code);
@@ -403,7 +403,7 @@ export interface ConnectionClosedErrorOptions extends WebSocketErrorOptions {
  *
  * @example
  * ```ts
- * import { ConnectionClosedError } from "@wirestream/ws/raw";
+ * import { ConnectionClosedError } from "@wirestream/ws";
  *
  * const err = new ConnectionClosedError("SESSION_CLOSED", "Cannot send: the session is closed");
  * console.log(err.code);
