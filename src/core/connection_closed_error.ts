@@ -24,7 +24,7 @@ export interface ConnectionClosedErrorOptions extends WebSocketErrorOptions {
  *
  * @example
  * ```ts
- * import { ConnectionClosedError } from "@wirestream/ws/raw";
+ * import { ConnectionClosedError } from "@wirestream/ws";
  *
  * const err = new ConnectionClosedError("SESSION_CLOSED", "Cannot send: the session is closed");
  * console.log(err.code);

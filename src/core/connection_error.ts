@@ -17,7 +17,7 @@ import {
  *
  * @example
  * ```ts
- * import { ConnectionError } from "@wirestream/ws/raw";
+ * import { ConnectionError } from "@wirestream/ws";
  *
  * const err = new ConnectionError("CONNECTION_REFUSED", "Connection refused by 127.0.0.1:1");
  * console.log(err.code);
@@ -86,7 +86,7 @@ export class ProxyError extends ConnectionError {
  *
  * @example
  * ```ts
- * import { TimeoutError } from "@wirestream/ws/raw";
+ * import { TimeoutError } from "@wirestream/ws";
  *
  * const err = new TimeoutError("PING_TIMEOUT", "No pong within 5000 ms");
  * console.log(err.code);

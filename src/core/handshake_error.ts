@@ -27,7 +27,7 @@ export interface HandshakeErrorOptions extends WebSocketErrorOptions {
  *
  * @example
  * ```ts
- * import { HandshakeError } from "@wirestream/ws/raw";
+ * import { HandshakeError } from "@wirestream/ws";
  *
  * const err = new HandshakeError("HANDSHAKE_STATUS", "Expected status 101 but got 404", {
  *   status: 404,

@@ -16,7 +16,7 @@ import {
  *
  * @example
  * ```ts
- * import { ProtocolError } from "@wirestream/ws/raw";
+ * import { ProtocolError } from "@wirestream/ws";
  *
  * const err = new ProtocolError("INVALID_UTF8", 1007, "Invalid UTF-8 in text message");
  * console.log(err.closeCode); // 1007

@@ -50,6 +50,7 @@ export type WebSocketErrorCode =
   | "CLOSED_ABNORMALLY"
   | "ABORTED"
   | "QUEUE_OVERFLOW"
+  | "CLOSE_REASON_DEADLOCK"
   // serialization
   | "CONVERTER_NOT_FOUND"
   | "SERIALIZATION_FAILED"
@@ -66,7 +67,7 @@ export interface WebSocketErrorOptions {
  *
  * @example Branch on the stable code
  * ```ts
- * import { WebSocketError } from "@wirestream/ws/raw";
+ * import { WebSocketError } from "@wirestream/ws";
  *
  * function describe(err: unknown): string {
  *   if (err instanceof WebSocketError) return `websocket failure ${err.code}`;

@@ -188,7 +188,12 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
     return this.#ending.opened;
   }
 
-  /** Why the session ended; resolves once, never rejects. */
+  /**
+   * Why the session ended; resolves once, never rejects, but for one
+   * case: read inside the session's own handler after it left its `incoming` loop early while the
+   * session is open, it may reject with `CLOSE_REASON_DEADLOCK` after `closeTimeout` (see
+   * `DefaultWebSocketSession.closeReason`).
+   */
   get closeReason(): Promise<CloseReason> {
     return this.#ending.closeReason;
   }

@@ -197,6 +197,14 @@ export interface ServerOptions {
    * @default {{ backplane: memoryBackplane(), slowSubscribers: "close" }}
    */
   topics?: TopicsOptions;
+  /**
+   * Whether `fetch` (`Deno.serve`) warns, with `console.warn`, once per server and option, the
+   * first time it serves a request, about each option set here that it cannot apply:
+   * `extensions`, `maxFrameSize`, `timeout`, `handshakeTimeout`, `maxHeaderSize`, `masking`
+   * (see the table at `WebSocketServer.fetch`). `false` silences it.
+   * @default {true}
+   */
+  fetchWarnings?: boolean;
 }
 
 /** @internal Options with defaults applied. */
@@ -296,6 +304,9 @@ export function resolveServerOptions(options: ServerOptions | undefined): Resolv
   checkFunction("upgrade", o.upgrade);
   checkFunction("fallback", o.fallback);
   checkFunction("onError", o.onError);
+  if (o.fetchWarnings !== undefined && typeof o.fetchWarnings !== "boolean") {
+    throw new TypeError(`fetchWarnings must be a boolean, got ${typeof o.fetchWarnings}`);
+  }
   const pingInterval = o.pingInterval ?? SERVER_DEFAULTS.pingInterval;
   const timeout = o.timeout ?? SERVER_DEFAULTS.timeout;
   const maxMessageSize = o.maxMessageSize ?? SERVER_DEFAULTS.maxMessageSize;

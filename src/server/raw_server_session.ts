@@ -48,8 +48,7 @@ export interface ManagedServerSessionExtras<D> extends ServerSessionExtras<D> {
  *
  * @example A raw echo route that answers pings by hand
  * ```ts ignore
- * import { createServer } from "@wirestream/ws/server";
- * import { Frame } from "@wirestream/ws/raw";
+ * import { createServer, Frame } from "@wirestream/ws/server";
  *
  * const server = createServer();
  * server.webSocketRaw("/raw", async (session) => {

@@ -22,6 +22,7 @@ import {
   routeProtocol,
   Router,
 } from "./router.ts";
+import { fetchWarnings } from "./fetch_warnings.ts";
 import { handleFetch } from "./serve_adapter.ts";
 import type { ListenOptions, UnixListenOptions } from "./listen_options.ts";
 import type { DefaultWebSocketServerSession } from "./managed_server_session.ts";
@@ -59,6 +60,8 @@ export class WebSocketServer {
   #connections = 0;
   readonly #core: ServerCore;
   readonly #handler: (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
+  /** What `fetch` warns about on its first request (then emptied). */
+  #fetchWarnings: string[];
 
   /**
    * Use {@linkcode createServer}.
@@ -67,6 +70,7 @@ export class WebSocketServer {
    */
   constructor(options?: ServerOptions) {
     this.#options = resolveServerOptions(options);
+    this.#fetchWarnings = fetchWarnings(options);
     this.#core = {
       options: this.#options,
       router: this.#router,
@@ -294,7 +298,9 @@ export class WebSocketServer {
    *
    * Here Deno parses the request and runs the WebSocket protocol, so wherever Deno decides, this
    * mode differs from the listener. Every difference (measured on Deno 2.9.6; the README has
-   * the same table):
+   * the same table). The server options this mode cannot apply (`extensions`, `maxFrameSize`,
+   * `timeout`, `handshakeTimeout`, `maxHeaderSize`, `masking: true`) are each named once per
+   * server with `console.warn`, on the first request; `fetchWarnings: false` silences that.
    *
    * | | `listen()` | `fetch` / `handler` (`Deno.serve`) |
    * | --- | --- | --- |
@@ -343,6 +349,10 @@ export class WebSocketServer {
    * @returns The response: a 101 for an upgrade.
    */
   fetch(request: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
+    if (this.#fetchWarnings.length > 0) {
+      for (const warning of this.#fetchWarnings) console.warn(warning);
+      this.#fetchWarnings = [];
+    }
     return handleFetch(this.#core, this.#tracker, request, info);
   }
 

@@ -101,6 +101,7 @@ export async function runHandler(
 ): Promise<void> {
   await runBlock(session, plan.route.handler as (session: unknown) => unknown, {
     failReason: HANDLER_FAILED,
+    closeTimeout: options.closeTimeout,
     onError: (err) =>
       report(options, err, {
         phase: "handler",

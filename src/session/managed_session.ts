@@ -161,7 +161,12 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     return this.#sender.outgoing(this);
   }
 
-  /** Why the session ended; resolves exactly once (see the table above), never rejects. */
+  /**
+   * Why the session ended; resolves exactly once (see the table above), never rejects, but for one
+   * case: read inside the session's own handler after it left its `incoming` loop early while the
+   * session is open, it may reject with `CLOSE_REASON_DEADLOCK` after `closeTimeout` (see
+   * `DefaultWebSocketSession.closeReason`).
+   */
   get closeReason(): Promise<CloseReason> {
     return this.#ending.closeReason;
   }

@@ -8,7 +8,7 @@
 
 import { TopicHub } from "../../src/topics/topic_hub.ts";
 import assert from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
+import FakeTimers from "npm:@sinonjs/fake-timers@14.0.0";
 import { createServer, type WebSocketServer } from "../../src/server/server.ts";
 import { NativeWebSocketServerSession } from "../../src/server/native_server_session.ts";
 import type { ServerOptions } from "../../src/server/options.ts";
