@@ -5,6 +5,7 @@
  * @module
  */
 
+import { blockCloseReason } from "../session/run_block.ts";
 import { CloseReason, isValidCloseCode } from "../core/close.ts";
 import { ConnectionClosedError } from "../core/errors.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
@@ -195,7 +196,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    * `DefaultWebSocketSession.closeReason`).
    */
   get closeReason(): Promise<CloseReason> {
-    return this.#ending.closeReason;
+    return blockCloseReason(this.#ending.closeReason, this.incoming, this);
   }
 
   /** Aborted when the session ends. */

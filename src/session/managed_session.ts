@@ -5,6 +5,7 @@
  * @module
  */
 
+import { blockCloseReason } from "./run_block.ts";
 import type { CloseReason } from "../core/close.ts";
 import { extensionRsv } from "../core/extension_chain.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
@@ -168,7 +169,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    * `DefaultWebSocketSession.closeReason`).
    */
   get closeReason(): Promise<CloseReason> {
-    return this.#ending.closeReason;
+    return blockCloseReason(this.#ending.closeReason, this.incoming, this);
   }
 
   /** Aborted when the session ends, with the failure error or a `SESSION_CLOSED` error. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { IncomingStream } from "./_incoming_stream.ts";
 import { CloseReason, MAX_CLOSE_REASON_BYTES, truncateUtf8 } from "../core/close.ts";
 import {
   ConnectionClosedError,
@@ -139,95 +140,64 @@ const deadlockMessage = (grace: number) =>
   "close it, as the block closes the session only once the handler returns. Close it first " +
   "(`await session.close(reason)`), rethrow, or return.";
 
-const NO_GUARD = () => {};
-
 /**
- * Bounds the one certain deadlock of the block form: a handler that leaves its `incoming` loop
- * early (most often an exception caught around the loop, as in Ktor's
- * `catch (e) { closeReason.await() }`) and then awaits `closeReason` while the session is still
- * open waits for a close that only its own return would start, while the peer, waiting for an
- * answer, may send none. In that state (a `for await` over `incoming` left early, no reader on
- * `incoming` now, the session `"open"`), `closeReason` gives the peer `grace` (the close
- * timeout) to close (its close frame may be on its way, or already read from the socket and not
- * yet handled); if the session is still open and unread then, the promise rejects with a
- * `WebSocketError` `CLOSE_REASON_DEADLOCK`, so the handler ends with it and the block closes the
- * session (1011). A close under way (either side's close frame) always gets to finish.
+ * A session's `closeReason`, bounded against the one certain deadlock of the block form: a
+ * handler that leaves its `incoming` loop early (most often an exception caught around the
+ * loop, as in Ktor's `catch (e) { closeReason.await() }`) and then awaits `closeReason` while
+ * the session is still open waits for a close that only its own return would start, while the
+ * peer, waiting for an answer, may send none. In that state (a block running, its loop over
+ * `incoming` left early, nobody reading `incoming` now, the session `"open"`), the peer gets
+ * `grace` (the close timeout) to close (its close frame may be on its way, or read and not yet
+ * handled); if the session is still open and unread then, the promise rejects with a
+ * `WebSocketError` `CLOSE_REASON_DEADLOCK`, so the handler ends with it and the block closes
+ * the session (1011). A close under way (either side's close frame) always gets to finish.
+ * Outside that state it is `reason` itself.
  *
- * For managed sessions only (those with `closeReason`, `state` and an `incoming` stream); the
- * guard lives on the session object for the handler's run and is removed when it settles.
- *
- * @returns Removes the guard.
+ * @param reason The session's close reason.
+ * @param incoming The session's `incoming`.
+ * @param session The session (its `state`).
+ * @returns `reason`, or the bounded promise.
  */
-function guardCloseReason(session: object, grace: number): () => void {
-  const target = session as {
-    readonly incoming?: unknown;
-    readonly state?: unknown;
+export function blockCloseReason(
+  reason: Promise<CloseReason>,
+  incoming: ReadableStream<unknown>,
+  session: { readonly state: string },
+): Promise<CloseReason> {
+  if (!(incoming instanceof IncomingStream)) return reason;
+  const grace = incoming.blockGrace;
+  if (grace === 0 || !incoming.leftEarly || incoming.locked || session.state !== "open") {
+    return reason;
+  }
+  const { promise, resolve, reject } = Promise.withResolvers<CloseReason>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const check = () => {
+    if (session.state !== "open") return; // a close under way ends it within closeTimeout
+    if (incoming.locked) timer = setTimeout(check, grace);
+    else reject(new WebSocketError("CLOSE_REASON_DEADLOCK", deadlockMessage(grace)));
   };
-  const incoming = target.incoming;
-  if (
-    !(incoming instanceof ReadableStream) || typeof target.state !== "string" ||
-    Object.hasOwn(session, "closeReason")
-  ) return NO_GUARD;
-  const closeReason = findGetter(session, "closeReason");
-  const iterate = (incoming as unknown as Record<symbol, unknown>)[Symbol.asyncIterator];
-  if (closeReason === undefined || typeof iterate !== "function") return NO_GUARD;
-  const own = Object.getOwnPropertyDescriptor(incoming, Symbol.asyncIterator);
-  let leftEarly = false;
-  Object.defineProperty(incoming, Symbol.asyncIterator, {
-    configurable: true,
-    writable: true,
-    value(this: unknown, ...args: unknown[]) {
-      const iterator = iterate.apply(this, args) as AsyncIterator<unknown>;
-      leftEarly = false;
-      const leave = iterator.return;
-      if (leave !== undefined) {
-        iterator.return = (value?: unknown) => {
-          leftEarly = true;
-          return leave.call(iterator, value);
-        };
-      }
-      return iterator;
-    },
+  timer = setTimeout(check, grace);
+  reason.then((value) => {
+    clearTimeout(timer);
+    resolve(value);
   });
-  Object.defineProperty(session, "closeReason", {
-    configurable: true,
-    get(this: unknown) {
-      const reason = closeReason.call(this) as Promise<CloseReason>;
-      if (!leftEarly || incoming.locked || target.state !== "open") return reason;
-      // The peer may have closed already (its close frame not read yet): give it `grace`.
-      const { promise, resolve, reject } = Promise.withResolvers<CloseReason>();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const check = () => {
-        if (target.state !== "open") return; // a close under way ends it within closeTimeout
-        if (incoming.locked) timer = setTimeout(check, grace);
-        else reject(new WebSocketError("CLOSE_REASON_DEADLOCK", deadlockMessage(grace)));
-      };
-      timer = setTimeout(check, grace);
-      reason.then((value) => {
-        clearTimeout(timer);
-        resolve(value);
-      });
-      // Handled here, so a read that nobody awaits leaves no unhandled rejection; awaiting
-      // code still gets it.
-      promise.catch(() => {});
-      return promise;
-    },
-  });
+  // Handled here, so a read that nobody awaits leaves no unhandled rejection; awaiting code
+  // still gets it.
+  promise.catch(() => {});
+  return promise;
+}
+
+/** Arms the guard of {@linkcode blockCloseReason} for a handler's run; returns its disarm. */
+function guardCloseReason(session: object, grace: number): () => void {
+  const incoming = (session as { readonly incoming?: unknown }).incoming;
+  if (!(incoming instanceof IncomingStream)) return NO_GUARD;
+  incoming.blockGrace = grace;
+  incoming.leftEarly = false;
   return () => {
-    delete (session as Record<string, unknown>).closeReason;
-    if (own === undefined) {
-      delete (incoming as unknown as Record<symbol, unknown>)[Symbol.asyncIterator];
-    } else Object.defineProperty(incoming, Symbol.asyncIterator, own);
+    incoming.blockGrace = 0;
   };
 }
 
-function findGetter(object: object, key: string): (() => unknown) | undefined {
-  for (let o = Object.getPrototypeOf(object); o !== null; o = Object.getPrototypeOf(o)) {
-    const descriptor = Object.getOwnPropertyDescriptor(o, key);
-    if (descriptor !== undefined) return descriptor.get;
-  }
-  return undefined;
-}
+const NO_GUARD = (): void => {};
 
 /** The default close reason of a handler that threw: 1011 with the error's text. */
 function failReason(err: unknown): CloseReason {
