@@ -1,6 +1,7 @@
 /**
- * A chat server: the page comes from the fallback handler, messages go through a managed route
- * and are broadcast to everyone in the room.
+ * A chat server: the page comes from the fallback handler, messages go through a managed route,
+ * and each room is a topic: a message is published once (`server.publish`) and reaches every
+ * member of the room.
  *
  * ```sh
  * deno run -A examples/chat_server.ts [--port 8080] [--hostname 127.0.0.1]
@@ -33,13 +34,15 @@ interface Member {
 
 type ChatSession = DefaultWebSocketServerSession<Member>;
 
-const rooms = new Map<string, Set<ChatSession>>();
+/** Members of each room connected to this process (the count the join and leave lines show). */
+const here = new Map<string, number>();
 
-function broadcast(room: string, event: Record<string, unknown>): void {
-  for (const member of rooms.get(room) ?? []) {
-    // A slow or gone member must not hold up the others.
-    member.sendSerialized({ ...event, at: new Date().toISOString() }).catch(() => {});
-  }
+/**
+ * Publishes an event to the room's topic: encoded once, sent to every member. A member too slow
+ * to keep up is closed with 1013 (the default policy) rather than holding up the others.
+ */
+function broadcast(room: string, event: Record<string, unknown>): Promise<unknown> {
+  return server.publish(`chat:${room}`, JSON.stringify({ ...event, at: new Date().toISOString() }));
 }
 
 const PAGE = `<!doctype html>
@@ -137,23 +140,25 @@ const server = createServer({
 server.webSocket<Member>("/chat/:room", async (session: ChatSession) => {
   const room = session.params.room!;
   const { name } = session.data;
-  let members = rooms.get(room);
-  if (!members) rooms.set(room, members = new Set());
-  members.add(session);
-  broadcast(room, { type: "joined", from: name, count: members.size });
+  await session.subscribe(`chat:${room}`);
+  const count = (here.get(room) ?? 0) + 1;
+  here.set(room, count);
+  await broadcast(room, { type: "joined", from: name, count });
   try {
     while (true) {
       const message = await session.receiveDeserialized((v): v is { text: string } =>
         typeof v === "object" && v !== null && typeof (v as { text: unknown }).text === "string"
       );
-      broadcast(room, { type: "message", from: name, text: message.text.slice(0, 1000) });
+      await broadcast(room, { type: "message", from: name, text: message.text.slice(0, 1000) });
     }
   } catch {
     // The session ended (or sent something that is not a chat message): leave the room.
   } finally {
-    members.delete(session);
-    if (members.size === 0) rooms.delete(room);
-    else broadcast(room, { type: "left", from: name, count: members.size });
+    const left = here.get(room)! - 1;
+    if (left === 0) here.delete(room);
+    else here.set(room, left);
+    session.unsubscribe(`chat:${room}`);
+    if (left > 0) await broadcast(room, { type: "left", from: name, count: left }).catch(() => {});
   }
 }, {
   upgrade: (request) => {
@@ -168,7 +173,7 @@ server.webSocket<Member>("/chat/:room", async (session: ChatSession) => {
 const listener = server.listen({ port: Number(values.port), hostname: values.hostname });
 console.log(`chat on http://${listener.addr.hostname}:${listener.addr.port}/`);
 
-const stop = () => listener.shutdown();
+const stop = () => server.shutdown();
 Deno.addSignalListener("SIGINT", stop);
 Deno.addSignalListener("SIGTERM", stop);
 await listener.finished;
