@@ -5,13 +5,9 @@
  * @module
  */
 
-import { CloseReason, isValidCloseCode, truncateUtf8 } from "../core/close.ts";
-import {
-  ConnectionClosedError,
-  ConnectionError,
-  ProtocolError,
-  WebSocketError,
-} from "../core/errors.ts";
+import { blockCloseReason } from "../session/run_block.ts";
+import { CloseReason, isValidCloseCode } from "../core/close.ts";
+import { ConnectionClosedError } from "../core/errors.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
 import { Frame, readReason, readText } from "../core/frame.ts";
 import {
@@ -25,53 +21,18 @@ import {
 import type { SessionState, Validator } from "../session/managed_session.ts";
 import type { Sendable, UpgradeCall, UpgradeRequest } from "../session/raw_session.ts";
 import { NOT_SENDABLE } from "../session/session_types.ts";
+import { NativeEnding } from "./_native_ending.ts";
+import { unsupported } from "./_native_errors.ts";
+import { NativeIncoming } from "./_native_incoming.ts";
 import type { DefaultWebSocketServerSession } from "./managed_server_session.ts";
-import { dropNativeSocket } from "./native_drop.ts";
+import { NativeTopicSink } from "./_topic_sinks.ts";
+import type { TopicHub } from "../topics/topic_hub.ts";
+import type { SubscribeOptions, SubscribeResult } from "../topics/topic_types.ts";
 
 /** Deno's own limit on a message (fastwebsockets' default); it cannot be changed. */
 const NATIVE_MAX_FRAME = 64 * 1024 * 1024;
-/** How often `flush()` and an over-bound `send()` look at `bufferedAmount` again. */
-const DRAIN_POLL = 10;
 
 const NOOP = (): void => {};
-
-/** What the session reports after sending a close frame without a status code (RFC 6455 §7.1.5). */
-const NO_STATUS = new CloseReason(1005, "");
-/** The same words as the listener's managed session, for a connection that ended without a close. */
-const ABNORMAL = new CloseReason(1006, "Connection was closed without close frame");
-
-function closedAbnormally(): ConnectionClosedError {
-  return new ConnectionClosedError(
-    "CLOSED_ABNORMALLY",
-    "The connection was closed without a close frame",
-    { closeReason: ABNORMAL },
-  );
-}
-
-/**
- * The error of Deno's `error` event. Deno drops the connection without a close frame on a
- * protocol error; the failures the other session kinds name precisely are named the same here,
- * from Deno's message: the end of the connection, and invalid UTF-8 (1007, RFC 6455 §8.1).
- */
-function socketError(message: string | undefined): WebSocketError {
-  switch (message) {
-    case "Unexpected EOF":
-      return closedAbnormally();
-    case "Invalid UTF-8":
-      return new ProtocolError("INVALID_UTF8", 1007, "Invalid UTF-8 in text message");
-  }
-  return new ConnectionError(
-    "CONNECTION_RESET",
-    message ? `The WebSocket failed: ${message}` : "The WebSocket failed",
-  );
-}
-
-function unsupported(what: string): TypeError {
-  return new TypeError(
-    `${what} is not supported by sessions served through server.fetch (Deno.serve): ` +
-      "Deno's WebSocket exposes messages, not frames. Use server.listen() for frame-level control",
-  );
-}
 
 function rejected<T>(err: unknown): Promise<T> {
   const p = Promise.reject(err);
@@ -95,12 +56,9 @@ export interface NativeSessionInit<D> {
   incomingMessages: number;
   incomingBytes: number;
   outgoingBytes: number;
+  /** The server's topics. */
+  topics: TopicHub;
 }
-
-const OPEN = 0;
-const CLOSING = 1;
-const CLOSED = 2;
-const STATES: SessionState[] = ["open", "closing", "closed"];
 
 /**
  * A managed session backed by Deno's `WebSocket` (`server.fetch` mode). It keeps the
@@ -154,33 +112,15 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   readonly remoteAddr: Deno.Addr | undefined;
 
   readonly #socket: WebSocket;
-  readonly #closeTimeout: number;
   readonly #idleTimeout: number;
   readonly #outgoingBytes: number;
-  readonly #highWaterMark: number;
-  #maxMessageSize: number;
-  #state = OPEN;
-  #opened = false;
-  readonly #open = Promise.withResolvers<boolean>();
-  #localReason: CloseReason | null = null;
-  #reason: CloseReason | null = null;
-  #endError: unknown = null;
-  #socketError: unknown = null;
-  readonly #closeReason = Promise.withResolvers<CloseReason>();
-  readonly #closed = Promise.withResolvers<void>();
-  readonly #released = Promise.withResolvers<void>();
-  readonly #abort = new AbortController();
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Whether Deno's `close()` was asked for (it takes one call). */
-  #closeAsked = false;
-  /** The deferred `close()` call (see `#closeSocket`). */
-  #closeCall: ReturnType<typeof setTimeout> | undefined;
-  /** Whether Deno's socket is closed (its `close` event came). */
-  #socketClosed = false;
-  #inController!: ReadableStreamDefaultController<Frame>;
-  #cancelled = false;
-  #pendingError: unknown = null;
-  #receiving: Promise<unknown> = Promise.resolve();
+  /** The state, the close handshake and the end; Deno's socket events. */
+  readonly #ending: NativeEnding;
+  /** `incoming`, the message size limit and `receive()`. */
+  readonly #incoming: NativeIncoming;
+  readonly #hub: TopicHub;
+  /** What the hub sees of this session (made at the first subscribe). */
+  #sink: NativeTopicSink | null = null;
 
   /**
    * Wraps the socket of `Deno.upgradeWebSocket` (before it opens).
@@ -198,85 +138,75 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
     this.params = init.params;
     this.data = init.data;
     this.converter = init.converter;
-    this.#closeTimeout = init.closeTimeout;
     this.#idleTimeout = init.idleTimeout;
-    this.#maxMessageSize = init.maxMessageSize;
     this.#outgoingBytes = init.outgoingBytes;
-    const messages = init.incomingMessages;
-    const bytes = init.incomingBytes;
-    let strategy: QueuingStrategy<Frame>;
-    if (bytes === Infinity) strategy = { highWaterMark: messages, size: () => 1 };
-    else if (messages === Infinity) {
-      strategy = { highWaterMark: bytes, size: (f) => f.data.length || 1 };
-    } else {
-      const unit = Math.max(1, Math.ceil(bytes / messages));
-      strategy = {
-        highWaterMark: unit * messages,
-        size: (f) => (f.data.length > unit ? f.data.length : unit),
-      };
-    }
-    this.#highWaterMark = strategy.highWaterMark!;
-    const incoming = new ReadableStream<Frame>({
-      start: (controller) => {
-        this.#inController = controller;
-      },
-      pull: (controller) => {
-        if (this.#pendingError !== null && controller.desiredSize === this.#highWaterMark) {
-          const err = this.#pendingError;
-          this.#pendingError = null;
-          try {
-            controller.error(err);
-          } catch {
-            // Already ended.
-          }
-        }
-      },
-      cancel: () => {
-        this.#cancelled = true;
-      },
-    }, strategy);
-    Object.defineProperty(incoming, Symbol.asyncIterator, {
-      value: () => incoming.values({ preventCancel: true }),
-      configurable: true,
-      writable: true,
-    });
-    this.incoming = incoming;
+    this.#hub = init.topics;
+    const ending = this.#ending = new NativeEnding(socket, init.closeTimeout);
+    ending.incoming = this.#incoming = new NativeIncoming(ending, init);
+    this.incoming = this.#incoming.stream;
     this.outgoing = new WritableStream<Frame>({
       write: (frame) => this.send(frame),
       close: () => this.flush(),
       abort: () => this.close(new CloseReason(1011, "")),
     });
-    socket.onopen = () => {
-      this.#opened = true;
-      this.#open.resolve(true);
-    };
-    socket.onmessage = (event) => this.#onMessage(event.data);
-    socket.onerror = (event) => {
-      this.#socketError = socketError((event as ErrorEvent).message);
-      // Before the socket opened, an error means the upgrade failed: no close event follows.
-      if (!this.#opened) this.#onClose(1006, "", false);
-    };
-    socket.onclose = (event) => this.#onClose(event.code, event.reason, event.wasClean);
+    ending.listen();
+  }
+
+  /**
+   * Subscribes this session to a topic (see `ManagedWebSocketServerSession.subscribe`).
+   *
+   * @param topic The topic.
+   * @param options Envelopes, and the position to recover from.
+   * @returns The topic's head, and what was recovered.
+   */
+  subscribe(topic: string, options?: SubscribeOptions): Promise<SubscribeResult> {
+    if (this.#sink === null) {
+      const sink = this.#sink = new NativeTopicSink(this, this.#socket, this.#outgoingBytes);
+      this.closed.then(() => {
+        sink.stop();
+        this.#hub.leave(sink);
+      });
+    }
+    return this.#hub.subscribe(this.#sink, topic, options);
+  }
+
+  /**
+   * Unsubscribes this session from a topic (no-op when not subscribed).
+   *
+   * @param topic The topic.
+   */
+  unsubscribe(topic: string): void {
+    if (this.#sink !== null) this.#hub.unsubscribe(this.#sink, topic);
+  }
+
+  /** The topics this session is subscribed to. */
+  get topics(): ReadonlySet<string> {
+    return this.#hub.topicsOf(this.#sink);
   }
 
   /** @internal Resolves `true` once the socket is open, `false` if it closed first. */
   get opened(): Promise<boolean> {
-    return this.#open.promise;
+    return this.#ending.opened;
   }
 
-  /** Why the session ended; resolves once, never rejects. */
+  /**
+   * Why the session ended; resolves once, never rejects, but for one
+   * case: read inside the session's own handler after it left its `incoming` loop early while the
+   * session is open, it may reject with `CLOSE_REASON_DEADLOCK` after `closeTimeout` (see
+   * `DefaultWebSocketSession.closeReason`).
+   */
   get closeReason(): Promise<CloseReason> {
-    return this.#closeReason.promise;
+    return blockCloseReason(this.#ending.closeReason, this.incoming, this);
   }
 
   /** Aborted when the session ends. */
   get signal(): AbortSignal {
-    return this.#abort.signal;
+    return this.#ending.signal;
   }
 
   /** Open, closing or closed. */
   get state(): SessionState {
-    return STATES[this.#state]!;
+    return this.#ending.state;
   }
 
   /**
@@ -285,7 +215,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    * same: the session gives up on the socket.
    */
   get closed(): Promise<void> {
-    return this.#closed.promise;
+    return this.#ending.closed;
   }
 
   /**
@@ -293,7 +223,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    * `closed`: the adapter holds the connection's place in `maxConnections` until then.
    */
   get released(): Promise<void> {
-    return this.#released.promise;
+    return this.#ending.released;
   }
 
   /** Bytes Deno has not sent yet. */
@@ -327,13 +257,13 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
 
   /** The largest message; a larger one closes the session with 1009 once received. */
   get maxMessageSize(): number {
-    return this.#maxMessageSize;
+    return this.#incoming.maxMessageSize;
   }
   set maxMessageSize(value: number) {
     if (typeof value !== "number" || !(value > 0)) {
       throw new RangeError(`maxMessageSize must be a positive number of bytes, got ${value}`);
     }
-    this.#maxMessageSize = value;
+    this.#incoming.maxMessageSize = value;
   }
 
   /**
@@ -347,7 +277,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    * @returns A promise for the hand-over.
    */
   send(data: Sendable, _options?: OutgoingHints): Promise<void> {
-    if (this.#state !== OPEN) return rejected(this.#sendError());
+    if (!this.#ending.isOpen) return rejected(this.#ending.sendError());
     let payload: string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob;
     if (typeof data === "string" || data instanceof Uint8Array) {
       payload = data;
@@ -359,7 +289,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
         } catch (err) {
           return Promise.reject(err);
         }
-        this.#startClose(reason);
+        this.#ending.startClose(reason);
         return Promise.resolve();
       }
       if (data.type === "ping" || data.type === "pong") {
@@ -385,7 +315,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
       );
     }
     if (this.#socket.bufferedAmount > this.#outgoingBytes) {
-      return this.#drain(this.#outgoingBytes);
+      return this.#ending.drain(this.#outgoingBytes);
     }
     return Promise.resolve();
   }
@@ -396,8 +326,8 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    * @returns A promise that rejects only when the session failed.
    */
   async flush(): Promise<void> {
-    await this.#drain(0);
-    if (this.#endError !== null) throw this.#endError;
+    await this.#ending.drain(0);
+    if (this.#ending.endError !== null) throw this.#ending.endError;
   }
 
   /**
@@ -417,25 +347,8 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
         new RangeError(`Close code ${chosen.code} cannot be sent in a close frame`),
       );
     }
-    this.#startClose(chosen);
-    return this.#closed.promise;
-  }
-
-  /**
-   * Starts the close handshake, once: Deno sends the close frame (an empty payload for `null`,
-   * RFC 6455 §5.5.1) and waits for the client's, for up to `closeTimeout`.
-   */
-  #startClose(reason: CloseReason | null): void {
-    if (this.#state !== OPEN) return;
-    const local = reason ?? NO_STATUS;
-    this.#state = CLOSING;
-    this.#localReason = local;
-    this.#closeTimer = setTimeout(() => {
-      this.#closeTimer = undefined;
-      this.#finish(local, null);
-      this.#giveUp();
-    }, this.#closeTimeout);
-    this.#closeSocket(reason);
+    this.#ending.startClose(chosen);
+    return this.#ending.closed;
   }
 
   /** @internal Same as `close`. */
@@ -450,20 +363,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    * @param reason Why; `incoming` fails with it.
    */
   abort(reason?: unknown): void {
-    if (this.#state !== CLOSED) {
-      const err = reason instanceof WebSocketError
-        ? reason
-        : new WebSocketError("ABORTED", "The session was aborted", { cause: reason });
-      if (this.#localReason !== null) this.#finish(this.#localReason, null);
-      else this.#finish(new CloseReason(1006, ""), err);
-    }
-    if (this.#socketClosed) return;
-    if (this.#drop()) {
-      this.#closed.resolve();
-      return;
-    }
-    this.#closeSocket(null);
-    this.#giveUpLater();
+    this.#ending.abort(reason);
   }
 
   /** Closes the session when an `await using` block ends. */
@@ -508,26 +408,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    * @returns The message.
    */
   receive(): Promise<Frame> {
-    const next = this.#receiving.then(async () => {
-      const reader = this.incoming.getReader();
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          throw new ConnectionClosedError(
-            "SESSION_CLOSED",
-            "Cannot receive: the session is closed",
-            {
-              closeReason: this.#reason,
-            },
-          );
-        }
-        return value;
-      } finally {
-        reader.releaseLock();
-      }
-    });
-    this.#receiving = next.catch(NOOP);
-    return next;
+    return this.#incoming.receive();
   }
 
   /**
@@ -538,190 +419,5 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    */
   deserialized<T = unknown>(validate?: Validator<T>): AsyncGenerator<T, void, undefined> {
     return deserializeAll(this.converter, () => this.receive(), validate);
-  }
-
-  #sendError(): unknown {
-    return this.#endError ??
-      new ConnectionClosedError(
-        "SESSION_CLOSED",
-        this.#state === CLOSING
-          ? "Cannot send: a close frame was already sent"
-          : "Cannot send: the session is closed",
-        { closeReason: this.#reason },
-      );
-  }
-
-  /**
-   * Asks Deno to close; without a reason, Deno's `close()` sends an empty close payload. Deno
-   * ends a server connection as soon as a message comes in after `close()`; when `close()` runs
-   * in its message dispatch (or the microtasks after it) while more messages are already
-   * buffered, that happens before the close frame is written, and the client sees 1006. So the
-   * call waits for a task of its own: Deno then writes the frame before it reads on.
-   */
-  #closeSocket(reason: CloseReason | null): void {
-    if (this.#closeAsked || this.#socketClosed) return;
-    this.#closeAsked = true;
-    const call = (): void => {
-      this.#closeCall = setTimeout(() => {
-        this.#closeCall = undefined;
-        try {
-          if (reason === null) this.#socket.close();
-          else this.#socket.close(reason.code, reason.message);
-        } catch {
-          // Already closing or closed.
-        }
-      }, 0);
-    };
-    if (this.#opened) call();
-    else this.#open.promise.then((open) => open && !this.#socketClosed && call());
-  }
-
-  /**
-   * Drops the connection at once, without a close frame (see `native_drop.ts`); Deno then fires
-   * `close`, which releases it.
-   *
-   * @returns Whether the connection is gone or going; `false` when Deno offers no way here.
-   */
-  #drop(): boolean {
-    if (this.#socketClosed) return true;
-    if (!dropNativeSocket(this.#socket)) return false;
-    clearTimeout(this.#closeCall);
-    this.#closeCall = undefined;
-    clearTimeout(this.#closeTimer);
-    this.#closeTimer = undefined;
-    return true;
-  }
-
-  /**
-   * `closeTimeout` passed and the client has not closed the connection: drop it. Where Deno
-   * offers no way to, the session gives up on the socket, which stays counted in
-   * `maxConnections` (`released`) until the client or `Deno.serve` ends it.
-   */
-  #giveUp(): void {
-    this.#drop();
-    this.#closed.resolve();
-  }
-
-  async #drain(limit: number): Promise<void> {
-    while (this.#state !== CLOSED && this.#socket.bufferedAmount > limit) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, DRAIN_POLL);
-        const signal = this.#abort.signal;
-        function done(): void {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", done);
-          resolve();
-        }
-        signal.addEventListener("abort", done);
-      });
-    }
-  }
-
-  #onMessage(data: unknown): void {
-    if (this.#state === CLOSED || this.#cancelled) return;
-    let frame: Frame;
-    if (typeof data === "string") frame = Frame.text(data);
-    else if (data instanceof ArrayBuffer) frame = Frame.binary(new Uint8Array(data));
-    else return;
-    if (frame.data.length > this.#maxMessageSize) {
-      const err = new ProtocolError(
-        "MESSAGE_TOO_BIG",
-        1009,
-        `Message is too big: ${frame.data.length}. Max size is ${this.#maxMessageSize}`,
-      );
-      // The error's text, as the listener's sessions send it.
-      this.#fail(err, new CloseReason(1009, truncateUtf8(err.message, 123)));
-      return;
-    }
-    if (this.#state === CLOSING) {
-      // Closing: keep what fits, drop the rest.
-      if ((this.#inController.desiredSize ?? 0) > 0) this.#inController.enqueue(frame);
-      return;
-    }
-    const full = (this.#inController.desiredSize ?? 0) <= 0;
-    this.#inController.enqueue(frame);
-    if (full) {
-      this.#fail(
-        new WebSocketError(
-          "QUEUE_OVERFLOW",
-          "Incoming queue overflow: messages arrived faster than they were read",
-        ),
-        new CloseReason(1008, "Incoming queue overflow"),
-      );
-    }
-  }
-
-  #fail(err: unknown, reason: CloseReason): void {
-    if (this.#state === CLOSED) return;
-    this.#localReason = reason;
-    this.#closeSocket(reason);
-    this.#finish(reason, err);
-    this.#giveUpLater();
-  }
-
-  /** The session ended before the socket closed: give up on it `closeTimeout` later, unless the
-   * client closes it first. */
-  #giveUpLater(): void {
-    if (this.#closeTimer !== undefined) return;
-    this.#closeTimer = setTimeout(() => {
-      this.#closeTimer = undefined;
-      this.#giveUp();
-    }, this.#closeTimeout);
-  }
-
-  #onClose(code: number, message: string, wasClean: boolean): void {
-    if (this.#socketClosed) return;
-    this.#socketClosed = true;
-    clearTimeout(this.#closeCall);
-    this.#closeCall = undefined;
-    clearTimeout(this.#closeTimer);
-    this.#closeTimer = undefined;
-    this.#open.resolve(false);
-    if (this.#state !== CLOSED) {
-      if (this.#localReason !== null) {
-        this.#finish(this.#localReason, null);
-      } else if (!wasClean || code === 1006) {
-        const err = this.#socketError ?? closedAbnormally();
-        this.#finish(
-          err instanceof ProtocolError
-            ? new CloseReason(err.closeCode, truncateUtf8(err.message, 123))
-            : ABNORMAL,
-          err,
-        );
-      } else {
-        let reason: CloseReason;
-        try {
-          reason = new CloseReason(code, message);
-        } catch {
-          reason = new CloseReason(code, "");
-        }
-        this.#finish(reason, null);
-      }
-    }
-    this.#closed.resolve();
-    this.#released.resolve();
-  }
-
-  #finish(reason: CloseReason, err: unknown): void {
-    if (this.#state === CLOSED) return;
-    this.#state = CLOSED;
-    this.#reason = reason;
-    this.#endError = err;
-    clearTimeout(this.#closeTimer);
-    this.#closeTimer = undefined;
-    const closedError = new ConnectionClosedError("SESSION_CLOSED", "The session is closed", {
-      closeReason: reason,
-    });
-    const controller = this.#inController;
-    try {
-      if (err === null) controller.close();
-      else if (this.#cancelled || controller.desiredSize === this.#highWaterMark) {
-        controller.error(err);
-      } else this.#pendingError = err;
-    } catch {
-      // Already ended.
-    }
-    this.#closeReason.resolve(reason);
-    this.#abort.abort(err ?? closedError);
   }
 }

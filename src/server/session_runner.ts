@@ -77,7 +77,7 @@ export function startSocketSession(
   const session = new ManagedWebSocketServerSession(
     init,
     options.session,
-    { params: plan.params, data: plan.data },
+    { params: plan.params, data: plan.data, topics: options.topics },
   );
   return { tracked: session, task: runHandler(options, session, plan) };
 }
@@ -101,6 +101,7 @@ export async function runHandler(
 ): Promise<void> {
   await runBlock(session, plan.route.handler as (session: unknown) => unknown, {
     failReason: HANDLER_FAILED,
+    closeTimeout: options.closeTimeout,
     onError: (err) =>
       report(options, err, {
         phase: "handler",

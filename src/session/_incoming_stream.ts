@@ -15,6 +15,15 @@
  */
 export class IncomingStream<T> extends ReadableStream<T> {
   /**
+   * While a block's handler runs (see `runBlock`): how long `closeReason`, read after the
+   * handler left its loop over this stream early, waits for a close before it rejects; 0 when
+   * no block runs.
+   */
+  blockGrace = 0;
+  /** Whether the last `for await` loop over the stream was left early (tracked in blocks). */
+  leftEarly = false;
+
+  /**
    * Iterates the stream; `preventCancel` defaults to `true`.
    *
    * @param options Iterator options.
@@ -23,6 +32,16 @@ export class IncomingStream<T> extends ReadableStream<T> {
   override [Symbol.asyncIterator](
     options?: ReadableStreamIteratorOptions,
   ): ReturnType<ReadableStream<T>["values"]> {
-    return this.values({ preventCancel: options?.preventCancel ?? true });
+    const iterator = this.values({ preventCancel: options?.preventCancel ?? true });
+    this.leftEarly = false;
+    const leave = iterator.return;
+    // In a block only (one closure per loop, none per message): note a loop left early.
+    if (this.blockGrace > 0 && leave !== undefined) {
+      iterator.return = (value?: unknown) => {
+        this.leftEarly = true;
+        return leave.call(iterator, value);
+      };
+    }
+    return iterator;
   }
 }

@@ -8,16 +8,17 @@ import { CloseReason } from "../core/close.ts";
 import {
   ConnectionClosedError,
   ConnectionError,
-  ProtocolError,
   TimeoutError,
   WebSocketError,
 } from "../core/errors.ts";
+// deno-lint-ignore no-unused-vars -- named by the class documentation's {@linkcode ProtocolError}
+import type { ProtocolError } from "../core/errors.ts";
+import type { EncodedFrame } from "../core/encoded_frame.ts";
 import { Frame } from "../core/frame.ts";
 import { closeSentError, Protocol } from "../core/protocol.ts";
-import { readFrame } from "../transport/read_loop.ts";
-import { IncomingStream } from "./_incoming_stream.ts";
 import { Link } from "./_link.ts";
 import { OutgoingQueue } from "./_outgoing.ts";
+import { RawReader } from "./_raw_reader.ts";
 import { SESSION_DEFAULTS } from "./options.ts";
 import {
   blobBytes,
@@ -37,9 +38,6 @@ export {
   type UpgradeRequest,
   type UpgradeResponse,
 } from "./session_types.ts";
-
-/** `incoming` is pulled: nothing is read ahead of the application. */
-const ZERO_WATER_MARK: QueuingStrategy<Frame> = { highWaterMark: 0 };
 
 /**
  * A raw WebSocket session (Ktor's `ClientWebSocketSession` over the CIO engine, and the
@@ -90,9 +88,8 @@ export class RawWebSocketSession implements AsyncDisposable {
   readonly #closeTimeout: number;
   /** Whether our close frame was taken by the socket (`outgoing` is then closed to writes). */
   #closeWritten = false;
-  /** Whether `incoming` ended. */
-  #ended = false;
-  #inController!: ReadableStreamDefaultController<Frame>;
+  /** `incoming` and the reads that feed it. */
+  readonly #reader: RawReader;
   /** The bounded queue between `send()` and the writer (made at the first send). */
   #out: OutgoingQueue | null = null;
   /** Settles once the `Blob`s sent so far have been read and their frames handed on. */
@@ -100,10 +97,6 @@ export class RawWebSocketSession implements AsyncDisposable {
   /** `outgoing`, made on first use. */
   #outgoing: WritableStream<Frame> | null = null;
   #outController: WritableStreamDefaultController | null = null;
-  /** A protocol error found after frames that were delivered first (raised on the next pull). */
-  #pendingError: ProtocolError | null = null;
-  /** The socket read in flight (a pull, or closeAndRelease discarding), if any. */
-  #inFlight: Promise<void> | null = null;
 
   /**
    * Creates a session over an upgraded socket. Use `webSocketRawSession` (client) or a
@@ -127,15 +120,11 @@ export class RawWebSocketSession implements AsyncDisposable {
       leftover: init.leftover,
       masking: init.masking,
     });
-    // Leaving a `for await` loop early must not cancel the stream (which aborts the session):
-    // the frames that follow stay readable, and a close handshake can still run.
-    this.incoming = new IncomingStream<Frame>({
-      start: (controller) => {
-        this.#inController = controller;
-      },
-      pull: (controller) => this.#pull(controller),
+    this.#reader = new RawReader(this.#protocol, this.#link, {
+      closeTimeout: init.closeTimeout,
       cancel: (reason) => this.abort(reason),
-    }, ZERO_WATER_MARK);
+    });
+    this.incoming = this.#reader.stream;
   }
 
   /** Frames to the peer (made on first use). */
@@ -268,7 +257,7 @@ export class RawWebSocketSession implements AsyncDisposable {
       ? reason
       : new WebSocketError("ABORTED", "The session was aborted", { cause: reason });
     this.#protocol.abort(err);
-    this.#end(err);
+    this.#reader.end(err);
     this.#link.release(err);
   }
 
@@ -290,7 +279,8 @@ export class RawWebSocketSession implements AsyncDisposable {
     if (!protocol.closeSent) {
       await this.close(reason ?? new CloseReason(1000, "")).catch(() => {});
     }
-    if (!protocol.closeReceived && !this.#ended && !this.#link.isReleased) {
+    const reader = this.#reader;
+    if (!protocol.closeReceived && !reader.ended && !this.#link.isReleased) {
       const timer = setTimeout(
         () =>
           this.abort(
@@ -302,9 +292,8 @@ export class RawWebSocketSession implements AsyncDisposable {
         this.#closeTimeout,
       );
       try {
-        while (!protocol.closeReceived && !this.#ended && !this.#link.isReleased) {
-          if (this.#inFlight !== null) await this.#inFlight;
-          else await this.#track(this.#readOnce(null));
+        while (!protocol.closeReceived && !reader.ended && !this.#link.isReleased) {
+          await reader.discardNext();
         }
       } finally {
         clearTimeout(timer);
@@ -343,7 +332,7 @@ export class RawWebSocketSession implements AsyncDisposable {
   }
 
   /** Hands `frame` to the writer; returns `null` or the error that refused it. */
-  #enqueue(frame: Frame): unknown {
+  #enqueue(frame: Frame | EncodedFrame): unknown {
     const writer = this.#link.writer;
     // Once per failed batch: a broken connection is released at once, even if nobody reads
     // `incoming` any more. Set at the first send, so that an idle session holds no closure.
@@ -364,142 +353,6 @@ export class RawWebSocketSession implements AsyncDisposable {
     } catch {
       // Already errored.
     }
-    if (this.#protocol.closeReceived) this.#afterHandshake();
-  }
-
-  #afterHandshake(): void {
-    this.#end(null);
-    this.#link.finish(this.#closeTimeout);
-  }
-
-  /** Ends `incoming`: normally with `null`, or with an error. */
-  #end(err: unknown): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    try {
-      if (err === null) this.#inController.close();
-      else this.#inController.error(err);
-    } catch {
-      // The stream already ended.
-    }
-  }
-
-  #pull(controller: ReadableStreamDefaultController<Frame>): Promise<void> {
-    if (this.#inFlight === null && this.#pendingError === null) {
-      return this.#track(this.#readOnce(controller));
-    }
-    return this.#pullSlow(controller);
-  }
-
-  async #pullSlow(controller: ReadableStreamDefaultController<Frame>): Promise<void> {
-    // closeAndRelease may be reading: one socket read at a time.
-    while (this.#inFlight !== null) await this.#inFlight;
-    const pending = this.#pendingError;
-    if (pending !== null) {
-      // The application has taken the frames that came before the bad bytes and asks for more:
-      // fail now, one macrotask later, so that what it sent in answer goes out before the
-      // close frame.
-      this.#pendingError = null;
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      if (!this.#ended) this.#fail(pending);
-      return;
-    }
-    await this.#track(this.#readOnce(controller));
-  }
-
-  /** Records `read` (which never rejects) as the read in flight until it settles. */
-  #track(read: Promise<void>): Promise<void> {
-    this.#inFlight = read;
-    return read.then(() => {
-      if (this.#inFlight === read) this.#inFlight = null;
-    });
-  }
-
-  /**
-   * Reads the next frames; enqueues them on `incoming` (or, with no controller, discards them
-   * but still notes a close frame) and ends the session's reading side as they require.
-   */
-  async #readOnce(controller: ReadableStreamDefaultController<Frame> | null): Promise<void> {
-    if (this.#ended) return;
-    const link = this.#link;
-    const protocol = this.#protocol;
-    let delivered = 0;
-    link.reading = true;
-    try {
-      let frame = protocol.next() ?? await readFrame(link.reader, protocol);
-      link.reading = false;
-      // Aborted while the read was settling: the frames go nowhere.
-      if (this.#ended) return;
-      if (frame === null) {
-        this.#onEof();
-        return;
-      }
-      // Every frame the read delivered, enqueued as it is decoded (no array per read).
-      do {
-        controller?.enqueue(frame);
-        delivered++;
-        frame = protocol.next();
-      } while (frame !== null);
-    } catch (err) {
-      link.reading = false;
-      if (controller !== null && delivered > 0 && err instanceof ProtocolError) {
-        // The frames decoded before the bad bytes are valid and were delivered first (nothing
-        // is lost; Autobahn 3.2, 4.1.3 and 5.15 expect their echo); the session fails when the
-        // application comes back for more (see #pull).
-        if (!this.#ended) this.#pendingError = err;
-        return;
-      }
-      this.#fail(err);
-      return;
-    }
-    if (protocol.closeReceived && protocol.closeSent) this.#afterHandshake();
-  }
-
-  /** The peer ended the TCP connection: `incoming` ends, normally after a close frame. */
-  #onEof(): void {
-    const received = this.#protocol.closeReceived;
-    this.#protocol.receiveEof();
-    // Raw sessions report the wire as it is: without the peer's close frame the end is
-    // abnormal, even after ours.
-    if (received) {
-      this.#end(null);
-    } else {
-      this.#end(
-        new ConnectionClosedError(
-          "CLOSED_ABNORMALLY",
-          "The connection was closed without a close frame",
-          { closeReason: new CloseReason(1006, "") },
-        ),
-      );
-    }
-    this.#link.release();
-  }
-
-  #fail(err: unknown): void {
-    const protocol = this.#protocol;
-    if (this.#link.isReleased) {
-      // Our own abort or a finished handshake broke the read.
-      if (protocol.closeReceived && protocol.closeSent) this.#end(null);
-      else this.#end(this.#link.signal.reason ?? err);
-      return;
-    }
-    if (err instanceof ProtocolError) {
-      this.#end(err);
-      const frame = protocol.fail(err);
-      if (frame === null) {
-        this.#link.release(err);
-        return;
-      }
-      this.#link.writer.write(frame).catch(() => {}).finally(() => this.#link.release(err));
-      return;
-    }
-    const wrapped = err instanceof WebSocketError
-      ? err
-      : new ConnectionError("CONNECTION_RESET", "The connection broke while reading", {
-        cause: err,
-      });
-    protocol.abort(wrapped);
-    this.#end(wrapped);
-    this.#link.release(wrapped);
+    if (this.#protocol.closeReceived) this.#reader.handshakeDone();
   }
 }

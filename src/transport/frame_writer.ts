@@ -6,71 +6,20 @@
  */
 
 import { ConnectionClosedError, ConnectionError } from "../core/errors.ts";
+import { EncodedFrame } from "../core/encoded_frame.ts";
 import type { Frame } from "../core/frame.ts";
-import { type FrameEncoder, MAX_HEADER_SIZE } from "../core/frame_encoder.ts";
+import type { FrameEncoder } from "../core/frame_encoder.ts";
 import { closeSentError } from "../core/protocol.ts";
+import { appendBytes, appendFrame, type Batch, newBatch, NOOP } from "./_batch.ts";
+import type { ByteSink } from "./byte_sink.ts";
 
-/** The byte sink a {@linkcode FrameWriter} writes to (a `Deno.Conn` fits). */
-export interface ByteSink {
-  /** Writes some of `p`; resolves with how many bytes were taken. */
-  write(p: Uint8Array): Promise<number>;
-}
-
-/**
- * Unmasked payloads at least this large are written as they are, not copied. Smaller ones are
- * copied into the batch buffer: a 64 KiB copy costs less than the second write (and the
- * separate header segment the peer wakes up for) that writing header and payload apart needs.
- */
-const COPY_LIMIT = 65 * 1024;
-/** The first batch buffer, allocated at the first write (idle connections hold none). */
-const FIRST_BUFFER = 4096;
-const NO_BUFFER = new Uint8Array(0);
-/** Placeholder settlers of a batch nobody awaits yet (shared: an idle writer holds no closure). */
-const NOOP = (): void => {};
-
-/** A group of frames written together; every writer of the group awaits the same promise. */
-interface Batch {
-  /** Byte ranges in order: views of the batch buffer and whole payloads. */
-  parts: Uint8Array[];
-  buf: Uint8Array;
-  /** Start of the bytes in `buf` not yet closed off into `parts`. */
-  mark: number;
-  len: number;
-  bytes: number;
-  promise: Promise<void> | null;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-function newBatch(): Batch {
-  return {
-    parts: [],
-    buf: NO_BUFFER,
-    mark: 0,
-    len: 0,
-    bytes: 0,
-    promise: null,
-    resolve: NOOP,
-    reject: NOOP,
-  };
-}
+export { type ByteSink, writeAll } from "./byte_sink.ts";
 
 /** A rejected promise that is no unhandled rejection when nobody awaits it. */
 function rejected(err: unknown): Promise<never> {
   const promise = Promise.reject(err);
   promise.catch(() => {});
   return promise;
-}
-
-/**
- * Writes all of `p` to `sink`, looping over partial writes.
- *
- * @param sink The socket.
- * @param p The bytes.
- */
-export async function writeAll(sink: ByteSink, p: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < p.length) off += await sink.write(off === 0 ? p : p.subarray(off));
 }
 
 /**
@@ -169,19 +118,30 @@ export class FrameWriter {
    * Queues a frame without a promise of its own (a send that resolves at acceptance needs
    * none): a failure of its batch goes to {@linkcode FrameWriter.onError}.
    *
-   * @param frame The frame.
+   * @param frame The frame, or a data frame encoded already (unmasked: server role only).
    * @returns `null`, or the error that refused the frame (a broken writer, a frame after the
    *   close frame, or a fragment the encoder refuses); nothing is queued then.
    */
-  enqueue(frame: Frame): unknown {
+  enqueue(frame: Frame | EncodedFrame): unknown {
     const refusal = this.#refusal();
     if (refusal !== null) return refusal;
-    try {
-      this.#append(frame);
-    } catch (err) {
-      return err;
+    if (frame instanceof EncodedFrame) {
+      if (this.#encoder.mask || this.#encoder.inMessage) {
+        return new TypeError(
+          this.#encoder.mask
+            ? "An encoded frame cannot be sent on a connection that masks"
+            : "Cannot send a message before the fragmented message is finished",
+        );
+      }
+      this.#appendEncoded(frame.bytes);
+    } else {
+      try {
+        this.#append(frame);
+      } catch (err) {
+        return err;
+      }
+      if (frame.type === "close") this.#closed = true;
     }
-    if (frame.type === "close") this.#closed = true;
     if (!this.#writing) this.#pump();
     return null;
   }
@@ -292,45 +252,14 @@ export class FrameWriter {
 
   /** Encodes `frame` into the pending batch. */
   #append(frame: Frame): Batch {
-    const encoder = this.#encoder;
     const batch = this.#next;
-    const length = frame.data.length;
-    if (!encoder.mask && length >= COPY_LIMIT) {
-      // Header into the buffer, payload as its own part.
-      this.#reserve(batch, MAX_HEADER_SIZE);
-      batch.len = encoder.encodeHeaderInto(frame, batch.buf, batch.len);
-      batch.parts.push(batch.buf.subarray(batch.mark, batch.len), frame.data);
-      batch.mark = batch.len;
-    } else {
-      const size = encoder.encodedSize(frame);
-      if (size >= COPY_LIMIT) {
-        const own = new Uint8Array(size);
-        encoder.encodeInto(frame, own, 0);
-        if (batch.len > batch.mark) batch.parts.push(batch.buf.subarray(batch.mark, batch.len));
-        batch.parts.push(own);
-        batch.mark = batch.len;
-      } else {
-        this.#reserve(batch, size);
-        batch.len = encoder.encodeInto(frame, batch.buf, batch.len);
-      }
-    }
-    const added = MAX_HEADER_SIZE + length;
-    batch.bytes += added;
-    this.#queued += added;
+    this.#queued += appendFrame(batch, this.#encoder, frame);
     return batch;
   }
 
-  /** Makes room for `size` more bytes in the batch buffer. */
-  #reserve(batch: Batch, size: number): void {
-    if (batch.len + size <= batch.buf.length) return;
-    let capacity = Math.max(FIRST_BUFFER, batch.buf.length * 2);
-    while (capacity < batch.len + size) capacity *= 2;
-    const grown = new Uint8Array(capacity);
-    // Earlier parts keep viewing the old buffer; copy only what is not closed off yet.
-    grown.set(batch.buf.subarray(batch.mark, batch.len), 0);
-    batch.len -= batch.mark;
-    batch.mark = 0;
-    batch.buf = grown;
+  /** Adds encoded bytes to the pending batch. */
+  #appendEncoded(bytes: Uint8Array): void {
+    this.#queued += appendBytes(this.#next, bytes);
   }
 
   /**

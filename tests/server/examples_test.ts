@@ -4,7 +4,7 @@ import { CloseReason } from "../../src/core/close.ts";
 import { Frame, readReason, readText } from "../../src/core/frame.ts";
 import { webSocketRawSession } from "../../src/client/raw_client.ts";
 // @ts-types="npm:@types/ws@8.18.2"
-import { WebSocket as NodeWebSocket } from "ws";
+import { WebSocket as NodeWebSocket } from "npm:ws@8.23.0";
 import { exchange, upgradeRequest } from "./_tcp.ts";
 
 /** Starts an example, waits for its first line with a URL, runs `fn`, stops it with SIGINT. */

@@ -1,0 +1,178 @@
+/**
+ * The incoming side of a session served through `Deno.serve`: Deno's messages queued on
+ * `incoming` up to the incoming bounds (Deno offers no read backpressure), the message size
+ * limit, and `receive()`.
+ *
+ * @module
+ */
+
+import { IncomingStream } from "../session/_incoming_stream.ts";
+import { CloseReason, truncateUtf8 } from "../core/close.ts";
+import { ConnectionClosedError, ProtocolError, WebSocketError } from "../core/errors.ts";
+import { Frame } from "../core/frame.ts";
+
+const NOOP = (): void => {};
+
+/** What the incoming side needs from its session (the session's ending, `_native_ending.ts`). */
+export interface NativeIncomingHost {
+  /** The session's close reason once it ended, else `null`. */
+  readonly reason: CloseReason | null;
+  /** Fails the session with `err`, closing with `reason` (a message too big, an overflow). */
+  fail(err: unknown, reason: CloseReason): void;
+}
+
+/** The bounds of the incoming queue. */
+export interface NativeIncomingOptions {
+  /** The largest message, in bytes. */
+  maxMessageSize: number;
+  /** How many messages may wait. */
+  incomingMessages: number;
+  /** How many bytes may wait. */
+  incomingBytes: number;
+}
+
+/** The `incoming` stream of a native session. */
+export class NativeIncoming {
+  /** Complete text and binary messages from the client. */
+  readonly stream: ReadableStream<Frame>;
+  /** The largest message; a larger one closes the session with 1009 once received. */
+  maxMessageSize: number;
+  readonly #host: NativeIncomingHost;
+  readonly #highWaterMark: number;
+  #controller!: ReadableStreamDefaultController<Frame>;
+  #cancelled = false;
+  #pendingError: unknown = null;
+  #receiving: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Makes the stream.
+   *
+   * @param host The session's ending.
+   * @param options The message size limit and the queue's bounds.
+   */
+  constructor(host: NativeIncomingHost, options: NativeIncomingOptions) {
+    this.#host = host;
+    this.maxMessageSize = options.maxMessageSize;
+    const messages = options.incomingMessages;
+    const bytes = options.incomingBytes;
+    let strategy: QueuingStrategy<Frame>;
+    if (bytes === Infinity) strategy = { highWaterMark: messages, size: () => 1 };
+    else if (messages === Infinity) {
+      strategy = { highWaterMark: bytes, size: (f) => f.data.length || 1 };
+    } else {
+      const unit = Math.max(1, Math.ceil(bytes / messages));
+      strategy = {
+        highWaterMark: unit * messages,
+        size: (f) => (f.data.length > unit ? f.data.length : unit),
+      };
+    }
+    this.#highWaterMark = strategy.highWaterMark!;
+    const incoming = new IncomingStream<Frame>({
+      start: (controller) => {
+        this.#controller = controller;
+      },
+      pull: (controller) => {
+        if (this.#pendingError !== null && controller.desiredSize === this.#highWaterMark) {
+          const err = this.#pendingError;
+          this.#pendingError = null;
+          try {
+            controller.error(err);
+          } catch {
+            // Already ended.
+          }
+        }
+      },
+      cancel: () => {
+        this.#cancelled = true;
+      },
+    }, strategy);
+    this.stream = incoming;
+  }
+
+  /**
+   * Queues a message of Deno's `message` event (the session is open or closing).
+   *
+   * @param data The event's data.
+   * @param closing Whether our close frame was sent: what does not fit is dropped.
+   */
+  onMessage(data: unknown, closing: boolean): void {
+    if (this.#cancelled) return;
+    let frame: Frame;
+    if (typeof data === "string") frame = Frame.text(data);
+    else if (data instanceof ArrayBuffer) frame = Frame.binary(new Uint8Array(data));
+    else return;
+    if (frame.data.length > this.maxMessageSize) {
+      const err = new ProtocolError(
+        "MESSAGE_TOO_BIG",
+        1009,
+        `Message is too big: ${frame.data.length}. Max size is ${this.maxMessageSize}`,
+      );
+      // The error's text, as the listener's sessions send it.
+      this.#host.fail(err, new CloseReason(1009, truncateUtf8(err.message, 123)));
+      return;
+    }
+    const controller = this.#controller;
+    if (closing) {
+      // Closing: keep what fits, drop the rest.
+      if ((controller.desiredSize ?? 0) > 0) controller.enqueue(frame);
+      return;
+    }
+    const full = (controller.desiredSize ?? 0) <= 0;
+    controller.enqueue(frame);
+    if (full) {
+      this.#host.fail(
+        new WebSocketError(
+          "QUEUE_OVERFLOW",
+          "Incoming queue overflow: messages arrived faster than they were read",
+        ),
+        new CloseReason(1008, "Incoming queue overflow"),
+      );
+    }
+  }
+
+  /**
+   * Ends `stream`: closed for `null`; otherwise errored at once when empty (or cancelled), else
+   * once the queued messages have been read.
+   *
+   * @param err The session's failure, or `null`.
+   */
+  end(err: unknown): void {
+    const controller = this.#controller;
+    try {
+      if (err === null) controller.close();
+      else if (this.#cancelled || controller.desiredSize === this.#highWaterMark) {
+        controller.error(err);
+      } else this.#pendingError = err;
+    } catch {
+      // Already ended.
+    }
+  }
+
+  /**
+   * The next message, leaving `stream` unlocked; receives queue behind each other.
+   *
+   * @returns The message.
+   */
+  receive(): Promise<Frame> {
+    const next = this.#receiving.then(async () => {
+      const reader = this.stream.getReader();
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          throw new ConnectionClosedError(
+            "SESSION_CLOSED",
+            "Cannot receive: the session is closed",
+            {
+              closeReason: this.#host.reason,
+            },
+          );
+        }
+        return value;
+      } finally {
+        reader.releaseLock();
+      }
+    });
+    this.#receiving = next.catch(NOOP);
+    return next;
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * The incoming side of a managed session: the `incoming` stream, the read loop that fills it
+ * while it has room, the pongs owed, and `receive()`.
+ *
+ * What a frame means is decided by the protocol; what the end of the read means (end of stream,
+ * a broken read, the peer's close frame) is decided by the session's {@linkcode ReaderHost}.
+ *
+ * @module
+ */
+
+import { ConnectionClosedError, ProtocolError } from "../core/errors.ts";
+import type { Frame } from "../core/frame.ts";
+import type { Protocol } from "../core/protocol.ts";
+import { readFrame } from "../transport/read_loop.ts";
+import { IncomingStream } from "./_incoming_stream.ts";
+import type { Link } from "./_link.ts";
+
+const NOOP = (): void => {};
+
+/** What the reader needs from its session: the session's ending (`_managed_ending.ts`). */
+export interface ReaderHost {
+  /** Whether the session ended: the loop stops and messages are dropped. */
+  readonly finished: boolean;
+  /** A pong arrived (settles the ping it answers, if any). */
+  onPong(data: Uint8Array): void;
+  /** The peer's close frame was read (the protocol noted it); the loop stops. */
+  onPeerClose(): void;
+  /** The socket reached its end of stream; the loop stops. */
+  onEof(): void;
+  /** Reading or decoding failed with `err`; the loop stops. */
+  onReadError(err: unknown): void;
+  /** The application read the last queued message (called on a pull of the empty queue). */
+  onDrained(): void;
+}
+
+/**
+ * The incoming stream and the read loop feeding it. The read loop starts with `start()`, once
+ * the host is ready.
+ */
+export class ManagedReader {
+  /** Complete text and binary messages from the peer. */
+  readonly stream: ReadableStream<Frame>;
+  /** Whether the application cancelled `stream` (messages are dropped, reading goes on). */
+  cancelled = false;
+  /** Whether the current socket read delivered a message to `stream`. */
+  deliveredThisRead = false;
+  readonly #protocol: Protocol;
+  readonly #link: Link;
+  readonly #host: ReaderHost;
+  readonly #highWaterMark: number;
+  #controller!: ReadableStreamDefaultController<Frame>;
+  /** The failure, raised once the queued messages have been read. */
+  #pendingError: unknown = null;
+  #demand: (() => void) | null = null;
+  #loopDone: Promise<void> | null = null;
+  #receiving: Promise<unknown> | null = null;
+  /** Takes the next owed pong once the socket took the last one (made at the first ping). */
+  #onPongWrittenCb: (() => void) | null = null;
+
+  /**
+   * Makes the incoming stream (reading starts with `start()`).
+   *
+   * @param protocol The session's protocol.
+   * @param link The socket.
+   * @param strategy The incoming queue's strategy (see `incomingStrategy`).
+   * @param host The session's ending.
+   */
+  constructor(
+    protocol: Protocol,
+    link: Link,
+    strategy: QueuingStrategy<Frame>,
+    host: ReaderHost,
+  ) {
+    this.#protocol = protocol;
+    this.#link = link;
+    this.#host = host;
+    this.#highWaterMark = strategy.highWaterMark!;
+    // Leaving a `for await` loop early does not cancel the session's incoming messages.
+    this.stream = new IncomingStream<Frame>({
+      start: (controller) => {
+        this.#controller = controller;
+      },
+      pull: (controller) => this.#onPull(controller),
+      cancel: () => {
+        this.cancelled = true;
+        this.wake();
+      },
+    }, strategy);
+  }
+
+  /** Starts the read loop (once). */
+  start(): void {
+    this.#loopDone ??= this.#readLoop();
+  }
+
+  /** Settles once the read loop stopped. */
+  get loopDone(): Promise<void> | null {
+    return this.#loopDone;
+  }
+
+  /** Whether messages wait in the incoming queue. */
+  get queued(): boolean {
+    return (this.#controller.desiredSize ?? 0) < this.#highWaterMark;
+  }
+
+  /** Resumes a read loop that waits for room in the queue. */
+  wake(): void {
+    const demand = this.#demand;
+    if (demand !== null) {
+      this.#demand = null;
+      demand();
+    }
+  }
+
+  /**
+   * Ends `stream`: closed when `err` is `null`; otherwise errored at once when empty (or
+   * cancelled), else once the queued messages have been read.
+   *
+   * @param err The session's failure, or `null` for a clean end.
+   */
+  end(err: unknown): void {
+    const controller = this.#controller;
+    try {
+      if (err === null) {
+        controller.close();
+      } else if (this.cancelled || controller.desiredSize === this.#highWaterMark) {
+        controller.error(err);
+      } else {
+        // Messages are still queued: raise the error once they have been read.
+        this.#pendingError = err;
+      }
+    } catch {
+      // The stream already ended (cancelled).
+    }
+  }
+
+  /**
+   * The next message, leaving `stream` unlocked; receives queue behind each other.
+   *
+   * @returns The message.
+   */
+  receive(): Promise<Frame> {
+    const next = (this.#receiving ?? Promise.resolve()).then(async () => {
+      const reader = this.stream.getReader();
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          throw new ConnectionClosedError(
+            "SESSION_CLOSED",
+            "Cannot receive: the session is closed",
+            { closeReason: this.#protocol.closeReason },
+          );
+        }
+        return value;
+      } finally {
+        reader.releaseLock();
+      }
+    });
+    this.#receiving = next.catch(NOOP);
+    return next;
+  }
+
+  #onPull(controller: ReadableStreamDefaultController<Frame>): void {
+    if (controller.desiredSize === this.#highWaterMark) {
+      this.#host.onDrained();
+      if (this.#pendingError !== null) {
+        // The queue has drained: now raise the failure.
+        const err = this.#pendingError;
+        this.#pendingError = null;
+        try {
+          controller.error(err);
+        } catch {
+          // Already ended.
+        }
+        return;
+      }
+    }
+    this.wake();
+  }
+
+  /**
+   * Reads the socket while the incoming queue has room (always once the consumer cancelled or
+   * a close frame was sent), and handles every frame one read delivers.
+   */
+  async #readLoop(): Promise<void> {
+    const link = this.#link;
+    const reader = link.reader;
+    const protocol = this.#protocol;
+    const host = this.#host;
+    try {
+      while (!host.finished && !protocol.closeReceived) {
+        if (
+          !this.cancelled && !protocol.closeSent && !reader.eof &&
+          (this.#controller.desiredSize ?? 0) <= 0
+        ) {
+          // The queue is full: decoding stops, so TCP backpressure reaches the peer. One more
+          // read stays posted while nothing waits undecoded, so that a peer that vanished is
+          // noticed (its end of stream or reset ends the session with 1006) even while the
+          // application does not read; what that read brings waits in the decoder (one read
+          // buffer at most), and a peer that goes on sending is held back by TCP.
+          if (protocol.decoder.buffered === 0) {
+            reader.commit(await link.conn.read(reader.window()));
+          } else {
+            await new Promise<void>((resolve) => {
+              this.#demand = resolve;
+            });
+          }
+          continue;
+        }
+        this.deliveredThisRead = false;
+        // The protocol decodes, reassembles, runs the extensions and notes pings and the close.
+        let frame = protocol.next() ?? await readFrame(reader, protocol);
+        if (frame === null) {
+          host.onEof();
+          return;
+        }
+        // Every frame the read delivered, handled as it is decoded (no array per read): the
+        // frames before bad bytes are handled before the protocol throws.
+        do {
+          const type = frame.type;
+          if (type === "text" || type === "binary") this.#deliver(frame);
+          else if (type === "ping") this.#writePong();
+          else if (type === "pong") host.onPong(frame.data);
+          else if (type === "close") {
+            this.#writePong();
+            host.onPeerClose();
+            break;
+          }
+          if (host.finished) break;
+          frame = protocol.next();
+        } while (frame !== null);
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError && this.deliveredThisRead && !this.cancelled) {
+        // Messages that came just before the violation are in the application's hands: one
+        // macrotask lets it answer them before the connection is failed (Autobahn 3.2, 4.1.3,
+        // 5.15 expect the echo of the message sent before the bad frame).
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      host.onReadError(err);
+    }
+  }
+
+  /**
+   * Writes the pong owed, ahead of queued data (RFC 6455 §5.5.2: "as soon as practical"). The
+   * protocol bounds the pongs waiting for the socket (see `Protocol.takePong`): a peer that
+   * floods pings and does not read holds a few KiB of pongs here, not one per ping.
+   */
+  #writePong(): void {
+    const pong = this.#protocol.takePong();
+    if (pong === null) return;
+    this.#onPongWrittenCb ??= () => {
+      this.#protocol.pongWritten();
+      this.#writePong();
+    };
+    this.#link.writer.writeUrgent(pong).then(this.#onPongWrittenCb, NOOP);
+  }
+
+  /** Hands a complete message to `stream` (dropped when cancelled, or closing with no room). */
+  #deliver(frame: Frame): void {
+    if (this.cancelled || this.#host.finished) return;
+    const controller = this.#controller;
+    if (this.#protocol.closeSent && (controller.desiredSize ?? 0) <= 0) return;
+    controller.enqueue(frame);
+    this.deliveredThisRead = true;
+  }
+}
