@@ -17,7 +17,7 @@
  *   event: (e) => console.log("backplane:", e.type),
  * });
  * await backplane.subscribe("news");
- * await backplane.publish("news", "hello", 1);
+ * await backplane.publish("news", { data: "hello", ref: 1 });
  * await backplane.close();
  * ```
  *
@@ -34,6 +34,8 @@ export type {
   BackplaneEvent,
   BackplaneHost,
   HistoryOptions,
+  PublishedData,
+  RecoveryRequest,
   TopicData,
   TopicMessage,
   TopicPosition,

@@ -219,9 +219,11 @@ async function backplane(url: string, count: number, pipelined: boolean): Promis
   const data = "x".repeat(64);
   const t0 = performance.now();
   if (pipelined) {
-    await Promise.all(Array.from({ length: count }, (_, i) => a.publish(topic, data, i)));
+    await Promise.all(
+      Array.from({ length: count }, (_, i) => a.publish(topic, { data, ref: i })),
+    );
   } else {
-    for (let i = 0; i < count; i++) await a.publish(topic, data, i);
+    for (let i = 0; i < count; i++) await a.publish(topic, { data, ref: i });
   }
   await all;
   const rate = Math.round(count / ((performance.now() - t0) / 1000));

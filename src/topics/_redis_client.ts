@@ -9,9 +9,9 @@
  * @module
  */
 
+import { randomEpoch } from "./_history.ts";
 import {
   decodeEntry,
-  newEpoch,
   PUBLISH_SCRIPT,
   type RawEntry,
   READ_SCRIPT,
@@ -135,7 +135,7 @@ export async function readTopic(
     keys.counter,
     keys.epoch,
     keys.history,
-    newEpoch(),
+    randomEpoch(),
     from,
     count,
   );

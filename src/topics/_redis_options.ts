@@ -6,6 +6,7 @@
  */
 
 import type { HistoryOptions } from "./backplane.ts";
+import { checkHistory } from "./_history.ts";
 import { safeUrl } from "./_redis_protocol.ts";
 
 /**
@@ -133,8 +134,7 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
   if (typeof prefix !== "string" || prefix === "") {
     throw new TypeError("prefix must be a non-empty string");
   }
-  const size = nonNegative("history.size", options.history?.size, 0);
-  if (!Number.isInteger(size)) throw new RangeError(`history.size must be an integer`);
+  const { size, ttl } = checkHistory(options.history);
   const nodeId = options.nodeId ?? crypto.randomUUID();
   if (typeof nodeId !== "string" || nodeId === "" || /[\r\n]/.test(nodeId)) {
     throw new TypeError("nodeId must be a non-empty string without line breaks");
@@ -145,7 +145,7 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
     prefix,
     db,
     size,
-    ttl: Math.ceil(nonNegative("history.ttl", options.history?.ttl, 0)),
+    ttl: Math.ceil(ttl),
     nodeId,
     connectTimeout: nonNegative("connectTimeout", options.connectTimeout, 5000),
     initialDelay: nonNegative("reconnect.initialDelay", options.reconnect?.initialDelay, 100),

@@ -37,12 +37,6 @@ export function topicKeys(prefix: string, topic: string, db = 0): TopicKeys {
   };
 }
 
-/** A fresh random epoch: 16 hex digits. */
-export function newEpoch(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * Shared by both scripts: reads the epoch; when it or the counter is missing (a Redis that lost
  * its data, or evicted a key), starts a new epoch: a random one (ARGV[1]), the counter at 0, no

@@ -22,7 +22,8 @@ import type {
   Backplane,
   BackplaneEvent,
   BackplaneHost,
-  TopicData,
+  PublishedData,
+  RecoveryRequest,
   TopicMessage,
   TopicPosition,
   TopicRecovery,
@@ -45,7 +46,8 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from "./_redis_options.ts";
-import { newEpoch, topicKeys, type WireMessage } from "./_redis_protocol.ts";
+import { randomEpoch } from "./_history.ts";
+import { topicKeys, type WireMessage } from "./_redis_protocol.ts";
 
 export type { RedisBackplaneOptions, RedisReconnectOptions } from "./_redis_options.ts";
 
@@ -91,8 +93,9 @@ class RedisBackplane implements Backplane {
     this.#state = "up";
   }
 
-  async publish(topic: string, data: TopicData, ref: number): Promise<TopicPosition> {
+  async publish(topic: string, message: PublishedData): Promise<TopicPosition> {
     checkTopic(topic);
+    const { data, ref } = message ?? {};
     if (typeof data !== "string" && !(data instanceof Uint8Array)) {
       throw new TypeError("data must be a string or a Uint8Array");
     }
@@ -110,7 +113,7 @@ class RedisBackplane implements Backplane {
         keys.counter,
         keys.epoch,
         keys.history,
-        newEpoch(),
+        randomEpoch(),
         keys.channel,
         this.#o.nodeId,
         String(ref),
@@ -176,8 +179,9 @@ class RedisBackplane implements Backplane {
     }
   }
 
-  async recover(topic: string, since: TopicPosition, limit: number): Promise<TopicRecovery> {
+  async recover(topic: string, request: RecoveryRequest): Promise<TopicRecovery> {
     checkTopic(topic);
+    const { since, limit } = request ?? {};
     if (
       typeof since?.epoch !== "string" || !Number.isSafeInteger(since.offset) || since.offset < 0
     ) {
@@ -198,10 +202,11 @@ class RedisBackplane implements Backplane {
     const { epoch, head: offset } = reply;
     const entries = this.#live(reply);
     const head = { offset, epoch };
-    if (this.#o.size === 0) return { ok: false, reason: "no-history", head };
+    // The checks in the in-process backplane's order, so that both answer alike.
     if (since.epoch !== epoch) return { ok: false, reason: "epoch-changed", head };
     if (since.offset > offset) return { ok: false, reason: "offset-ahead", head };
     if (since.offset === offset) return { ok: true, messages: [], head };
+    if (this.#o.size === 0) return { ok: false, reason: "no-history", head };
     if (offset - since.offset > limit || entries[0]?.offset !== since.offset + 1) {
       return { ok: false, reason: "offset-too-old", head };
     }
@@ -433,7 +438,7 @@ function messageOf(error: unknown): string {
  *   event: (e) => console.log("backplane", e.type),
  * });
  * await backplane.subscribe("room:1");
- * await backplane.publish("room:1", "hello", 1);
+ * await backplane.publish("room:1", { data: "hello", ref: 1 });
  * await backplane.close();
  * ```
  *

@@ -29,7 +29,10 @@ const reader = Deno.stdin.readable.getReader();
 await reader.read();
 reader.releaseLock();
 await Promise.all(
-  Array.from({ length: count }, (_, i) => backplane.publish(topic, `${name}:${i}`, i)),
+  Array.from(
+    { length: count },
+    (_, i) => backplane.publish(topic, { data: `${name}:${i}`, ref: i }),
+  ),
 );
 await recorder.until(() => recorder.messages.length >= count * peers, "every message", 30_000);
 console.log(JSON.stringify({

@@ -62,7 +62,7 @@ Deno.test("redisBackplane: an unreachable Redis rejects start() without the pass
   assert.equal(error.code, "CONNECTION_REFUSED");
   assert.match(error.message, new RegExp(`redis://127\\.0\\.0\\.1:${port}/2: .*ECONNREFUSED`));
   assert.doesNotMatch(error.message, /s3cret/);
-  await assert.rejects(bp.publish("t", "x", 1), ConnectionClosedError);
+  await assert.rejects(bp.publish("t", { data: "x", ref: 1 }), ConnectionClosedError);
   await bp.close();
 });
 
@@ -70,7 +70,7 @@ Deno.test("redisBackplane: a password in the URL is used, and never shown", asyn
   await using redis = await RedisServer.start({ password: "pa55-w0rd" });
   await using ok = await open({ url: `redis://:pa55-w0rd@127.0.0.1:${redis.port}/0` });
   await ok.bp.subscribe("t");
-  await ok.bp.publish("t", "authenticated", 1);
+  await ok.bp.publish("t", { data: "authenticated", ref: 1 });
   await ok.rec.until(() => ok.rec.messages.length === 1, "1 message");
 
   const wrong = redisBackplane({ url: `redis://default:wr0ng-pa55@127.0.0.1:${redis.port}` });
@@ -92,9 +92,9 @@ Deno.test("redisBackplane: two instances get every message once, in offset order
   await b.bp.subscribe("other");
 
   const published = await Promise.all([
-    ...Array.from({ length: 50 }, (_, i) => a.bp.publish("room", `a${i}`, 100 + i)),
-    ...Array.from({ length: 50 }, (_, i) => b.bp.publish("room", `b${i}`, 200 + i)),
-    b.bp.publish("other", "elsewhere", 1),
+    ...Array.from({ length: 50 }, (_, i) => a.bp.publish("room", { data: `a${i}`, ref: 100 + i })),
+    ...Array.from({ length: 50 }, (_, i) => b.bp.publish("room", { data: `b${i}`, ref: 200 + i })),
+    b.bp.publish("other", { data: "elsewhere", ref: 1 }),
   ]);
   for (const p of published.slice(0, 100)) assert.equal(p.epoch, headA.epoch);
   // Each process's publishes get increasing offsets in call order.
@@ -128,11 +128,11 @@ Deno.test("redisBackplane: one prefix in two databases: separate topics (channel
   await using db1b = await open({ url: `${redis.url}/1` });
   await db0.bp.subscribe("t");
   await db1.bp.subscribe("t");
-  await db1b.bp.publish("t", "in 1", 1);
-  await db0.bp.publish("t", "in 0", 1);
+  await db1b.bp.publish("t", { data: "in 1", ref: 1 });
+  await db0.bp.publish("t", { data: "in 0", ref: 1 });
   await db1.rec.until(() => db1.rec.messages.length === 1, "db 1");
   await db0.rec.until(() => db0.rec.messages.length === 1, "db 0");
-  await db1b.bp.publish("t", "in 1 again", 2);
+  await db1b.bp.publish("t", { data: "in 1 again", ref: 2 });
   await db1.rec.until(() => db1.rec.messages.length === 2, "db 1 again");
   assert.deepEqual(texts(db0.rec.messages), ["in 0"]);
   assert.deepEqual(texts(db1.rec.messages), ["in 1", "in 1 again"]);
@@ -147,16 +147,19 @@ Deno.test("redisBackplane: binary and text payloads arrive byte for byte", async
   const all = Uint8Array.from({ length: 256 }, (_, i) => i);
   const view = new Uint8Array(new Uint8Array([9, 9, 1, 2, 3, 10, 13, 0, 9]).buffer, 2, 6);
   const text = "é\n\r\u0000𝄞 line\nbreaks";
-  await a.bp.publish("bin", all, 1);
-  await a.bp.publish("bin", view, 2);
-  await a.bp.publish("bin", text, 3);
-  await a.bp.publish("bin", new Uint8Array(), 4);
-  await a.bp.publish("bin", "", 5);
+  await a.bp.publish("bin", { data: all, ref: 1 });
+  await a.bp.publish("bin", { data: view, ref: 2 });
+  await a.bp.publish("bin", { data: text, ref: 3 });
+  await a.bp.publish("bin", { data: new Uint8Array(), ref: 4 });
+  await a.bp.publish("bin", { data: "", ref: 5 });
   await a.rec.until(() => a.rec.messages.length === 5, "5 messages");
   const expected = [all, new Uint8Array([1, 2, 3, 10, 13, 0]), text, new Uint8Array(), ""];
   assert.deepEqual(texts(a.rec.messages), expected);
   // The same from the history.
-  const recovered = await a.bp.recover("bin", { offset: 0, epoch: a.rec.messages[0]!.epoch }, 10);
+  const recovered = await a.bp.recover("bin", {
+    since: { offset: 0, epoch: a.rec.messages[0]!.epoch },
+    limit: 10,
+  });
   assert.ok(recovered.ok);
   assert.deepEqual(texts([...recovered.messages]), expected);
   assert.deepEqual(recovered.messages.map((m) => m.ref), [1, 2, 3, 4, 5]);
@@ -166,18 +169,18 @@ Deno.test("redisBackplane: subscribe returns the head; only later messages are d
   await using redis = await RedisServer.start();
   await using a = await open({ url: redis.url });
   await using b = await open({ url: redis.url });
-  await a.bp.publish("t", "before-1", 1);
-  const second = await a.bp.publish("t", "before-2", 2);
+  await a.bp.publish("t", { data: "before-1", ref: 1 });
+  const second = await a.bp.publish("t", { data: "before-2", ref: 2 });
   const head = await b.bp.subscribe("t");
   assert.deepEqual(head, second);
   assert.deepEqual(await b.bp.subscribe("t"), head, "subscribing twice changes nothing");
-  await a.bp.publish("t", "after", 3);
+  await a.bp.publish("t", { data: "after", ref: 3 });
   await b.rec.until(() => b.rec.messages.length === 1, "1 message");
   assert.deepEqual(texts(b.rec.messages), ["after"]);
   assert.equal(b.rec.messages[0]!.offset, 3);
   await b.bp.unsubscribe("t");
   await b.bp.unsubscribe("t");
-  await a.bp.publish("t", "unheard", 4);
+  await a.bp.publish("t", { data: "unheard", ref: 4 });
   await b.bp.subscribe("t"); // a round trip on b's subscriber connection after the publish
   assert.equal(b.rec.messages.length, 1);
 });
@@ -187,63 +190,66 @@ Deno.test("redisBackplane: recover: ok, offset-too-old, offset-ahead, epoch-chan
   await using a = await open({ url: redis.url, history: { size: 5 } });
   await using none = await open({ url: redis.url });
   const { epoch } = await a.bp.subscribe("h");
-  for (let i = 1; i <= 8; i++) await a.bp.publish("h", `m${i}`, i);
+  for (let i = 1; i <= 8; i++) await a.bp.publish("h", { data: `m${i}`, ref: i });
   const head = { offset: 8, epoch };
 
-  const ok = await a.bp.recover("h", { offset: 5, epoch }, 10);
+  const ok = await a.bp.recover("h", { since: { offset: 5, epoch }, limit: 10 });
   assert.ok(ok.ok);
   assert.deepEqual(ok.head, head);
   assert.deepEqual(texts([...ok.messages]), ["m6", "m7", "m8"]);
   assert.deepEqual(offsets([...ok.messages]), [6, 7, 8]);
   assert.ok(ok.messages.every((m) => m.topic === "h" && m.epoch === epoch && m.ref !== undefined));
 
-  const upToDate = await a.bp.recover("h", head, 10);
+  const upToDate = await a.bp.recover("h", { since: head, limit: 10 });
   assert.deepEqual(upToDate, { ok: true, messages: [], head });
   // Kept: 4…8 (5 messages). Asking after 3 works, after 2 does not.
-  assert.equal((await a.bp.recover("h", { offset: 3, epoch }, 10)).ok, true);
-  assert.deepEqual(await a.bp.recover("h", { offset: 2, epoch }, 10), {
+  assert.equal((await a.bp.recover("h", { since: { offset: 3, epoch }, limit: 10 })).ok, true);
+  assert.deepEqual(await a.bp.recover("h", { since: { offset: 2, epoch }, limit: 10 }), {
     ok: false,
     reason: "offset-too-old",
     head,
   });
   // More than `limit` missed is offset-too-old too.
-  assert.deepEqual(await a.bp.recover("h", { offset: 5, epoch }, 2), {
+  assert.deepEqual(await a.bp.recover("h", { since: { offset: 5, epoch }, limit: 2 }), {
     ok: false,
     reason: "offset-too-old",
     head,
   });
-  assert.deepEqual(await a.bp.recover("h", { offset: 9, epoch }, 10), {
+  assert.deepEqual(await a.bp.recover("h", { since: { offset: 9, epoch }, limit: 10 }), {
     ok: false,
     reason: "offset-ahead",
     head,
   });
-  assert.deepEqual(await a.bp.recover("h", { offset: 5, epoch: "elsewhere" }, 10), {
-    ok: false,
-    reason: "epoch-changed",
-    head,
-  });
-  assert.deepEqual(await none.bp.recover("h", { offset: 5, epoch }, 10), {
+  assert.deepEqual(
+    await a.bp.recover("h", { since: { offset: 5, epoch: "elsewhere" }, limit: 10 }),
+    {
+      ok: false,
+      reason: "epoch-changed",
+      head,
+    },
+  );
+  assert.deepEqual(await none.bp.recover("h", { since: { offset: 5, epoch }, limit: 10 }), {
     ok: false,
     reason: "no-history",
     head,
   });
   // Another node's messages come without ref.
-  const other = await none.bp.recover("h", { offset: 0, epoch }, 10);
+  const other = await none.bp.recover("h", { since: { offset: 0, epoch }, limit: 10 });
   assert.equal(other.ok, false);
   await using b = await open({ url: redis.url, history: { size: 5 } });
-  const fromB = await b.bp.recover("h", { offset: 6, epoch }, 10);
+  const fromB = await b.bp.recover("h", { since: { offset: 6, epoch }, limit: 10 });
   assert.ok(fromB.ok);
   assert.deepEqual(fromB.messages.map((m) => m.ref), [undefined, undefined]);
 
   // The data is lost (a Redis restart without persistence): a new epoch.
   await redisCommand(redis.port, "FLUSHALL");
-  const lost = await a.bp.recover("h", { offset: 8, epoch }, 10);
+  const lost = await a.bp.recover("h", { since: { offset: 8, epoch }, limit: 10 });
   assert.equal(lost.ok, false);
   assert.equal(!lost.ok && lost.reason, "epoch-changed");
   assert.equal(lost.head.offset, 0);
   assert.notEqual(lost.head.epoch, epoch);
   // Its messages arrive in the new epoch; the subscriber is told first.
-  await a.bp.publish("h", "fresh", 9);
+  await a.bp.publish("h", { data: "fresh", ref: 9 });
   await a.rec.until(() => a.rec.messages.length === 9, "9 messages");
   assert.deepEqual(a.rec.events, [{
     type: "epoch",
@@ -264,15 +270,15 @@ Deno.test("redisBackplane: a lost counter (evicted, deleted) starts a new epoch"
   await using redis = await RedisServer.start();
   await using a = await open({ url: redis.url, prefix: "ev", history: { size: 10 } });
   const { epoch } = await a.bp.subscribe("t");
-  await a.bp.publish("t", "one", 1);
-  await a.bp.publish("t", "two", 2);
+  await a.bp.publish("t", { data: "one", ref: 1 });
+  await a.bp.publish("t", { data: "two", ref: 2 });
   assert.equal(await redisCommand(redis.port, "DEL", "ev:{t}:n"), 1);
-  const three = await a.bp.publish("t", "three", 3);
+  const three = await a.bp.publish("t", { data: "three", ref: 3 });
   assert.equal(three.offset, 1);
   assert.notEqual(three.epoch, epoch);
   await a.rec.until(() => a.rec.messages.length === 3, "3 messages");
   assert.deepEqual(a.rec.events, [{ type: "epoch", topic: "t", epoch: three.epoch, offset: 0 }]);
-  const r = await a.bp.recover("t", { offset: 0, epoch: three.epoch }, 10);
+  const r = await a.bp.recover("t", { since: { offset: 0, epoch: three.epoch }, limit: 10 });
   assert.ok(r.ok);
   assert.deepEqual(texts([...r.messages]), ["three"], "the old epoch's history is gone");
 });
@@ -280,13 +286,13 @@ Deno.test("redisBackplane: a lost counter (evicted, deleted) starts a new epoch"
 Deno.test("redisBackplane: history ttl drops old messages from recovery", async () => {
   await using redis = await RedisServer.start();
   await using a = await open({ url: redis.url, history: { size: 100, ttl: 150 } });
-  const old = await a.bp.publish("ttl", "old", 1);
+  const old = await a.bp.publish("ttl", { data: "old", ref: 1 });
   await new Promise((resolve) => setTimeout(resolve, 300));
-  await a.bp.publish("ttl", "new", 2);
+  await a.bp.publish("ttl", { data: "new", ref: 2 });
   const since = { offset: 0, epoch: old.epoch };
-  const r = await a.bp.recover("ttl", since, 10);
+  const r = await a.bp.recover("ttl", { since: since, limit: 10 });
   assert.equal(!r.ok && r.reason, "offset-too-old");
-  const recent = await a.bp.recover("ttl", { offset: 1, epoch: old.epoch }, 10);
+  const recent = await a.bp.recover("ttl", { since: { offset: 1, epoch: old.epoch }, limit: 10 });
   assert.ok(recent.ok);
   assert.deepEqual(texts([...recent.messages]), ["new"]);
 });
@@ -299,7 +305,7 @@ Deno.test("redisBackplane: lost connections: down, catch-up from history, gap fo
   await using b = await open({ url: redis.url, nodeId: "b", history: { size: 3 } });
   const { epoch } = await a.bp.subscribe("g");
   await a.bp.subscribe("h");
-  await b.bp.publish("g", "g1", 1);
+  await b.bp.publish("g", { data: "g1", ref: 1 });
   await a.rec.until(() => a.rec.messages.length === 1, "g1");
 
   // Killing one of the two is enough: the backplane drops the other and reconnects both.
@@ -308,13 +314,13 @@ Deno.test("redisBackplane: lost connections: down, catch-up from history, gap fo
   const down = a.rec.events[0]!;
   assert.equal(down.type, "down");
   assert.ok(down.type === "down" && down.error instanceof ConnectionError);
-  await assert.rejects(a.bp.publish("g", "while down", 0), (e: unknown) => {
+  await assert.rejects(a.bp.publish("g", { data: "while down", ref: 0 }), (e: unknown) => {
     return e instanceof ConnectionError && e.code === "CONNECTION_FAILED";
   });
   // While a is away: 6 messages on g (history keeps the last 3), 2 on h.
-  for (let i = 2; i <= 7; i++) await b.bp.publish("g", `g${i}`, i);
-  await b.bp.publish("h", "h1", 1);
-  await b.bp.publish("h", "h2", 2);
+  for (let i = 2; i <= 7; i++) await b.bp.publish("g", { data: `g${i}`, ref: i });
+  await b.bp.publish("h", { data: "h1", ref: 1 });
+  await b.bp.publish("h", { data: "h2", ref: 2 });
 
   await a.rec.until(() => a.rec.eventsOf("up").length === 1, "up");
   assert.deepEqual(a.rec.events.slice(1), [
@@ -325,8 +331,8 @@ Deno.test("redisBackplane: lost connections: down, catch-up from history, gap fo
   assert.deepEqual(texts(a.rec.of("h")), ["h1", "h2"]);
   assert.ok(a.rec.of("g").every((m) => m.epoch === epoch));
   // Subscriptions are live again.
-  await b.bp.publish("g", "g8", 8);
-  await a.bp.publish("h", "h3", 3);
+  await b.bp.publish("g", { data: "g8", ref: 8 });
+  await a.bp.publish("h", { data: "h3", ref: 3 });
   await a.rec.until(() => a.rec.messages.length === 8, "g8 and h3");
   assert.deepEqual(offsets(a.rec.of("g")), [1, 5, 6, 7, 8]);
   assert.equal(a.rec.of("h").at(-1)!.ref, 3);
@@ -339,7 +345,7 @@ Deno.test("redisBackplane: a Redis restart: down, reconnection with backoff, new
   await using b = await open({ url: redis.url, history: { size: 10 }, reconnect });
   const before = await a.bp.subscribe("r");
   await b.bp.subscribe("r");
-  await a.bp.publish("r", "one", 1);
+  await a.bp.publish("r", { data: "one", ref: 1 });
   await b.rec.until(() => b.rec.messages.length === 1, "one");
   await a.rec.until(() => a.rec.messages.length === 1, "one (own)");
 
@@ -360,7 +366,7 @@ Deno.test("redisBackplane: a Redis restart: down, reconnection with backoff, new
     assert.ok(e.type === "epoch" && e.topic === "r" && e.offset === 0);
     assert.notEqual(e.epoch, before.epoch);
   }
-  const again = await b.bp.publish("r", "two", 2);
+  const again = await b.bp.publish("r", { data: "two", ref: 2 });
   assert.equal(again.offset, 1);
   const epochEvent = a.rec.events[1]!;
   assert.equal(epochEvent.type === "epoch" && epochEvent.epoch, again.epoch);
@@ -380,7 +386,7 @@ Deno.test("redisBackplane: close() while reconnecting, twice, and after close", 
   await new Promise((resolve) => setTimeout(resolve, 120)); // an attempt or two fail
   await Promise.all([a.close(), a.close()]);
   await a.close();
-  await assert.rejects(a.publish("c", "x", 1), ConnectionClosedError);
+  await assert.rejects(a.publish("c", { data: "x", ref: 1 }), ConnectionClosedError);
   await assert.rejects(a.subscribe("c"), ConnectionClosedError);
   assert.deepEqual(rec.events.map((e) => e.type), ["down"]);
   // And a close() while connected.
@@ -397,9 +403,21 @@ Deno.test("redisBackplane: three processes agree on one order; each gets every m
   const count = 200;
   const names = ["p1", "p2", "p3"];
   const peer = new URL("./_redis_peer.ts", import.meta.url).pathname;
+  const lock = new URL("../deno.lock", import.meta.url).pathname;
   const children = names.map((name) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--frozen", peer, redis.url, "shared", name, String(count), "3"],
+      args: [
+        "run",
+        "-A",
+        `--lock=${lock}`,
+        "--frozen",
+        peer,
+        redis.url,
+        "shared",
+        name,
+        String(count),
+        "3",
+      ],
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
