@@ -9,16 +9,22 @@
  * 6.2 or later; one server (no Cluster or Sentinel).
  *
  * ```ts ignore
+ * import { createServer } from "@wirestream/ws/server";
  * import { redisBackplane } from "@wirestream/ws/redis";
  *
- * const backplane = redisBackplane({ url: "redis://127.0.0.1:6379", history: { size: 500 } });
- * await backplane.start({
- *   deliver: (m) => console.log(`${m.topic}#${m.offset}`, m.data),
- *   event: (e) => console.log("backplane:", e.type),
+ * // Run this in as many processes as you like: a message published in one reaches the
+ * // subscribers of all.
+ * const server = createServer({
+ *   topics: {
+ *     backplane: redisBackplane({ url: "redis://127.0.0.1:6379", history: { size: 500 } }),
+ *     onBackplaneEvent: (event) => console.log("backplane:", event.type),
+ *   },
  * });
- * await backplane.subscribe("news");
- * await backplane.publish("news", { data: "hello", ref: 1 });
- * await backplane.close();
+ * server.webSocket("/news", async (session) => {
+ *   await session.subscribe("news", { envelope: true });
+ *   for await (const message of session.incoming) await server.publish("news", message);
+ * });
+ * server.listen({ port: 8080 });
  * ```
  *
  * @module

@@ -4,8 +4,12 @@
  * member of the room.
  *
  * ```sh
- * deno run -A examples/chat_server.ts [--port 8080] [--hostname 127.0.0.1]
+ * deno run -A examples/chat_server.ts [--port 8080] [--hostname 127.0.0.1] [--redis URL]
  * ```
+ *
+ * With `--redis redis://127.0.0.1:6379`, rooms are shared through Redis: start several
+ * processes on different ports, and members connected to any of them chat together (the
+ * "N here" count is per process).
  *
  * Open http://127.0.0.1:8080/ in a few browser tabs; the room is the URL's hash
  * (http://127.0.0.1:8080/#random), the lobby without one, and the page says so and links to
@@ -19,12 +23,14 @@
 
 import { parseArgs } from "node:util";
 import { createServer, type DefaultWebSocketServerSession, jsonConverter } from "../server.ts";
+import { redisBackplane } from "../redis.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     port: { type: "string", default: "8080" },
     hostname: { type: "string", default: "127.0.0.1" },
+    redis: { type: "string" },
   },
 });
 
@@ -120,6 +126,8 @@ const server = createServer({
   pingInterval: 30_000,
   timeout: 10_000,
   maxMessageSize: 64 * 1024,
+  // One process by default; with --redis, every process on the same Redis shares the rooms.
+  topics: values.redis === undefined ? {} : { backplane: redisBackplane({ url: values.redis }) },
   fallback: (request) => {
     const url = new URL(request.url);
     if (url.pathname === "/" && (request.method === "GET" || request.method === "HEAD")) {
