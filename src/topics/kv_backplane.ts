@@ -1,0 +1,663 @@
+/**
+ * The Deno KV backplane: topics carried between processes, and between Deno Deploy instances,
+ * through a Deno KV database. See `kv.ts` for the user guide.
+ *
+ * @module
+ */
+
+import type {
+  Backplane,
+  BackplaneHost,
+  HistoryOptions,
+  TopicData,
+  TopicMessage,
+  TopicPosition,
+  TopicRecovery,
+} from "./backplane.ts";
+import {
+  BATCH_BYTES,
+  BATCH_MESSAGES,
+  checkData,
+  checkTopic,
+  dataBytes,
+  DELIVERY_TTL,
+  DELIVERY_WINDOW,
+  type EntryRecord,
+  type HeadRecord,
+  isEntry,
+  isHead,
+  KEYS_PER_READ,
+  KvBackplaneError,
+  newEpoch,
+  pause,
+} from "./_kv_records.ts";
+
+/** Options of {@linkcode kvBackplane}. */
+export interface KvBackplaneOptions {
+  /**
+   * An open Deno KV database. The backplane does not close it. Give this or `path`, not both.
+   *
+   * @default {undefined}
+   */
+  kv?: Deno.Kv;
+  /**
+   * Where to open the database (`Deno.openKv(path)`: a local SQLite file, or a KV Connect URL)
+   * when `kv` is not given; `start()` opens it and `close()` closes it. Without `kv` or `path`
+   * the default database is opened (`Deno.openKv()`: the project's database on Deno Deploy).
+   *
+   * @default {undefined}
+   */
+  path?: string;
+  /**
+   * The key prefix every record of the backplane lives under.
+   *
+   * @default {["wirestream", "topics"]}
+   */
+  prefix?: Deno.KvKey;
+  /**
+   * How much history each topic keeps for `recover()`. Every process on one database should use
+   * the same settings.
+   *
+   * @default {{ size: 0, ttl: 0 }}
+   */
+  history?: HistoryOptions;
+  /**
+   * This backplane's name in the messages it publishes (to recognise its own messages).
+   *
+   * @default {crypto.randomUUID()}
+   */
+  nodeId?: string;
+  /**
+   * How often, in milliseconds, the heads of the subscribed topics are read besides being
+   * watched (0: never). A local SQLite database's `watch` sees only the writes of the process
+   * that watches, so processes sharing a file see each other's messages through this poll; on
+   * Deno Deploy `watch` sees every instance and the poll is a safety net.
+   *
+   * @default {100 when `path` is given, else 1000}
+   */
+  pollInterval?: number;
+  /**
+   * How many times a publish tries to commit before it fails with `PUBLISH_CONFLICT` (each
+   * conflict means another process published to the topic at the same moment).
+   *
+   * @default {64}
+   */
+  publishAttempts?: number;
+}
+
+/** A message waiting to be committed. */
+interface Pending {
+  data: TopicData;
+  ref: number;
+  bytes: number;
+  resolve(position: TopicPosition): void;
+  reject(error: unknown): void;
+}
+
+/** A head as read, with its versionstamp (versionstamps only grow, so they order reads). */
+interface SeenHead extends HeadRecord {
+  stamp: string;
+}
+
+/** One subscribed topic. */
+interface Subscription {
+  readonly topic: string;
+  /** The epoch of `delivered`. */
+  epoch: string;
+  /** The last offset delivered (or skipped as a gap). */
+  delivered: number;
+  /** The newest head seen. */
+  target: SeenHead;
+  draining: boolean;
+  stopped: boolean;
+  reader?: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]>;
+}
+
+/** How many entries one delivery read fetches. */
+const READ_BATCH = 500;
+
+/**
+ * A {@linkcode Backplane} over Deno KV: every process (or Deno Deploy instance) that opens the
+ * same database shares the topics.
+ *
+ * Each publish is one atomic operation that moves the topic's head and writes the message (and
+ * trims the oldest one); the subscribed topics' heads are watched (and polled, see
+ * {@linkcode KvBackplaneOptions.pollInterval}) and the new messages read in offset order. Run
+ * with `--unstable-kv` (or `"unstable": ["kv"]` in deno.json); Deno Deploy needs no flag.
+ *
+ * @example A server sharing topics through a local database
+ * ```ts ignore
+ * import { kvBackplane } from "@wirestream/ws/kv";
+ *
+ * const backplane = kvBackplane({ path: "./topics.sqlite3", history: { size: 100 } });
+ * await backplane.start({
+ *   deliver: (m) => console.log(m.topic, m.offset, m.data),
+ *   event: (e) => console.log(e),
+ * });
+ * await backplane.subscribe("news");
+ * await backplane.publish("news", "hello", 1);
+ * await backplane.close();
+ * ```
+ *
+ * @param options The database, key prefix, history and node id.
+ * @returns A backplane; call `start()` first and `close()` at the end.
+ */
+export function kvBackplane(options: KvBackplaneOptions = {}): Backplane {
+  return new KvBackplane(options);
+}
+
+class KvBackplane implements Backplane {
+  readonly name = "kv";
+  readonly #prefix: Deno.KvKey;
+  readonly #nodeId: string;
+  readonly #size: number;
+  readonly #ttl: number;
+  readonly #keep: number;
+  readonly #expireIn: number | undefined;
+  readonly #pollInterval: number;
+  readonly #attempts: number;
+  readonly #path: string | undefined;
+  readonly #givenKv: Deno.Kv | undefined;
+  #kv: Deno.Kv | undefined;
+  #host: BackplaneHost | undefined;
+  #state: "new" | "starting" | "started" | "closed" = "new";
+  readonly #stop = new AbortController();
+  readonly #subs = new Map<string, Subscription>();
+  readonly #queues = new Map<string, Pending[]>();
+  readonly #tasks = new Set<Promise<unknown>>();
+  /** What is failing now (topics whose watch failed, `""` for the poll); empty when healthy. */
+  readonly #failing = new Set<string>();
+  #pollTimer: ReturnType<typeof setTimeout> | undefined;
+  #polling = false;
+
+  constructor(options: KvBackplaneOptions) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("kvBackplane options must be an object");
+    }
+    const { kv, path, prefix = ["wirestream", "topics"], history = {}, nodeId } = options;
+    if (kv !== undefined && path !== undefined) {
+      throw new TypeError("kvBackplane takes `kv` or `path`, not both");
+    }
+    if (kv !== undefined && (typeof kv !== "object" || kv === null)) {
+      throw new TypeError("kvBackplane `kv` must be an open Deno.Kv");
+    }
+    if (path !== undefined && typeof path !== "string") {
+      throw new TypeError("kvBackplane `path` must be a string");
+    }
+    if (!Array.isArray(prefix)) throw new TypeError("kvBackplane `prefix` must be an array");
+    if (nodeId !== undefined && (typeof nodeId !== "string" || nodeId === "")) {
+      throw new TypeError("kvBackplane `nodeId` must be a non-empty string");
+    }
+    const size = history.size ?? 0;
+    const ttl = history.ttl ?? 0;
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new RangeError("history.size must be a whole number, 0 or more");
+    }
+    if (!Number.isFinite(ttl) || ttl < 0) {
+      throw new RangeError("history.ttl must be a number of milliseconds, 0 or more");
+    }
+    const poll = options.pollInterval ?? (path !== undefined ? 100 : 1000);
+    if (!Number.isFinite(poll) || poll < 0) {
+      throw new RangeError("pollInterval must be a number of milliseconds, 0 or more");
+    }
+    const attempts = options.publishAttempts ?? 64;
+    if (!Number.isSafeInteger(attempts) || attempts < 1) {
+      throw new RangeError("publishAttempts must be a whole number, 1 or more");
+    }
+    this.#givenKv = kv;
+    this.#path = path;
+    this.#prefix = [...prefix];
+    this.#nodeId = nodeId ?? crypto.randomUUID();
+    this.#size = size;
+    this.#ttl = ttl;
+    this.#keep = Math.max(size, DELIVERY_WINDOW);
+    // Without a ttl the history (size > 0) is bounded by trimming alone; without history the
+    // entries still live long enough for the other processes to read them.
+    this.#expireIn = ttl > 0 ? Math.max(ttl, DELIVERY_TTL) : size === 0 ? DELIVERY_TTL : undefined;
+    this.#pollInterval = poll;
+    this.#attempts = attempts;
+  }
+
+  async start(host: BackplaneHost): Promise<void> {
+    if (typeof host?.deliver !== "function" || typeof host.event !== "function") {
+      throw new TypeError("start() takes a host with deliver() and event()");
+    }
+    if (this.#state === "closed") throw closedError();
+    if (this.#state !== "new") throw new KvBackplaneError("BACKPLANE_FAILED", "Already started");
+    this.#state = "starting";
+    let kv = this.#givenKv;
+    if (kv === undefined) {
+      try {
+        kv = await Deno.openKv(this.#path);
+      } catch (cause) {
+        this.#state = "new";
+        throw new KvBackplaneError("BACKPLANE_FAILED", `Cannot open Deno KV: ${cause}`, { cause });
+      }
+    }
+    if (this.#state !== "starting") {
+      // close() ran while the database was opening.
+      if (this.#givenKv === undefined) kv.close();
+      throw closedError();
+    }
+    this.#kv = kv;
+    this.#host = host;
+    this.#state = "started";
+  }
+
+  publish(topic: string, data: TopicData, ref: number): Promise<TopicPosition> {
+    try {
+      checkTopic(topic);
+      checkData(data);
+      if (typeof ref !== "number") throw new TypeError("publish() ref must be a number");
+      this.#kvOrThrow();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      const pending: Pending = { data, ref, bytes: dataBytes(data), resolve, reject };
+      const queue = this.#queues.get(topic);
+      if (queue) {
+        queue.push(pending);
+        return;
+      }
+      this.#queues.set(topic, [pending]);
+      this.#track(this.#pump(topic));
+    });
+  }
+
+  async subscribe(topic: string): Promise<TopicPosition> {
+    checkTopic(topic);
+    this.#kvOrThrow();
+    const existing = this.#subs.get(topic);
+    if (existing) return { offset: existing.delivered, epoch: existing.epoch };
+    const head = await this.#ensureHead(topic);
+    this.#kvOrThrow();
+    const again = this.#subs.get(topic);
+    if (again) return { offset: again.delivered, epoch: again.epoch };
+    const sub: Subscription = {
+      topic,
+      epoch: head.e,
+      delivered: head.o,
+      target: head,
+      draining: false,
+      stopped: false,
+    };
+    this.#subs.set(topic, sub);
+    this.#track(this.#watch(sub));
+    this.#schedulePoll();
+    return { offset: head.o, epoch: head.e };
+  }
+
+  unsubscribe(topic: string): Promise<void> {
+    checkTopic(topic);
+    const sub = this.#subs.get(topic);
+    if (sub) this.#stopSub(sub);
+    return Promise.resolve();
+  }
+
+  async recover(topic: string, since: TopicPosition, limit: number): Promise<TopicRecovery> {
+    checkTopic(topic);
+    if (
+      typeof since !== "object" || since === null || typeof since.epoch !== "string" ||
+      !Number.isSafeInteger(since.offset) || since.offset < 0
+    ) {
+      throw new TypeError("recover() since must be { offset: a whole number ≥ 0, epoch }");
+    }
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new RangeError("recover() limit must be a whole number, 0 or more");
+    }
+    const kv = this.#kvOrThrow();
+    const now = await this.#ensureHead(topic);
+    const head = { offset: now.o, epoch: now.e };
+    if (since.epoch !== now.e) return { ok: false, reason: "epoch-changed", head };
+    if (since.offset > now.o) return { ok: false, reason: "offset-ahead", head };
+    if (this.#size === 0) return { ok: false, reason: "no-history", head };
+    const count = now.o - since.offset;
+    if (count > limit || since.offset < now.o - this.#size) {
+      return { ok: false, reason: "offset-too-old", head };
+    }
+    const messages: TopicMessage[] = [];
+    if (count === 0) return { ok: true, messages, head };
+    const oldest = this.#ttl > 0 ? Date.now() - this.#ttl : -Infinity;
+    const entries = await this.#fail(() =>
+      Array.fromAsync(kv.list<unknown>({
+        start: this.#entryKey(topic, since.offset + 1),
+        end: this.#entryKey(topic, now.o + 1),
+      }))
+    );
+    let expected = since.offset + 1;
+    for (const { key, value } of entries) {
+      if (key.at(-1) !== expected || !isEntry(value) || value.e !== now.e || value.t < oldest) {
+        return { ok: false, reason: "offset-too-old", head };
+      }
+      messages.push(this.#message(topic, expected, value));
+      expected++;
+    }
+    if (expected !== now.o + 1) return { ok: false, reason: "offset-too-old", head };
+    return { ok: true, messages, head };
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#stop.abort();
+    clearTimeout(this.#pollTimer);
+    for (const sub of this.#subs.values()) this.#stopSub(sub);
+    // The publish pumps settle their queues: a batch under way commits (or fails), the rest fail
+    // with BACKPLANE_CLOSED.
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+    if (this.#givenKv === undefined) this.#kv?.close();
+    this.#kv = undefined;
+  }
+
+  // --- keys and records ---------------------------------------------------------------------
+
+  #headKey(topic: string): Deno.KvKey {
+    return [...this.#prefix, topic, "h"];
+  }
+
+  #entryKey(topic: string, offset: number): Deno.KvKey {
+    return [...this.#prefix, topic, "m", offset];
+  }
+
+  #message(topic: string, offset: number, entry: EntryRecord): TopicMessage {
+    return entry.n === this.#nodeId
+      ? { topic, offset, epoch: entry.e, data: entry.d, ref: entry.r }
+      : { topic, offset, epoch: entry.e, data: entry.d };
+  }
+
+  #kvOrThrow(): Deno.Kv {
+    if (this.#state === "closed") throw closedError();
+    if (this.#kv === undefined) {
+      throw new KvBackplaneError("BACKPLANE_NOT_STARTED", "The backplane is not started");
+    }
+    return this.#kv;
+  }
+
+  /** Runs a KV call, turning its failures into `BACKPLANE_FAILED` errors. */
+  async #fail<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (cause) {
+      if (cause instanceof KvBackplaneError) throw cause;
+      if (this.#state === "closed") throw closedError();
+      throw new KvBackplaneError("BACKPLANE_FAILED", `Deno KV failed: ${cause}`, { cause });
+    }
+  }
+
+  #track(task: Promise<unknown>): void {
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task)).catch(() => {});
+  }
+
+  /** The topic's head, created (offset 0, a new epoch) when absent. */
+  async #ensureHead(topic: string): Promise<SeenHead> {
+    const kv = this.#kvOrThrow();
+    const key = this.#headKey(topic);
+    for (let attempt = 1;; attempt++) {
+      const entry = await this.#fail(() => kv.get<unknown>(key));
+      if (entry.versionstamp !== null && isHead(entry.value)) {
+        return { ...entry.value, stamp: entry.versionstamp };
+      }
+      const head: HeadRecord = { o: 0, e: newEpoch() };
+      const result = await this.#fail(() => kv.atomic().check(entry).set(key, head).commit())
+        .catch(busy);
+      if (result.ok) {
+        this.#track(this.#sweep(topic, head.e));
+        return { ...head, stamp: result.versionstamp };
+      }
+      await this.#backoff(attempt);
+    }
+  }
+
+  /** Waits a little, more after each conflict, before the next attempt. */
+  async #backoff(attempt: number): Promise<void> {
+    if (attempt >= this.#attempts) {
+      throw new KvBackplaneError(
+        "PUBLISH_CONFLICT",
+        `Gave up after ${attempt} attempts: other processes kept moving the topic's head`,
+      );
+    }
+    await pause(Math.random() * Math.min(2 ** attempt, 50), this.#stop.signal);
+    this.#kvOrThrow();
+  }
+
+  // --- publishing ---------------------------------------------------------------------------
+
+  /** Commits `topic`'s queued messages in call order, a batch per atomic operation. */
+  async #pump(topic: string): Promise<void> {
+    const queue = this.#queues.get(topic)!;
+    try {
+      while (queue.length > 0) {
+        let count = 0;
+        let bytes = 0;
+        while (count < queue.length && count < BATCH_MESSAGES) {
+          bytes += queue[count]!.bytes;
+          if (count > 0 && bytes > BATCH_BYTES) break;
+          count++;
+        }
+        const batch = queue.slice(0, count);
+        try {
+          const first = await this.#commit(topic, batch);
+          batch.forEach((p, i) => p.resolve({ offset: first.offset + i, epoch: first.epoch }));
+        } catch (error) {
+          for (const p of batch) p.reject(error);
+        }
+        queue.splice(0, count);
+        if (this.#state === "closed") { for (const p of queue.splice(0)) p.reject(closedError()); }
+      }
+    } finally {
+      this.#queues.delete(topic);
+    }
+  }
+
+  /** Writes a batch in one atomic operation, retrying on conflict; the first one's position. */
+  async #commit(topic: string, batch: Pending[]): Promise<TopicPosition> {
+    const kv = this.#kvOrThrow();
+    const headKey = this.#headKey(topic);
+    const expireIn = this.#expireIn;
+    for (let attempt = 1;; attempt++) {
+      const current = await this.#fail(() => kv.get<unknown>(headKey));
+      const fresh = current.versionstamp === null || !isHead(current.value);
+      const epoch = fresh ? newEpoch() : (current.value as HeadRecord).e;
+      let offset = fresh ? 0 : (current.value as HeadRecord).o;
+      const first = offset + 1;
+      const op = kv.atomic().check(current);
+      const t = Date.now();
+      for (const { data, ref } of batch) {
+        offset++;
+        const entry: EntryRecord = { e: epoch, d: data, n: this.#nodeId, r: ref, t };
+        op.set(this.#entryKey(topic, offset), entry, expireIn ? { expireIn } : undefined);
+        if (offset > this.#keep) op.delete(this.#entryKey(topic, offset - this.#keep));
+      }
+      op.set(headKey, { o: offset, e: epoch } satisfies HeadRecord);
+      const result = await this.#fail(() => op.commit()).catch(busy);
+      if (result.ok) {
+        if (fresh) this.#track(this.#sweep(topic, epoch));
+        return { offset: first, epoch };
+      }
+      await this.#backoff(attempt);
+    }
+  }
+
+  /** Deletes the entries a topic's older epochs left behind (best effort). */
+  async #sweep(topic: string, epoch: string): Promise<void> {
+    const kv = this.#kv;
+    if (!kv) return;
+    try {
+      for await (const entry of kv.list<unknown>({ prefix: [...this.#prefix, topic, "m"] })) {
+        if (this.#state === "closed") return;
+        if (isEntry(entry.value) && entry.value.e === epoch) continue;
+        await kv.atomic().check(entry).delete(entry.key).commit();
+      }
+    } catch {
+      // Best effort: the entries are ignored anyway, and expire when they have a ttl.
+    }
+  }
+
+  // --- delivery -----------------------------------------------------------------------------
+
+  #stopSub(sub: Subscription): void {
+    sub.stopped = true;
+    if (this.#subs.get(sub.topic) === sub) this.#subs.delete(sub.topic);
+    sub.reader?.cancel().catch(() => {});
+    this.#healthy(sub.topic);
+  }
+
+  /** Watches a topic's head until it is unsubscribed, restarting the watch when it fails. */
+  async #watch(sub: Subscription): Promise<void> {
+    let failures = 0;
+    while (!sub.stopped) {
+      try {
+        const kv = this.#kvOrThrow();
+        const reader = kv.watch([this.#headKey(sub.topic)]).getReader();
+        sub.reader = reader;
+        if (sub.stopped) {
+          await reader.cancel();
+          return;
+        }
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done || sub.stopped) break;
+          failures = 0;
+          this.#healthy(sub.topic);
+          const head = value[0];
+          if (head) this.#seen(sub, head);
+        }
+        if (!sub.stopped) throw new Error("The watch ended");
+      } catch (error) {
+        if (sub.stopped || this.#state === "closed") return;
+        this.#unhealthy(sub.topic, error);
+        await pause(Math.min(100 * 2 ** failures++, 5000), this.#stop.signal);
+      }
+    }
+  }
+
+  #schedulePoll(): void {
+    if (this.#pollInterval === 0 || this.#pollTimer !== undefined || this.#polling) return;
+    if (this.#state !== "started" || this.#subs.size === 0) return;
+    this.#pollTimer = setTimeout(() => {
+      this.#pollTimer = undefined;
+      this.#track(this.#poll());
+    }, this.#pollInterval);
+  }
+
+  /** Reads every subscribed topic's head once. */
+  async #poll(): Promise<void> {
+    this.#polling = true;
+    try {
+      const kv = this.#kvOrThrow();
+      const subs = [...this.#subs.values()];
+      for (let i = 0; i < subs.length; i += KEYS_PER_READ) {
+        const group = subs.slice(i, i + KEYS_PER_READ);
+        const heads = await kv.getMany<unknown[]>(group.map((s) => this.#headKey(s.topic)));
+        group.forEach((sub, j) => this.#seen(sub, heads[j]!));
+      }
+      this.#healthy("");
+    } catch (error) {
+      if (this.#state !== "closed") this.#unhealthy("", error);
+    } finally {
+      this.#polling = false;
+      this.#schedulePoll();
+    }
+  }
+
+  /** A head read by the watch or the poll: delivers up to it when it is news. */
+  #seen(sub: Subscription, entry: Deno.KvEntryMaybe<unknown>): void {
+    if (sub.stopped || entry.versionstamp === null || !isHead(entry.value)) return;
+    if (entry.versionstamp <= sub.target.stamp) return;
+    sub.target = { ...entry.value, stamp: entry.versionstamp };
+    if (!sub.draining) this.#track(this.#drain(sub));
+  }
+
+  /** Delivers `sub`'s messages up to the newest head seen. */
+  async #drain(sub: Subscription): Promise<void> {
+    sub.draining = true;
+    const host = this.#host!;
+    try {
+      while (!sub.stopped) {
+        const target = sub.target;
+        if (target.e !== sub.epoch) {
+          sub.epoch = target.e;
+          sub.delivered = 0;
+          emit(host, { type: "epoch", topic: sub.topic, epoch: target.e, offset: 0 });
+        }
+        if (sub.delivered >= target.o) return;
+        const from = sub.delivered + 1;
+        const to = Math.min(target.o, sub.delivered + READ_BATCH);
+        const kv = this.#kvOrThrow();
+        const entries = await Array.fromAsync(kv.list<unknown>({
+          start: this.#entryKey(sub.topic, from),
+          end: this.#entryKey(sub.topic, to + 1),
+        }));
+        if (sub.stopped) return;
+        for (const { key, value } of entries) {
+          const offset = key.at(-1);
+          if (typeof offset !== "number" || offset <= sub.delivered || offset > to) continue;
+          if (!isEntry(value) || value.e !== sub.epoch) continue;
+          if (offset > sub.delivered + 1) this.#gap(sub, offset - 1);
+          sub.delivered = offset;
+          try {
+            host.deliver(this.#message(sub.topic, offset, value));
+          } catch {
+            // The host's own failure: it must not stop the other deliveries.
+          }
+          if (sub.stopped) return;
+        }
+        if (sub.delivered < to) this.#gap(sub, to);
+      }
+    } catch (error) {
+      if (!sub.stopped && this.#state !== "closed") {
+        // A failed read: try again at the next head seen (the watch or the poll).
+        this.#unhealthy(sub.topic, error);
+        sub.target = { ...sub.target, stamp: "" };
+      }
+    } finally {
+      sub.draining = false;
+    }
+  }
+
+  #gap(sub: Subscription, to: number): void {
+    const from = sub.delivered + 1;
+    sub.delivered = to;
+    emit(this.#host!, { type: "gap", topic: sub.topic, from, to });
+  }
+
+  #unhealthy(what: string, error: unknown): void {
+    const wasHealthy = this.#failing.size === 0;
+    this.#failing.add(what);
+    if (wasHealthy) emit(this.#host!, { type: "down", error });
+  }
+
+  #healthy(what: string): void {
+    if (this.#failing.delete(what) && this.#failing.size === 0 && this.#state !== "closed") {
+      emit(this.#host!, { type: "up" });
+    }
+  }
+}
+
+function emit(host: BackplaneHost, event: Parameters<BackplaneHost["event"]>[0]): void {
+  try {
+    host.event(event);
+  } catch {
+    // The host's own failure: it must not stop the backplane.
+  }
+}
+
+/**
+ * A commit that found a local SQLite database locked by another process counts as a conflict
+ * (retried); other failures are thrown.
+ */
+function busy(error: unknown): Deno.KvCommitError {
+  const cause = error instanceof KvBackplaneError ? error.cause : error;
+  if (cause instanceof Error && /database is locked|busy/i.test(cause.message)) {
+    return { ok: false };
+  }
+  throw error;
+}
+
+function closedError(): KvBackplaneError {
+  return new KvBackplaneError("BACKPLANE_CLOSED", "The backplane is closed");
+}
+
+export { KvBackplaneError, type KvBackplaneErrorCode } from "./_kv_records.ts";
