@@ -8,20 +8,18 @@
 import type {
   Backplane,
   BackplaneHost,
-  HistoryOptions,
   TopicData,
   TopicMessage,
   TopicPosition,
   TopicRecovery,
 } from "./backplane.ts";
+import { type KvBackplaneOptions, type KvSettings, kvSettings } from "./_kv_options.ts";
 import {
   BATCH_BYTES,
   BATCH_MESSAGES,
   checkData,
   checkTopic,
   dataBytes,
-  DELIVERY_TTL,
-  DELIVERY_WINDOW,
   type EntryRecord,
   type HeadRecord,
   isEntry,
@@ -31,59 +29,6 @@ import {
   newEpoch,
   pause,
 } from "./_kv_records.ts";
-
-/** Options of {@linkcode kvBackplane}. */
-export interface KvBackplaneOptions {
-  /**
-   * An open Deno KV database. The backplane does not close it. Give this or `path`, not both.
-   *
-   * @default {undefined}
-   */
-  kv?: Deno.Kv;
-  /**
-   * Where to open the database (`Deno.openKv(path)`: a local SQLite file, or a KV Connect URL)
-   * when `kv` is not given; `start()` opens it and `close()` closes it. Without `kv` or `path`
-   * the default database is opened (`Deno.openKv()`: the project's database on Deno Deploy).
-   *
-   * @default {undefined}
-   */
-  path?: string;
-  /**
-   * The key prefix every record of the backplane lives under.
-   *
-   * @default {["wirestream", "topics"]}
-   */
-  prefix?: Deno.KvKey;
-  /**
-   * How much history each topic keeps for `recover()`. Every process on one database should use
-   * the same settings.
-   *
-   * @default {{ size: 0, ttl: 0 }}
-   */
-  history?: HistoryOptions;
-  /**
-   * This backplane's name in the messages it publishes (to recognise its own messages).
-   *
-   * @default {crypto.randomUUID()}
-   */
-  nodeId?: string;
-  /**
-   * How often, in milliseconds, the heads of the subscribed topics are read besides being
-   * watched (0: never). A local SQLite database's `watch` sees only the writes of the process
-   * that watches, so processes sharing a file see each other's messages through this poll; on
-   * Deno Deploy `watch` sees every instance and the poll is a safety net.
-   *
-   * @default {100 when `path` is given, else 1000}
-   */
-  pollInterval?: number;
-  /**
-   * How many times a publish tries to commit before it fails with `PUBLISH_CONFLICT` (each
-   * conflict means another process published to the topic at the same moment).
-   *
-   * @default {64}
-   */
-  publishAttempts?: number;
-}
 
 /** A message waiting to be committed. */
 interface Pending {
@@ -148,16 +93,7 @@ export function kvBackplane(options: KvBackplaneOptions = {}): Backplane {
 
 class KvBackplane implements Backplane {
   readonly name = "kv";
-  readonly #prefix: Deno.KvKey;
-  readonly #nodeId: string;
-  readonly #size: number;
-  readonly #ttl: number;
-  readonly #keep: number;
-  readonly #expireIn: number | undefined;
-  readonly #pollInterval: number;
-  readonly #attempts: number;
-  readonly #path: string | undefined;
-  readonly #givenKv: Deno.Kv | undefined;
+  readonly #s: KvSettings;
   #kv: Deno.Kv | undefined;
   #host: BackplaneHost | undefined;
   #state: "new" | "starting" | "started" | "closed" = "new";
@@ -171,51 +107,7 @@ class KvBackplane implements Backplane {
   #polling = false;
 
   constructor(options: KvBackplaneOptions) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("kvBackplane options must be an object");
-    }
-    const { kv, path, prefix = ["wirestream", "topics"], history = {}, nodeId } = options;
-    if (kv !== undefined && path !== undefined) {
-      throw new TypeError("kvBackplane takes `kv` or `path`, not both");
-    }
-    if (kv !== undefined && (typeof kv !== "object" || kv === null)) {
-      throw new TypeError("kvBackplane `kv` must be an open Deno.Kv");
-    }
-    if (path !== undefined && typeof path !== "string") {
-      throw new TypeError("kvBackplane `path` must be a string");
-    }
-    if (!Array.isArray(prefix)) throw new TypeError("kvBackplane `prefix` must be an array");
-    if (nodeId !== undefined && (typeof nodeId !== "string" || nodeId === "")) {
-      throw new TypeError("kvBackplane `nodeId` must be a non-empty string");
-    }
-    const size = history.size ?? 0;
-    const ttl = history.ttl ?? 0;
-    if (!Number.isSafeInteger(size) || size < 0) {
-      throw new RangeError("history.size must be a whole number, 0 or more");
-    }
-    if (!Number.isFinite(ttl) || ttl < 0) {
-      throw new RangeError("history.ttl must be a number of milliseconds, 0 or more");
-    }
-    const poll = options.pollInterval ?? (path !== undefined ? 100 : 1000);
-    if (!Number.isFinite(poll) || poll < 0) {
-      throw new RangeError("pollInterval must be a number of milliseconds, 0 or more");
-    }
-    const attempts = options.publishAttempts ?? 64;
-    if (!Number.isSafeInteger(attempts) || attempts < 1) {
-      throw new RangeError("publishAttempts must be a whole number, 1 or more");
-    }
-    this.#givenKv = kv;
-    this.#path = path;
-    this.#prefix = [...prefix];
-    this.#nodeId = nodeId ?? crypto.randomUUID();
-    this.#size = size;
-    this.#ttl = ttl;
-    this.#keep = Math.max(size, DELIVERY_WINDOW);
-    // Without a ttl the history (size > 0) is bounded by trimming alone; without history the
-    // entries still live long enough for the other processes to read them.
-    this.#expireIn = ttl > 0 ? Math.max(ttl, DELIVERY_TTL) : size === 0 ? DELIVERY_TTL : undefined;
-    this.#pollInterval = poll;
-    this.#attempts = attempts;
+    this.#s = kvSettings(options);
   }
 
   async start(host: BackplaneHost): Promise<void> {
@@ -225,10 +117,10 @@ class KvBackplane implements Backplane {
     if (this.#state === "closed") throw closedError();
     if (this.#state !== "new") throw new KvBackplaneError("BACKPLANE_FAILED", "Already started");
     this.#state = "starting";
-    let kv = this.#givenKv;
+    let kv = this.#s.kv;
     if (kv === undefined) {
       try {
-        kv = await Deno.openKv(this.#path);
+        kv = await Deno.openKv(this.#s.path);
       } catch (cause) {
         this.#state = "new";
         throw new KvBackplaneError("BACKPLANE_FAILED", `Cannot open Deno KV: ${cause}`, { cause });
@@ -236,7 +128,7 @@ class KvBackplane implements Backplane {
     }
     if (this.#state !== "starting") {
       // close() ran while the database was opening.
-      if (this.#givenKv === undefined) kv.close();
+      if (this.#s.kv === undefined) kv.close();
       throw closedError();
     }
     this.#kv = kv;
@@ -311,14 +203,14 @@ class KvBackplane implements Backplane {
     const head = { offset: now.o, epoch: now.e };
     if (since.epoch !== now.e) return { ok: false, reason: "epoch-changed", head };
     if (since.offset > now.o) return { ok: false, reason: "offset-ahead", head };
-    if (this.#size === 0) return { ok: false, reason: "no-history", head };
+    if (this.#s.size === 0) return { ok: false, reason: "no-history", head };
     const count = now.o - since.offset;
-    if (count > limit || since.offset < now.o - this.#size) {
+    if (count > limit || since.offset < now.o - this.#s.size) {
       return { ok: false, reason: "offset-too-old", head };
     }
     const messages: TopicMessage[] = [];
     if (count === 0) return { ok: true, messages, head };
-    const oldest = this.#ttl > 0 ? Date.now() - this.#ttl : -Infinity;
+    const oldest = this.#s.ttl > 0 ? Date.now() - this.#s.ttl : -Infinity;
     const entries = await this.#fail(() =>
       Array.fromAsync(kv.list<unknown>({
         start: this.#entryKey(topic, since.offset + 1),
@@ -346,22 +238,22 @@ class KvBackplane implements Backplane {
     // The publish pumps settle their queues: a batch under way commits (or fails), the rest fail
     // with BACKPLANE_CLOSED.
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
-    if (this.#givenKv === undefined) this.#kv?.close();
+    if (this.#s.kv === undefined) this.#kv?.close();
     this.#kv = undefined;
   }
 
   // --- keys and records ---------------------------------------------------------------------
 
   #headKey(topic: string): Deno.KvKey {
-    return [...this.#prefix, topic, "h"];
+    return [...this.#s.prefix, topic, "h"];
   }
 
   #entryKey(topic: string, offset: number): Deno.KvKey {
-    return [...this.#prefix, topic, "m", offset];
+    return [...this.#s.prefix, topic, "m", offset];
   }
 
   #message(topic: string, offset: number, entry: EntryRecord): TopicMessage {
-    return entry.n === this.#nodeId
+    return entry.n === this.#s.nodeId
       ? { topic, offset, epoch: entry.e, data: entry.d, ref: entry.r }
       : { topic, offset, epoch: entry.e, data: entry.d };
   }
@@ -412,7 +304,7 @@ class KvBackplane implements Backplane {
 
   /** Waits a little, more after each conflict, before the next attempt. */
   async #backoff(attempt: number): Promise<void> {
-    if (attempt >= this.#attempts) {
+    if (attempt >= this.#s.attempts) {
       throw new KvBackplaneError(
         "PUBLISH_CONFLICT",
         `Gave up after ${attempt} attempts: other processes kept moving the topic's head`,
@@ -455,7 +347,7 @@ class KvBackplane implements Backplane {
   async #commit(topic: string, batch: Pending[]): Promise<TopicPosition> {
     const kv = this.#kvOrThrow();
     const headKey = this.#headKey(topic);
-    const expireIn = this.#expireIn;
+    const expireIn = this.#s.expireIn;
     for (let attempt = 1;; attempt++) {
       const current = await this.#fail(() => kv.get<unknown>(headKey));
       const fresh = current.versionstamp === null || !isHead(current.value);
@@ -466,9 +358,9 @@ class KvBackplane implements Backplane {
       const t = Date.now();
       for (const { data, ref } of batch) {
         offset++;
-        const entry: EntryRecord = { e: epoch, d: data, n: this.#nodeId, r: ref, t };
+        const entry: EntryRecord = { e: epoch, d: data, n: this.#s.nodeId, r: ref, t };
         op.set(this.#entryKey(topic, offset), entry, expireIn ? { expireIn } : undefined);
-        if (offset > this.#keep) op.delete(this.#entryKey(topic, offset - this.#keep));
+        if (offset > this.#s.keep) op.delete(this.#entryKey(topic, offset - this.#s.keep));
       }
       op.set(headKey, { o: offset, e: epoch } satisfies HeadRecord);
       const result = await this.#fail(() => op.commit()).catch(busy);
@@ -485,7 +377,7 @@ class KvBackplane implements Backplane {
     const kv = this.#kv;
     if (!kv) return;
     try {
-      for await (const entry of kv.list<unknown>({ prefix: [...this.#prefix, topic, "m"] })) {
+      for await (const entry of kv.list<unknown>({ prefix: [...this.#s.prefix, topic, "m"] })) {
         if (this.#state === "closed") return;
         if (isEntry(entry.value) && entry.value.e === epoch) continue;
         await kv.atomic().check(entry).delete(entry.key).commit();
@@ -534,12 +426,12 @@ class KvBackplane implements Backplane {
   }
 
   #schedulePoll(): void {
-    if (this.#pollInterval === 0 || this.#pollTimer !== undefined || this.#polling) return;
+    if (this.#s.pollInterval === 0 || this.#pollTimer !== undefined || this.#polling) return;
     if (this.#state !== "started" || this.#subs.size === 0) return;
     this.#pollTimer = setTimeout(() => {
       this.#pollTimer = undefined;
       this.#track(this.#poll());
-    }, this.#pollInterval);
+    }, this.#s.pollInterval);
   }
 
   /** Reads every subscribed topic's head once. */
@@ -661,3 +553,4 @@ function closedError(): KvBackplaneError {
 }
 
 export { KvBackplaneError, type KvBackplaneErrorCode } from "./_kv_records.ts";
+export type { KvBackplaneOptions } from "./_kv_options.ts";
