@@ -58,6 +58,9 @@ interface Subscription {
   reader?: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]>;
 }
 
+/** How many topics' heads a backplane remembers for its next publish. */
+const HEAD_CACHE = 1000;
+
 /** How many entries one delivery read fetches. */
 const READ_BATCH = 500;
 
@@ -101,6 +104,8 @@ class KvBackplane implements Backplane {
   readonly #subs = new Map<string, Subscription>();
   readonly #queues = new Map<string, Pending[]>();
   readonly #tasks = new Set<Promise<unknown>>();
+  /** The heads this backplane wrote last, per topic (at most `HEAD_CACHE`). */
+  readonly #heads = new Map<string, SeenHead>();
   /** What is failing now (topics whose watch failed, `""` for the poll); empty when healthy. */
   readonly #failing = new Set<string>();
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
@@ -349,12 +354,20 @@ class KvBackplane implements Backplane {
     const headKey = this.#headKey(topic);
     const expireIn = this.#s.expireIn;
     for (let attempt = 1;; attempt++) {
-      const current = await this.#fail(() => kv.get<unknown>(headKey));
-      const fresh = current.versionstamp === null || !isHead(current.value);
-      const epoch = fresh ? newEpoch() : (current.value as HeadRecord).e;
-      let offset = fresh ? 0 : (current.value as HeadRecord).o;
+      // The head this backplane wrote last saves a read; a conflict means it is stale.
+      let head: HeadRecord | undefined = this.#heads.get(topic);
+      let stamp = this.#heads.get(topic)?.stamp ?? null;
+      const cached = head !== undefined;
+      if (!cached) {
+        const current = await this.#fail(() => kv.get<unknown>(headKey));
+        stamp = current.versionstamp;
+        head = stamp !== null && isHead(current.value) ? current.value : undefined;
+      }
+      const fresh = head === undefined;
+      const epoch = head?.e ?? newEpoch();
+      let offset = head?.o ?? 0;
       const first = offset + 1;
-      const op = kv.atomic().check(current);
+      const op = kv.atomic().check({ key: headKey, versionstamp: stamp });
       const t = Date.now();
       for (const { data, ref } of batch) {
         offset++;
@@ -364,11 +377,14 @@ class KvBackplane implements Backplane {
       }
       op.set(headKey, { o: offset, e: epoch } satisfies HeadRecord);
       const result = await this.#fail(() => op.commit()).catch(busy);
+      this.#heads.delete(topic);
       if (result.ok) {
+        if (this.#heads.size >= HEAD_CACHE) this.#heads.delete(this.#heads.keys().next().value!);
+        this.#heads.set(topic, { o: offset, e: epoch, stamp: result.versionstamp });
         if (fresh) this.#track(this.#sweep(topic, epoch));
         return { offset: first, epoch };
       }
-      await this.#backoff(attempt);
+      if (!cached) await this.#backoff(attempt);
     }
   }
 
