@@ -32,6 +32,7 @@ interface PeerResult {
   rate: number;
   latencies: number[];
   received: number;
+  gaps: number;
 }
 
 async function peer(args: string[]): Promise<void> {
@@ -48,6 +49,7 @@ async function peer(args: string[]): Promise<void> {
   const expect = Number(expectText);
   const latencies: number[] = [];
   let received = 0;
+  let gaps = 0;
   const bp = kvBackplane({ path, pollInterval: Number(pollText) });
   await bp.start({
     deliver(m: TopicMessage) {
@@ -55,7 +57,9 @@ async function peer(args: string[]): Promise<void> {
       const [from, sent] = (m.data as string).split(" ");
       if (from !== name) latencies.push(now() - Number(sent));
     },
-    event() {},
+    event(e) {
+      if (e.type === "gap") gaps += e.to - e.from + 1;
+    },
   });
   await bp.subscribe("bench");
   console.log("ready");
@@ -75,11 +79,11 @@ async function peer(args: string[]): Promise<void> {
   }
   const rate = count && count / ((performance.now() - t0) / 1000);
   const deadline = performance.now() + 60_000;
-  while (received < expect && performance.now() < deadline) {
+  while (received + gaps < expect && performance.now() < deadline) {
     await new Promise((r) => setTimeout(r, 5));
   }
   await bp.close();
-  console.log(JSON.stringify({ rate, latencies, received } satisfies PeerResult));
+  console.log(JSON.stringify({ rate, latencies, received, gaps } satisfies PeerResult));
 }
 
 function lines(
@@ -178,7 +182,7 @@ async function main(quick: boolean): Promise<void> {
     const lat = rs.flatMap((r) => r.latencies).sort((a, b) => a - b);
     console.log(
       `| burst, 2 × ${n}, poll ${poll} ms | ${rs.map((r) => f(r.rate)).join(" / ")} | ${
-        rs.map((r) => r.received).join(" / ")
+        rs.map((r) => r.received + (r.gaps ? ` (${r.gaps} lost)` : "")).join(" / ")
       } | ${f(percentile(lat, 0.5))} ms | ${f(percentile(lat, 0.99))} ms |`,
     );
   }
@@ -189,7 +193,7 @@ async function main(quick: boolean): Promise<void> {
       const who = oneWay ? `1 publisher, 1 subscriber, ${paced}` : `2 × ${paced}`;
       console.log(
         `| paced (5 ms), ${who}, poll ${poll} ms | ${rs.map((r) => f(r.rate)).join(" / ")} | ${
-          rs.map((r) => r.received).join(" / ")
+          rs.map((r) => r.received + (r.gaps ? ` (${r.gaps} lost)` : "")).join(" / ")
         } | ${f(percentile(lat, 0.5))} ms | ${f(percentile(lat, 0.99))} ms |`,
       );
     }

@@ -69,7 +69,7 @@ export interface KvSettings {
   readonly nodeId: string;
   readonly size: number;
   readonly ttl: number;
-  /** How many entries each topic keeps (the history, or the delivery window if larger). */
+  /** How many entries each topic keeps (`Infinity`: no trimming, they expire). */
   readonly keep: number;
   /** The entries' `expireIn`. */
   readonly expireIn: number | undefined;
@@ -123,10 +123,11 @@ export function kvSettings(options: KvBackplaneOptions): KvSettings {
     nodeId: nodeId ?? crypto.randomUUID(),
     size,
     ttl,
-    keep: Math.max(size, DELIVERY_WINDOW),
-    // Without a ttl the history (size > 0) is bounded by trimming alone; without history the
-    // entries still live long enough for the other processes to read them.
-    expireIn: ttl > 0 ? Math.max(ttl, DELIVERY_TTL) : size === 0 ? DELIVERY_TTL : undefined,
+    // Without history the entries live DELIVERY_TTL, untrimmed, for the other processes to read
+    // them however fast they come. With history they are trimmed to the history's size (or the
+    // delivery window, if larger) and live as long as its ttl (or DELIVERY_TTL, if longer).
+    keep: size === 0 ? Infinity : Math.max(size, DELIVERY_WINDOW),
+    expireIn: size === 0 ? DELIVERY_TTL : ttl > 0 ? Math.max(ttl, DELIVERY_TTL) : undefined,
     pollInterval: poll,
     attempts,
   };

@@ -85,10 +85,10 @@ export const MAX_DATA_BYTES = 63 * 1024;
 /** The longest topic, in UTF-8 bytes (a Deno KV key is at most 2 KiB). */
 export const MAX_TOPIC_BYTES = 1024;
 
-/** The fewest entries kept per topic, history or not, so that other processes can read them. */
-export const DELIVERY_WINDOW = 1000;
+/** The fewest entries a topic with history keeps, so that other processes can read them. */
+export const DELIVERY_WINDOW = 10_000;
 
-/** The shortest time an entry is kept, history or not, so that other processes can read it. */
+/** The shortest time an entry is kept, so that other processes can read it. */
 export const DELIVERY_TTL = 60_000;
 
 /** The most messages (and payload bytes) one atomic operation writes. */
