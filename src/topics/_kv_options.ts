@@ -49,7 +49,7 @@ export interface KvBackplaneOptions {
    * that watches, so processes sharing a file see each other's messages through this poll; on
    * Deno Deploy `watch` sees every instance and the poll is a safety net.
    *
-   * @default {100 when `path` is given, else 1000}
+   * @default {50 when `path` is given, else 1000}
    */
   pollInterval?: number;
   /**
@@ -108,7 +108,7 @@ export function kvSettings(options: KvBackplaneOptions): KvSettings {
   if (!Number.isFinite(ttl) || ttl < 0) {
     throw new RangeError("history.ttl must be a number of milliseconds, 0 or more");
   }
-  const poll = options.pollInterval ?? (path !== undefined ? 100 : 1000);
+  const poll = options.pollInterval ?? (path !== undefined ? 50 : 1000);
   if (!Number.isFinite(poll) || poll < 0) {
     throw new RangeError("pollInterval must be a number of milliseconds, 0 or more");
   }
