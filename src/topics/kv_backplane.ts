@@ -106,7 +106,7 @@ class KvBackplane implements Backplane {
   readonly #tasks = new Set<Promise<unknown>>();
   /** The heads this backplane wrote last, per topic (at most `HEAD_CACHE`). */
   readonly #heads = new Map<string, SeenHead>();
-  /** What is failing now (topics whose watch failed, `""` for the poll); empty when healthy. */
+  /** What is failing now (`watch <topic>`, `read <topic>`, `poll`); empty when healthy. */
   readonly #failing = new Set<string>();
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
   #polling = false;
@@ -392,10 +392,17 @@ class KvBackplane implements Backplane {
   async #sweep(topic: string, epoch: string): Promise<void> {
     const kv = this.#kv;
     if (!kv) return;
+    const headKey = this.#headKey(topic);
     try {
+      let deleted = 0;
       for await (const entry of kv.list<unknown>({ prefix: [...this.#s.prefix, topic, "m"] })) {
         if (this.#state === "closed") return;
         if (isEntry(entry.value) && entry.value.e === epoch) continue;
+        // Stop if the head was replaced again meanwhile: a newer sweep owns the topic.
+        if (deleted++ % 100 === 0) {
+          const head = await kv.get<unknown>(headKey);
+          if (!isHead(head.value) || head.value.e !== epoch) return;
+        }
         await kv.atomic().check(entry).delete(entry.key).commit();
       }
     } catch {
@@ -409,7 +416,8 @@ class KvBackplane implements Backplane {
     sub.stopped = true;
     if (this.#subs.get(sub.topic) === sub) this.#subs.delete(sub.topic);
     sub.reader?.cancel().catch(() => {});
-    this.#healthy(sub.topic);
+    this.#healthy(`watch ${sub.topic}`);
+    this.#healthy(`read ${sub.topic}`);
   }
 
   /** Watches a topic's head until it is unsubscribed, restarting the watch when it fails. */
@@ -428,14 +436,14 @@ class KvBackplane implements Backplane {
           const { done, value } = await reader.read();
           if (done || sub.stopped) break;
           failures = 0;
-          this.#healthy(sub.topic);
+          this.#healthy(`watch ${sub.topic}`);
           const head = value[0];
           if (head) this.#seen(sub, head);
         }
         if (!sub.stopped) throw new Error("The watch ended");
       } catch (error) {
         if (sub.stopped || this.#state === "closed") return;
-        this.#unhealthy(sub.topic, error);
+        this.#unhealthy(`watch ${sub.topic}`, error);
         await pause(Math.min(100 * 2 ** failures++, 5000), this.#stop.signal);
       }
     }
@@ -461,9 +469,9 @@ class KvBackplane implements Backplane {
         const heads = await kv.getMany<unknown[]>(group.map((s) => this.#headKey(s.topic)));
         group.forEach((sub, j) => this.#seen(sub, heads[j]!));
       }
-      this.#healthy("");
+      this.#healthy("poll");
     } catch (error) {
-      if (this.#state !== "closed") this.#unhealthy("", error);
+      if (this.#state !== "closed") this.#unhealthy("poll", error);
     } finally {
       this.#polling = false;
       this.#schedulePoll();
@@ -481,48 +489,60 @@ class KvBackplane implements Backplane {
   /** Delivers `sub`'s messages up to the newest head seen. */
   async #drain(sub: Subscription): Promise<void> {
     sub.draining = true;
-    const host = this.#host!;
+    let failures = 0;
     try {
       while (!sub.stopped) {
-        const target = sub.target;
-        if (target.e !== sub.epoch) {
-          sub.epoch = target.e;
-          sub.delivered = 0;
-          emit(host, { type: "epoch", topic: sub.topic, epoch: target.e, offset: 0 });
-        }
-        if (sub.delivered >= target.o) return;
-        const from = sub.delivered + 1;
-        const to = Math.min(target.o, sub.delivered + READ_BATCH);
-        const kv = this.#kvOrThrow();
-        const entries = await Array.fromAsync(kv.list<unknown>({
-          start: this.#entryKey(sub.topic, from),
-          end: this.#entryKey(sub.topic, to + 1),
-        }));
-        if (sub.stopped) return;
-        for (const { key, value } of entries) {
-          const offset = key.at(-1);
-          if (typeof offset !== "number" || offset <= sub.delivered || offset > to) continue;
-          if (!isEntry(value) || value.e !== sub.epoch) continue;
-          if (offset > sub.delivered + 1) this.#gap(sub, offset - 1);
-          sub.delivered = offset;
-          try {
-            host.deliver(this.#message(sub.topic, offset, value));
-          } catch {
-            // The host's own failure: it must not stop the other deliveries.
+        try {
+          if (await this.#drainBatch(sub)) {
+            this.#healthy(`read ${sub.topic}`);
+            return;
           }
-          if (sub.stopped) return;
+          failures = 0;
+        } catch (error) {
+          if (sub.stopped || this.#state === "closed") return;
+          // A failed read: try again after a pause (or at once when the watch or poll see news).
+          this.#unhealthy(`read ${sub.topic}`, error);
+          await pause(Math.min(100 * 2 ** failures++, 5000), this.#stop.signal);
         }
-        if (sub.delivered < to) this.#gap(sub, to);
-      }
-    } catch (error) {
-      if (!sub.stopped && this.#state !== "closed") {
-        // A failed read: try again at the next head seen (the watch or the poll).
-        this.#unhealthy(sub.topic, error);
-        sub.target = { ...sub.target, stamp: "" };
       }
     } finally {
       sub.draining = false;
     }
+  }
+
+  /** Delivers the next batch of `sub`'s messages; true when it is caught up. */
+  async #drainBatch(sub: Subscription): Promise<boolean> {
+    const host = this.#host!;
+    const target = sub.target;
+    if (target.e !== sub.epoch) {
+      sub.epoch = target.e;
+      sub.delivered = 0;
+      emit(host, { type: "epoch", topic: sub.topic, epoch: target.e, offset: 0 });
+    }
+    if (sub.delivered >= target.o) return true;
+    const from = sub.delivered + 1;
+    const to = Math.min(target.o, sub.delivered + READ_BATCH);
+    const kv = this.#kvOrThrow();
+    const entries = await Array.fromAsync(kv.list<unknown>({
+      start: this.#entryKey(sub.topic, from),
+      end: this.#entryKey(sub.topic, to + 1),
+    }));
+    if (sub.stopped || sub.epoch !== target.e) return false;
+    for (const { key, value } of entries) {
+      const offset = key.at(-1);
+      if (typeof offset !== "number" || offset <= sub.delivered || offset > to) continue;
+      if (!isEntry(value) || value.e !== sub.epoch) continue;
+      if (offset > sub.delivered + 1) this.#gap(sub, offset - 1);
+      sub.delivered = offset;
+      try {
+        host.deliver(this.#message(sub.topic, offset, value));
+      } catch {
+        // The host's own failure: it must not stop the other deliveries.
+      }
+      if (sub.stopped) return false;
+    }
+    if (sub.delivered < to) this.#gap(sub, to);
+    return false;
   }
 
   #gap(sub: Subscription, to: number): void {
