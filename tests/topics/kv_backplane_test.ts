@@ -284,10 +284,17 @@ Deno.test("kv backplane: no history, and a history ttl", async () => {
 /** A Deno.Kv whose watches emit only what the test pushes (or fail when it says so). */
 function controlledWatch(kv: Deno.Kv) {
   const streams: ReadableStreamDefaultController<Deno.KvEntryMaybe<unknown>[]>[] = [];
+  const control = { failLists: 0 };
   const wrapper = {
     get: (key: Deno.KvKey) => kv.get(key),
     getMany: (keys: Deno.KvKey[]) => kv.getMany(keys),
-    list: (selector: Deno.KvListSelector) => kv.list(selector),
+    list: (selector: Deno.KvListSelector) => {
+      if (control.failLists > 0) {
+        control.failLists--;
+        throw new Error("list failed");
+      }
+      return kv.list(selector);
+    },
     atomic: () => kv.atomic(),
     watch: () =>
       new ReadableStream<Deno.KvEntryMaybe<unknown>[]>({ start: (c) => void streams.push(c) }),
@@ -295,6 +302,7 @@ function controlledWatch(kv: Deno.Kv) {
   return {
     kv: wrapper,
     streams,
+    control,
     /** Pushes the head of `topic` as it is now to the newest watch. */
     async push(topic: string) {
       streams.at(-1)!.enqueue([await kv.get([...PREFIX, topic, "h"])]);
@@ -341,6 +349,30 @@ Deno.test("kv backplane: entries gone before delivery are reported as a gap", as
   });
 });
 
+Deno.test("kv backplane: a failed read is retried, with down and up events", async () => {
+  await withKv(async ({ path, open }) => {
+    const kv = await Deno.openKv(path);
+    try {
+      const watched = controlledWatch(kv);
+      const a = await open({ kv: watched.kv, pollInterval: 0 });
+      const b = await open();
+      await a.bp.subscribe("r");
+      await b.bp.publish("r", "one", 1);
+      watched.control.failLists = 2;
+      await watched.push("r");
+      await waitFor(() => a.host.messages.length === 1, "the message after the retries");
+      assert.deepEqual(a.host.messages.map((m) => m.data), ["one"]);
+      assert.equal(a.host.events.length, 2);
+      assert.equal(a.host.events[0]!.type, "down");
+      assert.deepEqual(a.host.events[1], { type: "up" });
+      assert.equal(watched.control.failLists, 0);
+      await a.bp.close();
+    } finally {
+      kv.close();
+    }
+  });
+});
+
 Deno.test("kv backplane: a deleted head starts a new epoch", async () => {
   await withKv(async ({ path, open }) => {
     const a = await open({ pollInterval: 10, history: { size: 10 } });
@@ -373,6 +405,18 @@ Deno.test("kv backplane: a deleted head starts a new epoch", async () => {
       messages: [{ topic: "e", offset: 1, epoch: p.epoch, data: "three" }],
       head: p,
     });
+    // …and the old epoch's entries left behind are swept.
+    const check = await Deno.openKv(path);
+    try {
+      let gone = false;
+      for (let i = 0; i < 200 && !gone; i++) {
+        gone = (await check.get([...PREFIX, "e", "m", 2])).versionstamp === null;
+        if (!gone) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.ok(gone, "the old epoch's entry 2 is swept");
+    } finally {
+      check.close();
+    }
     await b.bp.publish("e", "four", 4);
     await waitFor(() => a.host.messages.length === 4, "the 4th message");
     assert.deepEqual(a.host.messages[3], { topic: "e", offset: 2, epoch: p.epoch, data: "four" });
