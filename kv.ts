@@ -30,8 +30,8 @@
  *   `PUBLISH_CONFLICT`. One backplane queues each topic's publishes and commits them in call
  *   order, up to 100 messages per atomic operation, and reuses the head it wrote last instead of
  *   reading it again.
- * - **Delivery**: each subscribed topic's head is watched (`kv.watch`, one per topic: a watch
- *   takes at most 10 keys) and polled every `pollInterval` ms (50 with a `path`, else 1000): a
+ * - **Delivery**: the subscribed topics' heads are watched (`kv.watch`, one per 10 topics: a
+ *   watch takes at most 10 keys) and polled every `pollInterval` ms (50 with a `path`, else 1000): a
  *   local SQLite database's watch does not see the writes of other processes; on Deno Deploy it
  *   does. When the head moves, the new entries are read in offset order and delivered; entries
  *   already gone are reported as a `gap`, and a head with another epoch (it was deleted and

@@ -14,6 +14,7 @@ import type {
   TopicRecovery,
 } from "./backplane.ts";
 import { type KvBackplaneOptions, type KvSettings, kvSettings } from "./_kv_options.ts";
+import { HeadWatches } from "./_kv_watch.ts";
 import {
   BATCH_BYTES,
   BATCH_MESSAGES,
@@ -55,7 +56,6 @@ interface Subscription {
   target: SeenHead;
   draining: boolean;
   stopped: boolean;
-  reader?: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]>;
 }
 
 /** How many topics' heads a backplane remembers for its next publish. */
@@ -102,11 +102,23 @@ class KvBackplane implements Backplane {
   #state: "new" | "starting" | "started" | "closed" = "new";
   readonly #stop = new AbortController();
   readonly #subs = new Map<string, Subscription>();
+  readonly #watches = new HeadWatches({
+    kv: () => this.#kvOrThrow(),
+    headKey: (topic) => this.#headKey(topic),
+    seen: (topic, entry) => {
+      const sub = this.#subs.get(topic);
+      if (sub) this.#seen(sub, entry);
+    },
+    healthy: (what) => this.#healthy(what),
+    unhealthy: (what, error) => this.#unhealthy(what, error),
+    track: (task) => this.#track(task),
+    signal: this.#stop.signal,
+  });
   readonly #queues = new Map<string, Pending[]>();
   readonly #tasks = new Set<Promise<unknown>>();
   /** The heads this backplane wrote last, per topic (at most `HEAD_CACHE`). */
   readonly #heads = new Map<string, SeenHead>();
-  /** What is failing now (`watch <topic>`, `read <topic>`, `poll`); empty when healthy. */
+  /** What is failing now (`watch <n>`, `read <topic>`, `poll`); empty when healthy. */
   readonly #failing = new Set<string>();
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
   #polling = false;
@@ -180,7 +192,7 @@ class KvBackplane implements Backplane {
       stopped: false,
     };
     this.#subs.set(topic, sub);
-    this.#track(this.#watch(sub));
+    this.#watches.add(topic);
     this.#schedulePoll();
     return { offset: head.o, epoch: head.e };
   }
@@ -240,6 +252,7 @@ class KvBackplane implements Backplane {
     this.#stop.abort();
     clearTimeout(this.#pollTimer);
     for (const sub of this.#subs.values()) this.#stopSub(sub);
+    this.#watches.close();
     // The publish pumps settle their queues: a batch under way commits (or fails), the rest fail
     // with BACKPLANE_CLOSED.
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
@@ -415,40 +428,11 @@ class KvBackplane implements Backplane {
   #stopSub(sub: Subscription): void {
     sub.stopped = true;
     if (this.#subs.get(sub.topic) === sub) this.#subs.delete(sub.topic);
-    sub.reader?.cancel().catch(() => {});
-    this.#healthy(`watch ${sub.topic}`);
+    this.#watches.remove(sub.topic);
     this.#healthy(`read ${sub.topic}`);
   }
 
   /** Watches a topic's head until it is unsubscribed, restarting the watch when it fails. */
-  async #watch(sub: Subscription): Promise<void> {
-    let failures = 0;
-    while (!sub.stopped) {
-      try {
-        const kv = this.#kvOrThrow();
-        const reader = kv.watch([this.#headKey(sub.topic)]).getReader();
-        sub.reader = reader;
-        if (sub.stopped) {
-          await reader.cancel();
-          return;
-        }
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done || sub.stopped) break;
-          failures = 0;
-          this.#healthy(`watch ${sub.topic}`);
-          const head = value[0];
-          if (head) this.#seen(sub, head);
-        }
-        if (!sub.stopped) throw new Error("The watch ended");
-      } catch (error) {
-        if (sub.stopped || this.#state === "closed") return;
-        this.#unhealthy(`watch ${sub.topic}`, error);
-        await pause(Math.min(100 * 2 ** failures++, 5000), this.#stop.signal);
-      }
-    }
-  }
-
   #schedulePoll(): void {
     if (this.#s.pollInterval === 0 || this.#pollTimer !== undefined || this.#polling) return;
     if (this.#state !== "started" || this.#subs.size === 0) return;
