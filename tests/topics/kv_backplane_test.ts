@@ -109,6 +109,38 @@ Deno.test("kv backplane: one shared Deno.Kv, watch only (no poll)", async () => 
   });
 });
 
+Deno.test("kv backplane: 25 topics watched in groups of 10, joining and leaving", async () => {
+  await withKv(async ({ path, open }) => {
+    const kv = await Deno.openKv(path);
+    try {
+      const a = await open({ kv, pollInterval: 0 });
+      const b = await open({ kv, pollInterval: 0 });
+      const topics = range(1, 25).map((i) => `t${i}`);
+      for (const t of topics) {
+        await a.bp.subscribe(t);
+        // Each topic joins a running group: its watch restarts without losing the others.
+        await b.bp.publish(t, `${t} first`, 0);
+      }
+      await waitFor(() => a.host.messages.length === 25, "25 first messages");
+      for (const t of topics.filter((_, i) => i % 3 === 0)) await a.bp.unsubscribe(t);
+      await Promise.all(topics.map((t) => b.bp.publish(t, `${t} second`, 1)));
+      const kept = topics.filter((_, i) => i % 3 !== 0);
+      await waitFor(() => a.host.messages.length === 25 + kept.length, "the second messages");
+      const got = a.host.messages.map((m) => `${m.topic} ${m.offset} ${m.data}`).sort();
+      const want = [
+        ...topics.map((t) => `${t} 1 ${t} first`),
+        ...kept.map((t) => `${t} 2 ${t} second`),
+      ].sort();
+      assert.deepEqual(got, want);
+      assert.deepEqual(a.host.events, []);
+      await a.bp.close();
+      await b.bp.close();
+    } finally {
+      kv.close();
+    }
+  });
+});
+
 Deno.test("kv backplane: subscribe returns the head; only later messages are delivered", async () => {
   await withKv(async ({ open }) => {
     const a = await open({ pollInterval: 10 });
