@@ -38,7 +38,8 @@ export interface KvBackplaneOptions {
    */
   history?: HistoryOptions;
   /**
-   * This backplane's name in the messages it publishes (to recognise its own messages).
+   * This backplane's name in the messages it publishes, to recognise its own messages (and give
+   * them their `ref`): it must be unique among the backplanes running on one database.
    *
    * @default {crypto.randomUUID()}
    */
