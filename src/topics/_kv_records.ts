@@ -65,6 +65,12 @@ export interface HeadRecord {
   e: string;
 }
 
+/** A head as read, with its versionstamp (versionstamps only grow, so they order reads). */
+export interface SeenHead extends HeadRecord {
+  /** The head's versionstamp. */
+  stamp: string;
+}
+
 /** One stored message. */
 export interface EntryRecord {
   /** The epoch it was published in (entries of an older epoch are ignored). */

@@ -15,35 +15,18 @@ import type {
 } from "./backplane.ts";
 import { type KvBackplaneOptions, type KvSettings, kvSettings } from "./_kv_options.ts";
 import { HeadWatches } from "./_kv_watch.ts";
+import { closedError, kvCall, TopicWriter } from "./_kv_writer.ts";
 import {
-  BATCH_BYTES,
-  BATCH_MESSAGES,
   checkData,
   checkTopic,
-  dataBytes,
   type EntryRecord,
-  type HeadRecord,
   isEntry,
   isHead,
   KEYS_PER_READ,
   KvBackplaneError,
-  newEpoch,
   pause,
+  type SeenHead,
 } from "./_kv_records.ts";
-
-/** A message waiting to be committed. */
-interface Pending {
-  data: TopicData;
-  ref: number;
-  bytes: number;
-  resolve(position: TopicPosition): void;
-  reject(error: unknown): void;
-}
-
-/** A head as read, with its versionstamp (versionstamps only grow, so they order reads). */
-interface SeenHead extends HeadRecord {
-  stamp: string;
-}
 
 /** One subscribed topic. */
 interface Subscription {
@@ -57,9 +40,6 @@ interface Subscription {
   draining: boolean;
   stopped: boolean;
 }
-
-/** How many topics' heads a backplane remembers for its next publish. */
-const HEAD_CACHE = 1000;
 
 /** How many entries one delivery read fetches. */
 const READ_BATCH = 500;
@@ -102,9 +82,10 @@ class KvBackplane implements Backplane {
   #state: "new" | "starting" | "started" | "closed" = "new";
   readonly #stop = new AbortController();
   readonly #subs = new Map<string, Subscription>();
+  readonly #writer: TopicWriter;
   readonly #watches = new HeadWatches({
     kv: () => this.#kvOrThrow(),
-    headKey: (topic) => this.#headKey(topic),
+    headKey: (topic) => this.#writer.headKey(topic),
     seen: (topic, entry) => {
       const sub = this.#subs.get(topic);
       if (sub) this.#seen(sub, entry);
@@ -114,10 +95,7 @@ class KvBackplane implements Backplane {
     track: (task) => this.#track(task),
     signal: this.#stop.signal,
   });
-  readonly #queues = new Map<string, Pending[]>();
   readonly #tasks = new Set<Promise<unknown>>();
-  /** The heads this backplane wrote last, per topic (at most `HEAD_CACHE`). */
-  readonly #heads = new Map<string, SeenHead>();
   /** What is failing now (`watch <n>`, `read <topic>`, `poll`); empty when healthy. */
   readonly #failing = new Set<string>();
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
@@ -125,6 +103,12 @@ class KvBackplane implements Backplane {
 
   constructor(options: KvBackplaneOptions) {
     this.#s = kvSettings(options);
+    this.#writer = new TopicWriter({
+      settings: this.#s,
+      signal: this.#stop.signal,
+      kv: () => this.#kvOrThrow(),
+      track: (task) => this.#track(task),
+    });
   }
 
   async start(host: BackplaneHost): Promise<void> {
@@ -162,16 +146,7 @@ class KvBackplane implements Backplane {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise((resolve, reject) => {
-      const pending: Pending = { data, ref, bytes: dataBytes(data), resolve, reject };
-      const queue = this.#queues.get(topic);
-      if (queue) {
-        queue.push(pending);
-        return;
-      }
-      this.#queues.set(topic, [pending]);
-      this.#track(this.#pump(topic));
-    });
+    return this.#writer.publish(topic, data, ref);
   }
 
   async subscribe(topic: string): Promise<TopicPosition> {
@@ -179,7 +154,7 @@ class KvBackplane implements Backplane {
     this.#kvOrThrow();
     const existing = this.#subs.get(topic);
     if (existing) return { offset: existing.delivered, epoch: existing.epoch };
-    const head = await this.#ensureHead(topic);
+    const head = await this.#writer.ensureHead(topic);
     this.#kvOrThrow();
     const again = this.#subs.get(topic);
     if (again) return { offset: again.delivered, epoch: again.epoch };
@@ -216,7 +191,7 @@ class KvBackplane implements Backplane {
       throw new RangeError("recover() limit must be a whole number, 0 or more");
     }
     const kv = this.#kvOrThrow();
-    const now = await this.#ensureHead(topic);
+    const now = await this.#writer.ensureHead(topic);
     const head = { offset: now.o, epoch: now.e };
     if (since.epoch !== now.e) return { ok: false, reason: "epoch-changed", head };
     if (since.offset > now.o) return { ok: false, reason: "offset-ahead", head };
@@ -228,11 +203,13 @@ class KvBackplane implements Backplane {
     const messages: TopicMessage[] = [];
     if (count === 0) return { ok: true, messages, head };
     const oldest = this.#s.ttl > 0 ? Date.now() - this.#s.ttl : -Infinity;
-    const entries = await this.#fail(() =>
-      Array.fromAsync(kv.list<unknown>({
-        start: this.#entryKey(topic, since.offset + 1),
-        end: this.#entryKey(topic, now.o + 1),
-      }))
+    const selector = {
+      start: this.#writer.entryKey(topic, since.offset + 1),
+      end: this.#writer.entryKey(topic, now.o + 1),
+    };
+    const entries = await kvCall(
+      () => Array.fromAsync(kv.list<unknown>(selector)),
+      this.#stop.signal,
     );
     let expected = since.offset + 1;
     for (const { key, value } of entries) {
@@ -262,14 +239,6 @@ class KvBackplane implements Backplane {
 
   // --- keys and records ---------------------------------------------------------------------
 
-  #headKey(topic: string): Deno.KvKey {
-    return [...this.#s.prefix, topic, "h"];
-  }
-
-  #entryKey(topic: string, offset: number): Deno.KvKey {
-    return [...this.#s.prefix, topic, "m", offset];
-  }
-
   #message(topic: string, offset: number, entry: EntryRecord): TopicMessage {
     return entry.n === this.#s.nodeId
       ? { topic, offset, epoch: entry.e, data: entry.d, ref: entry.r }
@@ -284,143 +253,9 @@ class KvBackplane implements Backplane {
     return this.#kv;
   }
 
-  /** Runs a KV call, turning its failures into `BACKPLANE_FAILED` errors. */
-  async #fail<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (cause) {
-      if (cause instanceof KvBackplaneError) throw cause;
-      if (this.#state === "closed") throw closedError();
-      throw new KvBackplaneError("BACKPLANE_FAILED", `Deno KV failed: ${cause}`, { cause });
-    }
-  }
-
   #track(task: Promise<unknown>): void {
     this.#tasks.add(task);
     task.finally(() => this.#tasks.delete(task)).catch(() => {});
-  }
-
-  /** The topic's head, created (offset 0, a new epoch) when absent. */
-  async #ensureHead(topic: string): Promise<SeenHead> {
-    const kv = this.#kvOrThrow();
-    const key = this.#headKey(topic);
-    for (let attempt = 1;; attempt++) {
-      const entry = await this.#fail(() => kv.get<unknown>(key));
-      if (entry.versionstamp !== null && isHead(entry.value)) {
-        return { ...entry.value, stamp: entry.versionstamp };
-      }
-      const head: HeadRecord = { o: 0, e: newEpoch() };
-      const result = await this.#fail(() => kv.atomic().check(entry).set(key, head).commit())
-        .catch(busy);
-      if (result.ok) {
-        this.#track(this.#sweep(topic, head.e));
-        return { ...head, stamp: result.versionstamp };
-      }
-      await this.#backoff(attempt);
-    }
-  }
-
-  /** Waits a little, more after each conflict, before the next attempt. */
-  async #backoff(attempt: number): Promise<void> {
-    if (attempt >= this.#s.attempts) {
-      throw new KvBackplaneError(
-        "PUBLISH_CONFLICT",
-        `Gave up after ${attempt} attempts: other processes kept moving the topic's head`,
-      );
-    }
-    await pause(Math.random() * Math.min(2 ** attempt, 50), this.#stop.signal);
-    this.#kvOrThrow();
-  }
-
-  // --- publishing ---------------------------------------------------------------------------
-
-  /** Commits `topic`'s queued messages in call order, a batch per atomic operation. */
-  async #pump(topic: string): Promise<void> {
-    const queue = this.#queues.get(topic)!;
-    try {
-      while (queue.length > 0) {
-        let count = 0;
-        let bytes = 0;
-        while (count < queue.length && count < BATCH_MESSAGES) {
-          bytes += queue[count]!.bytes;
-          if (count > 0 && bytes > BATCH_BYTES) break;
-          count++;
-        }
-        const batch = queue.slice(0, count);
-        try {
-          const first = await this.#commit(topic, batch);
-          batch.forEach((p, i) => p.resolve({ offset: first.offset + i, epoch: first.epoch }));
-        } catch (error) {
-          for (const p of batch) p.reject(error);
-        }
-        queue.splice(0, count);
-        if (this.#state === "closed") { for (const p of queue.splice(0)) p.reject(closedError()); }
-      }
-    } finally {
-      this.#queues.delete(topic);
-    }
-  }
-
-  /** Writes a batch in one atomic operation, retrying on conflict; the first one's position. */
-  async #commit(topic: string, batch: Pending[]): Promise<TopicPosition> {
-    const kv = this.#kvOrThrow();
-    const headKey = this.#headKey(topic);
-    const expireIn = this.#s.expireIn;
-    for (let attempt = 1;; attempt++) {
-      // The head this backplane wrote last saves a read; a conflict means it is stale.
-      let head: HeadRecord | undefined = this.#heads.get(topic);
-      let stamp = this.#heads.get(topic)?.stamp ?? null;
-      const cached = head !== undefined;
-      if (!cached) {
-        const current = await this.#fail(() => kv.get<unknown>(headKey));
-        stamp = current.versionstamp;
-        head = stamp !== null && isHead(current.value) ? current.value : undefined;
-      }
-      const fresh = head === undefined;
-      const epoch = head?.e ?? newEpoch();
-      let offset = head?.o ?? 0;
-      const first = offset + 1;
-      const op = kv.atomic().check({ key: headKey, versionstamp: stamp });
-      const t = Date.now();
-      for (const { data, ref } of batch) {
-        offset++;
-        const entry: EntryRecord = { e: epoch, d: data, n: this.#s.nodeId, r: ref, t };
-        op.set(this.#entryKey(topic, offset), entry, expireIn ? { expireIn } : undefined);
-        if (offset > this.#s.keep) op.delete(this.#entryKey(topic, offset - this.#s.keep));
-      }
-      op.set(headKey, { o: offset, e: epoch } satisfies HeadRecord);
-      const result = await this.#fail(() => op.commit()).catch(busy);
-      this.#heads.delete(topic);
-      if (result.ok) {
-        if (this.#heads.size >= HEAD_CACHE) this.#heads.delete(this.#heads.keys().next().value!);
-        this.#heads.set(topic, { o: offset, e: epoch, stamp: result.versionstamp });
-        if (fresh) this.#track(this.#sweep(topic, epoch));
-        return { offset: first, epoch };
-      }
-      if (!cached) await this.#backoff(attempt);
-    }
-  }
-
-  /** Deletes the entries a topic's older epochs left behind (best effort). */
-  async #sweep(topic: string, epoch: string): Promise<void> {
-    const kv = this.#kv;
-    if (!kv) return;
-    const headKey = this.#headKey(topic);
-    try {
-      let deleted = 0;
-      for await (const entry of kv.list<unknown>({ prefix: [...this.#s.prefix, topic, "m"] })) {
-        if (this.#state === "closed") return;
-        if (isEntry(entry.value) && entry.value.e === epoch) continue;
-        // Stop if the head was replaced again meanwhile: a newer sweep owns the topic.
-        if (deleted++ % 100 === 0) {
-          const head = await kv.get<unknown>(headKey);
-          if (!isHead(head.value) || head.value.e !== epoch) return;
-        }
-        await kv.atomic().check(entry).delete(entry.key).commit();
-      }
-    } catch {
-      // Best effort: the entries are ignored anyway, and expire when they have a ttl.
-    }
   }
 
   // --- delivery -----------------------------------------------------------------------------
@@ -432,7 +267,7 @@ class KvBackplane implements Backplane {
     this.#healthy(`read ${sub.topic}`);
   }
 
-  /** Watches a topic's head until it is unsubscribed, restarting the watch when it fails. */
+  /** Reads the subscribed topics' heads after `pollInterval`, unless already planned. */
   #schedulePoll(): void {
     if (this.#s.pollInterval === 0 || this.#pollTimer !== undefined || this.#polling) return;
     if (this.#state !== "started" || this.#subs.size === 0) return;
@@ -450,7 +285,7 @@ class KvBackplane implements Backplane {
       const subs = [...this.#subs.values()];
       for (let i = 0; i < subs.length; i += KEYS_PER_READ) {
         const group = subs.slice(i, i + KEYS_PER_READ);
-        const heads = await kv.getMany<unknown[]>(group.map((s) => this.#headKey(s.topic)));
+        const heads = await kv.getMany<unknown[]>(group.map((s) => this.#writer.headKey(s.topic)));
         group.forEach((sub, j) => this.#seen(sub, heads[j]!));
       }
       this.#healthy("poll");
@@ -508,8 +343,8 @@ class KvBackplane implements Backplane {
     const to = Math.min(target.o, sub.delivered + READ_BATCH);
     const kv = this.#kvOrThrow();
     const entries = await Array.fromAsync(kv.list<unknown>({
-      start: this.#entryKey(sub.topic, from),
-      end: this.#entryKey(sub.topic, to + 1),
+      start: this.#writer.entryKey(sub.topic, from),
+      end: this.#writer.entryKey(sub.topic, to + 1),
     }));
     if (sub.stopped || sub.epoch !== target.e) return false;
     for (const { key, value } of entries) {
@@ -554,22 +389,6 @@ function emit(host: BackplaneHost, event: Parameters<BackplaneHost["event"]>[0])
   } catch {
     // The host's own failure: it must not stop the backplane.
   }
-}
-
-/**
- * A commit that found a local SQLite database locked by another process counts as a conflict
- * (retried); other failures are thrown.
- */
-function busy(error: unknown): Deno.KvCommitError {
-  const cause = error instanceof KvBackplaneError ? error.cause : error;
-  if (cause instanceof Error && /database is locked|busy/i.test(cause.message)) {
-    return { ok: false };
-  }
-  throw error;
-}
-
-function closedError(): KvBackplaneError {
-  return new KvBackplaneError("BACKPLANE_CLOSED", "The backplane is closed");
 }
 
 export { KvBackplaneError, type KvBackplaneErrorCode } from "./_kv_records.ts";
