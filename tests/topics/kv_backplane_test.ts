@@ -291,11 +291,13 @@ Deno.test("kv backplane: no history, and a history ttl", async () => {
       head: p,
     });
     const ttl = await open({ history: { size: 10, ttl: 30 } });
+    const before = Date.now();
     const q = await ttl.bp.publish("t", "y", 1);
     const since = { offset: 0, epoch: q.epoch };
     const published = Date.now();
     const early = await ttl.bp.recover("t", since, 10);
-    if (Date.now() - published < 30) assert.equal(early.ok, true);
+    // (Only when the machine was quick enough for the message to be younger than the ttl.)
+    if (Date.now() - before < 30) assert.equal(early.ok, true);
     await waitFor(() => Date.now() - published > 40, "the ttl to pass");
     assert.deepEqual(await ttl.bp.recover("t", since, 10), {
       ok: false,
