@@ -232,9 +232,17 @@ export function closedError(): KvBackplaneError {
  * (retried); other failures are thrown.
  */
 function busy(error: unknown): Deno.KvCommitError {
-  const cause = error instanceof KvBackplaneError ? error.cause : error;
-  if (cause instanceof Error && /database is locked|busy/i.test(cause.message)) {
-    return { ok: false };
-  }
+  if (isBusy(error)) return { ok: false };
   throw error;
+}
+
+/**
+ * Whether `error` is a local SQLite database locked by another process for a moment (when it
+ * opens the file, or writes): worth another try, not worth a `down` event.
+ *
+ * @param error The error (or a `KvBackplaneError` caused by it).
+ */
+export function isBusy(error: unknown): boolean {
+  const cause = error instanceof KvBackplaneError ? error.cause : error;
+  return cause instanceof Error && /database is locked|database is busy/i.test(cause.message);
 }

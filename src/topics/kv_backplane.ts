@@ -15,7 +15,7 @@ import type {
 } from "./backplane.ts";
 import { type KvBackplaneOptions, type KvSettings, kvSettings } from "./_kv_options.ts";
 import { HeadWatches } from "./_kv_watch.ts";
-import { closedError, kvCall, TopicWriter } from "./_kv_writer.ts";
+import { closedError, isBusy, kvCall, TopicWriter } from "./_kv_writer.ts";
 import {
   checkData,
   checkTopic,
@@ -40,6 +40,9 @@ interface Subscription {
   draining: boolean;
   stopped: boolean;
 }
+
+/** How many times `start()` tries to open a database file that another process holds locked. */
+const OPEN_ATTEMPTS = 50;
 
 /** How many entries one delivery read fetches. */
 const READ_BATCH = 500;
@@ -119,10 +122,16 @@ class KvBackplane implements Backplane {
     if (this.#state !== "new") throw new KvBackplaneError("BACKPLANE_FAILED", "Already started");
     this.#state = "starting";
     let kv = this.#s.kv;
-    if (kv === undefined) {
+    for (let attempt = 1; kv === undefined; attempt++) {
       try {
         kv = await Deno.openKv(this.#s.path);
       } catch (cause) {
+        if (this.#state !== "starting") throw closedError();
+        // Processes opening a new file at once lock each other out for a moment.
+        if (isBusy(cause) && attempt < OPEN_ATTEMPTS) {
+          await pause(10 + Math.random() * 40, this.#stop.signal);
+          continue;
+        }
         this.#state = "new";
         throw new KvBackplaneError("BACKPLANE_FAILED", `Cannot open Deno KV: ${cause}`, { cause });
       }
@@ -371,6 +380,8 @@ class KvBackplane implements Backplane {
   }
 
   #unhealthy(what: string, error: unknown): void {
+    // A local file locked by another process for a moment is retried, not reported.
+    if (isBusy(error)) return;
     const wasHealthy = this.#failing.size === 0;
     this.#failing.add(what);
     if (wasHealthy) emit(this.#host!, { type: "down", error });
