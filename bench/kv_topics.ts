@@ -33,6 +33,7 @@ interface PeerResult {
   latencies: number[];
   received: number;
   gaps: number;
+  downs: number;
 }
 
 async function peer(args: string[]): Promise<void> {
@@ -50,6 +51,7 @@ async function peer(args: string[]): Promise<void> {
   const latencies: number[] = [];
   let received = 0;
   let gaps = 0;
+  let downs = 0;
   const bp = kvBackplane({ path, pollInterval: Number(pollText) });
   await bp.start({
     deliver(m: TopicMessage) {
@@ -59,6 +61,7 @@ async function peer(args: string[]): Promise<void> {
     },
     event(e) {
       if (e.type === "gap") gaps += e.to - e.from + 1;
+      if (e.type === "down") downs++;
     },
   });
   await bp.subscribe("bench");
@@ -83,7 +86,7 @@ async function peer(args: string[]): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
   await bp.close();
-  console.log(JSON.stringify({ rate, latencies, received, gaps } satisfies PeerResult));
+  console.log(JSON.stringify({ rate, latencies, received, gaps, downs } satisfies PeerResult));
 }
 
 function lines(
@@ -182,7 +185,9 @@ async function main(quick: boolean): Promise<void> {
     const lat = rs.flatMap((r) => r.latencies).sort((a, b) => a - b);
     console.log(
       `| burst, 2 × ${n}, poll ${poll} ms | ${rs.map((r) => f(r.rate)).join(" / ")} | ${
-        rs.map((r) => r.received + (r.gaps ? ` (${r.gaps} lost)` : "")).join(" / ")
+        rs.map((r) =>
+          r.received + (r.gaps ? ` (${r.gaps} lost)` : "") + (r.downs ? ` (${r.downs} down)` : "")
+        ).join(" / ")
       } | ${f(percentile(lat, 0.5))} ms | ${f(percentile(lat, 0.99))} ms |`,
     );
   }
@@ -193,7 +198,9 @@ async function main(quick: boolean): Promise<void> {
       const who = oneWay ? `1 publisher, 1 subscriber, ${paced}` : `2 × ${paced}`;
       console.log(
         `| paced (5 ms), ${who}, poll ${poll} ms | ${rs.map((r) => f(r.rate)).join(" / ")} | ${
-          rs.map((r) => r.received + (r.gaps ? ` (${r.gaps} lost)` : "")).join(" / ")
+          rs.map((r) =>
+            r.received + (r.gaps ? ` (${r.gaps} lost)` : "") + (r.downs ? ` (${r.downs} down)` : "")
+          ).join(" / ")
         } | ${f(percentile(lat, 0.5))} ms | ${f(percentile(lat, 0.99))} ms |`,
       );
     }
