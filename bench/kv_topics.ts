@@ -72,11 +72,14 @@ async function peer(args: string[]): Promise<void> {
   const t0 = performance.now();
   if (mode === "burst") {
     await Promise.all(
-      Array.from({ length: count }, (_, i) => bp.publish("bench", `${name} ${now()}`, i)),
+      Array.from(
+        { length: count },
+        (_, i) => bp.publish("bench", { data: `${name} ${now()}`, ref: i }),
+      ),
     );
   } else {
     for (let i = 0; i < count; i++) {
-      await bp.publish("bench", `${name} ${now()}`, i);
+      await bp.publish("bench", { data: `${name} ${now()}`, ref: i });
       await new Promise((r) => setTimeout(r, Number(paceText)));
     }
   }
@@ -164,7 +167,7 @@ async function sequential(count: number): Promise<number> {
     const bp = kvBackplane({ path: `${dir}/topics.sqlite3` });
     await bp.start({ deliver() {}, event() {} });
     const t0 = performance.now();
-    for (let i = 0; i < count; i++) await bp.publish("bench", `x ${i}`, i);
+    for (let i = 0; i < count; i++) await bp.publish("bench", { data: `x ${i}`, ref: i });
     const rate = count / ((performance.now() - t0) / 1000);
     await bp.close();
     return rate;

@@ -8,7 +8,8 @@
 import type {
   Backplane,
   BackplaneHost,
-  TopicData,
+  PublishedData,
+  RecoveryRequest,
   TopicMessage,
   TopicPosition,
   TopicRecovery,
@@ -66,7 +67,7 @@ const READ_BATCH = 500;
  *   event: (e) => console.log(e),
  * });
  * await backplane.subscribe("news");
- * await backplane.publish("news", "hello", 1);
+ * await backplane.publish("news", { data: "hello", ref: 1 });
  * await backplane.close();
  * ```
  *
@@ -146,7 +147,8 @@ class KvBackplane implements Backplane {
     this.#state = "started";
   }
 
-  publish(topic: string, data: TopicData, ref: number): Promise<TopicPosition> {
+  publish(topic: string, message: PublishedData): Promise<TopicPosition> {
+    const { data, ref } = message ?? {};
     try {
       checkTopic(topic);
       checkData(data);
@@ -188,7 +190,8 @@ class KvBackplane implements Backplane {
     return Promise.resolve();
   }
 
-  async recover(topic: string, since: TopicPosition, limit: number): Promise<TopicRecovery> {
+  async recover(topic: string, request: RecoveryRequest): Promise<TopicRecovery> {
+    const { since, limit } = request ?? {};
     checkTopic(topic);
     if (
       typeof since !== "object" || since === null || typeof since.epoch !== "string" ||

@@ -22,7 +22,10 @@ const stdin = Deno.stdin.readable.getReader();
 await stdin.read();
 stdin.releaseLock();
 const published = await Promise.all(
-  Array.from({ length: Number(count) }, (_, i) => backplane.publish(topic, `${name}:${i}`, i)),
+  Array.from(
+    { length: Number(count) },
+    (_, i) => backplane.publish(topic, { data: `${name}:${i}`, ref: i }),
+  ),
 );
 await waitFor(() => host.messages.length >= Number(expect), "every message", 20_000);
 await backplane.close();

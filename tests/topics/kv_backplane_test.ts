@@ -46,8 +46,8 @@ Deno.test("kv backplane: two instances on one file deliver every message once, i
     const n = 60;
     const sent = await Promise.all(
       Array.from({ length: n }, (_, i) => [
-        a.bp.publish("room", `a${i}`, i),
-        b.bp.publish("room", new Uint8Array([i]), 1000 + i),
+        a.bp.publish("room", { data: `a${i}`, ref: i }),
+        b.bp.publish("room", { data: new Uint8Array([i]), ref: 1000 + i }),
       ]).flat(),
     );
     assert.deepEqual(sent.map((p) => p.offset).sort((x, y) => x - y), range(1, 2 * n));
@@ -95,7 +95,7 @@ Deno.test("kv backplane: one shared Deno.Kv, watch only (no poll)", async () => 
       const b = await open({ kv, pollInterval: 0 });
       await a.bp.subscribe("t");
       await b.bp.subscribe("t");
-      for (let i = 0; i < 20; i++) await (i % 2 ? a : b).bp.publish("t", `m${i}`, i);
+      for (let i = 0; i < 20; i++) await (i % 2 ? a : b).bp.publish("t", { data: `m${i}`, ref: i });
       await waitFor(() => a.host.messages.length === 20 && b.host.messages.length === 20, "20");
       assert.deepEqual(a.host.messages.map((m) => m.data), range(0, 19).map((i) => `m${i}`));
       assert.deepEqual(a.host.messages.map(strip), b.host.messages.map(strip));
@@ -119,11 +119,11 @@ Deno.test("kv backplane: 25 topics watched in groups of 10, joining and leaving"
       for (const t of topics) {
         await a.bp.subscribe(t);
         // Each topic joins a running group: its watch restarts without losing the others.
-        await b.bp.publish(t, `${t} first`, 0);
+        await b.bp.publish(t, { data: `${t} first`, ref: 0 });
       }
       await waitFor(() => a.host.messages.length === 25, "25 first messages");
       for (const t of topics.filter((_, i) => i % 3 === 0)) await a.bp.unsubscribe(t);
-      await Promise.all(topics.map((t) => b.bp.publish(t, `${t} second`, 1)));
+      await Promise.all(topics.map((t) => b.bp.publish(t, { data: `${t} second`, ref: 1 })));
       const kept = topics.filter((_, i) => i % 3 !== 0);
       await waitFor(() => a.host.messages.length === 25 + kept.length, "the second messages");
       const got = a.host.messages.map((m) => `${m.topic} ${m.offset} ${m.data}`).sort();
@@ -145,19 +145,19 @@ Deno.test("kv backplane: subscribe returns the head; only later messages are del
   await withKv(async ({ open }) => {
     const a = await open({ pollInterval: 10 });
     const b = await open({ pollInterval: 10 });
-    for (let i = 1; i <= 3; i++) await a.bp.publish("news", `old${i}`, i);
+    for (let i = 1; i <= 3; i++) await a.bp.publish("news", { data: `old${i}`, ref: i });
     const head = await b.bp.subscribe("news");
     assert.equal(head.offset, 3);
-    assert.equal(head.epoch, (await a.bp.publish("news", "new4", 4)).epoch);
-    await a.bp.publish("news", "new5", 5);
+    assert.equal(head.epoch, (await a.bp.publish("news", { data: "new4", ref: 4 })).epoch);
+    await a.bp.publish("news", { data: "new5", ref: 5 });
     await waitFor(() => b.host.messages.length === 2, "2 messages");
     assert.deepEqual(b.host.messages.map((m) => [m.offset, m.data]), [[4, "new4"], [5, "new5"]]);
     // Subscribing again changes nothing; unsubscribing stops the deliveries.
     assert.deepEqual(await b.bp.subscribe("news"), { offset: 5, epoch: head.epoch });
     await b.bp.unsubscribe("news");
-    await a.bp.publish("news", "new6", 6);
+    await a.bp.publish("news", { data: "new6", ref: 6 });
     await a.bp.subscribe("news");
-    const p7 = await a.bp.publish("news", "new7", 7);
+    const p7 = await a.bp.publish("news", { data: "new7", ref: 7 });
     await waitFor(() => a.host.messages.length === 1, "a's own message");
     assert.deepEqual(a.host.messages.map((m) => [m.offset, m.data, m.ref]), [[7, "new7", 7]]);
     assert.equal(p7.offset, 7);
@@ -240,26 +240,38 @@ Deno.test("kv backplane: history and every recover outcome", async () => {
   await withKv(async ({ path, open }) => {
     const a = await open({ history: { size: 5 } });
     const positions = [];
-    for (let i = 1; i <= 8; i++) positions.push(await a.bp.publish("h", `m${i}`, i));
+    for (let i = 1; i <= 8; i++) positions.push(await a.bp.publish("h", { data: `m${i}`, ref: i }));
     const epoch = positions[0]!.epoch;
     const head = { offset: 8, epoch };
-    const ok = await a.bp.recover("h", { offset: 3, epoch }, 10);
+    const ok = await a.bp.recover("h", { since: { offset: 3, epoch }, limit: 10 });
     assert.equal(ok.ok, true);
     assert.deepEqual(ok.head, head);
     assert.deepEqual(
       ok.ok && ok.messages.map((m) => [m.topic, m.offset, m.epoch, m.data, m.ref]),
       range(4, 8).map((i) => ["h", i, epoch, `m${i}`, i]),
     );
-    assert.deepEqual(await a.bp.recover("h", { offset: 8, epoch }, 10), {
+    assert.deepEqual(await a.bp.recover("h", { since: { offset: 8, epoch }, limit: 10 }), {
       ok: true,
       messages: [],
       head,
     });
     const fail = (reason: string) => ({ ok: false, reason, head });
-    assert.deepEqual(await a.bp.recover("h", { offset: 2, epoch }, 10), fail("offset-too-old"));
-    assert.deepEqual(await a.bp.recover("h", { offset: 3, epoch }, 4), fail("offset-too-old"));
-    assert.deepEqual(await a.bp.recover("h", { offset: 9, epoch }, 10), fail("offset-ahead"));
-    assert.deepEqual(await a.bp.recover("h", { offset: 3, epoch: "x" }, 10), fail("epoch-changed"));
+    assert.deepEqual(
+      await a.bp.recover("h", { since: { offset: 2, epoch }, limit: 10 }),
+      fail("offset-too-old"),
+    );
+    assert.deepEqual(
+      await a.bp.recover("h", { since: { offset: 3, epoch }, limit: 4 }),
+      fail("offset-too-old"),
+    );
+    assert.deepEqual(
+      await a.bp.recover("h", { since: { offset: 9, epoch }, limit: 10 }),
+      fail("offset-ahead"),
+    );
+    assert.deepEqual(
+      await a.bp.recover("h", { since: { offset: 3, epoch: "x" }, limit: 10 }),
+      fail("epoch-changed"),
+    );
     // An entry gone before its time (trimmed by a process with less history) is too old too.
     const kv = await Deno.openKv(path);
     try {
@@ -267,13 +279,16 @@ Deno.test("kv backplane: history and every recover outcome", async () => {
     } finally {
       kv.close();
     }
-    assert.deepEqual(await a.bp.recover("h", { offset: 5, epoch }, 10), fail("offset-too-old"));
-    assert.equal((await a.bp.recover("h", { offset: 6, epoch }, 10)).ok, true);
+    assert.deepEqual(
+      await a.bp.recover("h", { since: { offset: 5, epoch }, limit: 10 }),
+      fail("offset-too-old"),
+    );
+    assert.equal((await a.bp.recover("h", { since: { offset: 6, epoch }, limit: 10 })).ok, true);
     // A topic nobody published to yet: its head is created, and recovering from it is fine.
-    const fresh = await a.bp.recover("fresh", { offset: 0, epoch: "?" }, 10);
+    const fresh = await a.bp.recover("fresh", { since: { offset: 0, epoch: "?" }, limit: 10 });
     assert.equal(fresh.ok, false);
     assert.equal(!fresh.ok && fresh.reason, "epoch-changed");
-    assert.deepEqual(await a.bp.recover("fresh", fresh.head, 10), {
+    assert.deepEqual(await a.bp.recover("fresh", { since: fresh.head, limit: 10 }), {
       ok: true,
       messages: [],
       head: fresh.head,
@@ -284,22 +299,25 @@ Deno.test("kv backplane: history and every recover outcome", async () => {
 Deno.test("kv backplane: no history, and a history ttl", async () => {
   await withKv(async ({ path, open }) => {
     const none = await open();
-    const p = await none.bp.publish("n", "x", 1);
-    assert.deepEqual(await none.bp.recover("n", { offset: 0, epoch: p.epoch }, 10), {
-      ok: false,
-      reason: "no-history",
-      head: p,
-    });
+    const p = await none.bp.publish("n", { data: "x", ref: 1 });
+    assert.deepEqual(
+      await none.bp.recover("n", { since: { offset: 0, epoch: p.epoch }, limit: 10 }),
+      {
+        ok: false,
+        reason: "no-history",
+        head: p,
+      },
+    );
     const ttl = await open({ history: { size: 10, ttl: 30 } });
     const before = Date.now();
-    const q = await ttl.bp.publish("t", "y", 1);
+    const q = await ttl.bp.publish("t", { data: "y", ref: 1 });
     const since = { offset: 0, epoch: q.epoch };
     const published = Date.now();
-    const early = await ttl.bp.recover("t", since, 10);
+    const early = await ttl.bp.recover("t", { since: since, limit: 10 });
     // (Only when the machine was quick enough for the message to be younger than the ttl.)
     if (Date.now() - before < 30) assert.equal(early.ok, true);
     await waitFor(() => Date.now() - published > 40, "the ttl to pass");
-    assert.deepEqual(await ttl.bp.recover("t", since, 10), {
+    assert.deepEqual(await ttl.bp.recover("t", { since: since, limit: 10 }), {
       ok: false,
       reason: "offset-too-old",
       head: q,
@@ -352,7 +370,7 @@ Deno.test("kv backplane: entries gone before delivery are reported as a gap", as
       const a = await open({ kv: watched.kv, pollInterval: 0 });
       const b = await open();
       await a.bp.subscribe("g");
-      for (let i = 1; i <= 5; i++) await b.bp.publish("g", `b${i}`, i);
+      for (let i = 1; i <= 5; i++) await b.bp.publish("g", { data: `b${i}`, ref: i });
       await kv.delete([...PREFIX, "g", "m", 2]);
       await kv.delete([...PREFIX, "g", "m", 3]);
       await kv.delete([...PREFIX, "g", "m", 5]);
@@ -363,7 +381,7 @@ Deno.test("kv backplane: entries gone before delivery are reported as a gap", as
         { type: "gap", topic: "g", from: 2, to: 3 },
         { type: "gap", topic: "g", from: 5, to: 5 },
       ]);
-      await b.bp.publish("g", "b6", 6);
+      await b.bp.publish("g", { data: "b6", ref: 6 });
       await watched.push("g");
       await waitFor(() => a.host.messages.length === 3, "the 6th");
       assert.deepEqual(a.host.messages[2]!.data, "b6");
@@ -372,7 +390,7 @@ Deno.test("kv backplane: entries gone before delivery are reported as a gap", as
       await waitFor(() => a.host.events.length === 3, "down");
       assert.equal(a.host.events[2]!.type, "down");
       await waitFor(() => watched.streams.length === 2, "the watch to restart");
-      await b.bp.publish("g", "b7", 7);
+      await b.bp.publish("g", { data: "b7", ref: 7 });
       await watched.push("g");
       await waitFor(() => a.host.messages.length === 4, "the 7th");
       assert.deepEqual(a.host.events[3], { type: "up" });
@@ -391,7 +409,7 @@ Deno.test("kv backplane: a failed read is retried, with down and up events", asy
       const a = await open({ kv: watched.kv, pollInterval: 0 });
       const b = await open();
       await a.bp.subscribe("r");
-      await b.bp.publish("r", "one", 1);
+      await b.bp.publish("r", { data: "one", ref: 1 });
       watched.control.failLists = 2;
       await watched.push("r");
       await waitFor(() => a.host.messages.length === 1, "the message after the retries");
@@ -412,8 +430,8 @@ Deno.test("kv backplane: a deleted head starts a new epoch", async () => {
     const a = await open({ pollInterval: 10, history: { size: 10 } });
     const b = await open({ pollInterval: 10 });
     const { epoch: first } = await a.bp.subscribe("e");
-    await b.bp.publish("e", "one", 1);
-    await b.bp.publish("e", "two", 2);
+    await b.bp.publish("e", { data: "one", ref: 1 });
+    await b.bp.publish("e", { data: "two", ref: 2 });
     await waitFor(() => a.host.messages.length === 2, "2 messages");
     const kv = await Deno.openKv(path);
     try {
@@ -421,7 +439,7 @@ Deno.test("kv backplane: a deleted head starts a new epoch", async () => {
     } finally {
       kv.close();
     }
-    const p = await b.bp.publish("e", "three", 3);
+    const p = await b.bp.publish("e", { data: "three", ref: 3 });
     assert.notEqual(p.epoch, first);
     assert.equal(p.offset, 1);
     await waitFor(() => a.host.messages.length === 3, "the new epoch's message");
@@ -431,10 +449,10 @@ Deno.test("kv backplane: a deleted head starts a new epoch", async () => {
       [2, first, "two"],
       [1, p.epoch, "three"],
     ]);
-    const r = await a.bp.recover("e", { offset: 2, epoch: first }, 10);
+    const r = await a.bp.recover("e", { since: { offset: 2, epoch: first }, limit: 10 });
     assert.deepEqual(r, { ok: false, reason: "epoch-changed", head: p });
     // The old epoch's entry 2 is never taken for the new epoch's.
-    assert.deepEqual(await a.bp.recover("e", { offset: 0, epoch: p.epoch }, 10), {
+    assert.deepEqual(await a.bp.recover("e", { since: { offset: 0, epoch: p.epoch }, limit: 10 }), {
       ok: true,
       messages: [{ topic: "e", offset: 1, epoch: p.epoch, data: "three" }],
       head: p,
@@ -451,7 +469,7 @@ Deno.test("kv backplane: a deleted head starts a new epoch", async () => {
     } finally {
       check.close();
     }
-    await b.bp.publish("e", "four", 4);
+    await b.bp.publish("e", { data: "four", ref: 4 });
     await waitFor(() => a.host.messages.length === 4, "the 4th message");
     assert.deepEqual(a.host.messages[3], { topic: "e", offset: 2, epoch: p.epoch, data: "four" });
   });
@@ -462,7 +480,10 @@ Deno.test("kv backplane: close() stops everything and refuses later calls", asyn
     const a = await open({ pollInterval: 5 });
     await a.bp.subscribe("c1");
     await a.bp.subscribe("c2");
-    const pending = Array.from({ length: 50 }, (_, i) => a.bp.publish("c1", `m${i}`, i));
+    const pending = Array.from(
+      { length: 50 },
+      (_, i) => a.bp.publish("c1", { data: `m${i}`, ref: i }),
+    );
     await a.bp.close();
     const settled = await Promise.allSettled(pending);
     // Call order holds: what committed is a prefix, the rest failed with BACKPLANE_CLOSED.
@@ -472,7 +493,7 @@ Deno.test("kv backplane: close() stops everything and refuses later calls", asyn
       assert.equal((s as PromiseRejectedResult).reason.code, "BACKPLANE_CLOSED");
     }
     await a.bp.close();
-    await assert.rejects(a.bp.publish("c1", "x", 1), { code: "BACKPLANE_CLOSED" });
+    await assert.rejects(a.bp.publish("c1", { data: "x", ref: 1 }), { code: "BACKPLANE_CLOSED" });
     await assert.rejects(a.bp.subscribe("c1"), { code: "BACKPLANE_CLOSED" });
     await assert.rejects(a.bp.start(new Recorder()), { code: "BACKPLANE_CLOSED" });
     // The database it opened is closed: the file can be opened and used again.
@@ -490,17 +511,26 @@ Deno.test("kv backplane: bad arguments and faults", async () => {
   assert.throws(() => kvBackplane({ nodeId: "" }), TypeError);
   assert.throws(() => kvBackplane({ prefix: "x" as unknown as Deno.KvKey }), TypeError);
   const idle = kvBackplane({ path: "unused" });
-  await assert.rejects(idle.publish("t", "x", 1), { code: "BACKPLANE_NOT_STARTED" });
+  await assert.rejects(idle.publish("t", { data: "x", ref: 1 }), { code: "BACKPLANE_NOT_STARTED" });
   await idle.close();
   await withKv(async ({ path, open }) => {
     const a = await open();
-    await assert.rejects(a.bp.publish("", "x", 1), RangeError);
-    await assert.rejects(a.bp.publish(1 as unknown as string, "x", 1), TypeError);
-    await assert.rejects(a.bp.publish("t", 5 as unknown as string, 1), TypeError);
-    await assert.rejects(a.bp.publish("t", new Uint8Array(64 * 1024), 1), RangeError);
-    await assert.rejects(a.bp.publish("t", "é".repeat(40_000), 1), RangeError);
-    await assert.rejects(a.bp.recover("t", { offset: -1, epoch: "" }, 1), TypeError);
-    await assert.rejects(a.bp.recover("t", { offset: 0, epoch: "" }, 1.5), RangeError);
+    await assert.rejects(a.bp.publish("", { data: "x", ref: 1 }), RangeError);
+    await assert.rejects(a.bp.publish(1 as unknown as string, { data: "x", ref: 1 }), TypeError);
+    await assert.rejects(a.bp.publish("t", { data: 5 as unknown as string, ref: 1 }), TypeError);
+    await assert.rejects(
+      a.bp.publish("t", { data: new Uint8Array(64 * 1024), ref: 1 }),
+      RangeError,
+    );
+    await assert.rejects(a.bp.publish("t", { data: "é".repeat(40_000), ref: 1 }), RangeError);
+    await assert.rejects(
+      a.bp.recover("t", { since: { offset: -1, epoch: "" }, limit: 1 }),
+      TypeError,
+    );
+    await assert.rejects(
+      a.bp.recover("t", { since: { offset: 0, epoch: "" }, limit: 1.5 }),
+      RangeError,
+    );
     await assert.rejects(a.bp.start(new Recorder()), { code: "BACKPLANE_FAILED" });
     // A database where every commit loses the race: PUBLISH_CONFLICT after the attempts.
     const kv = await Deno.openKv(path);
@@ -519,7 +549,7 @@ Deno.test("kv backplane: bad arguments and faults", async () => {
         },
       } as unknown as Deno.Kv;
       const c = await open({ kv: losing, publishAttempts: 3 });
-      const error = await c.bp.publish("t", "x", 1).catch((e) => e);
+      const error = await c.bp.publish("t", { data: "x", ref: 1 }).catch((e) => e);
       assert.ok(error instanceof KvBackplaneError);
       assert.equal(error.code, "PUBLISH_CONFLICT");
       assert.equal(error.name, "KvBackplaneError");
