@@ -1,8 +1,8 @@
 /**
- * Three server processes on one real redis-server, clients spread over them: every message
- * published on any process reaches every subscriber on every process, once, in one order; the
- * processes resubscribe after Redis restarts (and say what changed); when one process is
- * killed, the others go on.
+ * Server processes sharing topics (three on one real redis-server, two on one Deno KV file),
+ * clients spread over them: every message published on any process reaches every subscriber on
+ * every process, once, in one order; the processes resubscribe after Redis restarts (and say
+ * what changed); when one process is killed, the others go on.
  */
 
 import assert from "node:assert/strict";
@@ -22,14 +22,16 @@ class ServerProcess {
   port = 0;
   readonly done: Promise<void>;
 
-  constructor(redisUrl: string) {
+  constructor(kind: "redis" | "kv", where: string) {
     this.child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "-A",
+        "--unstable-kv",
         "--lock=tests/deno.lock",
-        new URL("./_redis_topic_server.ts", import.meta.url).pathname,
-        redisUrl,
+        new URL("./_topic_server_process.ts", import.meta.url).pathname,
+        kind,
+        where,
       ],
       stdout: "piped",
       stderr: "inherit",
@@ -123,7 +125,7 @@ async function round(clients: Client[], count: number, tag: string): Promise<voi
 
 Deno.test("topics over Redis: three server processes, a Redis restart, a killed process", async () => {
   await using redis = await RedisServer.start();
-  const servers = [0, 1, 2].map(() => new ServerProcess(redis.url));
+  const servers = [0, 1, 2].map(() => new ServerProcess("redis", redis.url));
   const clients: Client[] = [];
   try {
     for (const s of servers) await s.until(() => s.port > 0, "the port");
@@ -151,5 +153,26 @@ Deno.test("topics over Redis: three server processes, a Redis restart, a killed 
   } finally {
     await Promise.all(clients.map((c) => c.session.close().catch(() => {})));
     await Promise.all(servers.map((s) => s.stop()));
+  }
+});
+
+Deno.test("topics over Deno KV: two server processes on one local KV file, then one is killed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ws-kv-" });
+  const path = `${dir}/topics.sqlite`;
+  const servers = [0, 1].map(() => new ServerProcess("kv", path));
+  const clients: Client[] = [];
+  try {
+    for (const s of servers) await s.until(() => s.port > 0, "the port");
+    for (const s of servers) clients.push(await connect(s.port), await connect(s.port));
+    // 4 clients on 2 processes, 30 messages each: 120 to everyone, in one order.
+    await round(clients, 30, "a");
+    await servers[1]!.stop("SIGKILL");
+    for (const c of clients.slice(2)) assert.equal((await c.session.closeReason).code, 1006);
+    await round(clients.slice(0, 2), 10, "b");
+    for (const c of clients) assert.deepEqual(c.notices, []);
+  } finally {
+    await Promise.all(clients.map((c) => c.session.close().catch(() => {})));
+    await Promise.all(servers.map((s) => s.stop()));
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,5 +1,6 @@
 /**
- * A server process for the multi-process Redis tests: `deno run -A _redis_topic_server.ts URL`.
+ * A server process for the multi-process topic tests:
+ * `deno run -A --unstable-kv _topic_server_process.ts redis URL | kv PATH`.
  * Serves `/t`: the session subscribes to the topic `room` with envelopes, says `ready`, then
  * publishes every text message it reads to `room` (a publish that fails is answered with
  * `publish failed`). Prints `port N` once listening and one JSON line per backplane event; stops
@@ -11,16 +12,19 @@
 import { createServer } from "../../server.ts";
 import { readText } from "../../mod.ts";
 import { redisBackplane } from "../../redis.ts";
+import { kvBackplane } from "../../kv.ts";
 
-const url = Deno.args[0]!;
+const [kind, where] = Deno.args as [string, string];
 const server = createServer({
   onError: () => {},
   topics: {
-    backplane: redisBackplane({
-      url,
-      history: { size: 10_000 },
-      reconnect: { initialDelay: 20, maxDelay: 200 },
-    }),
+    backplane: kind === "kv"
+      ? kvBackplane({ path: where, history: { size: 10_000 }, pollInterval: 10 })
+      : redisBackplane({
+        url: where,
+        history: { size: 10_000 },
+        reconnect: { initialDelay: 20, maxDelay: 200 },
+      }),
     onBackplaneEvent: (event) => console.log(JSON.stringify({ event: event.type })),
   },
 });
