@@ -94,34 +94,47 @@ export function runBlock<S extends BlockSession, T>(
   handler: (session: S) => T | Promise<T>,
   options: RunBlockOptions,
 ): Promise<T | undefined>;
-export async function runBlock<S extends BlockSession, T>(
+export function runBlock<S extends BlockSession, T>(
   session: S,
   handler: (session: S) => T | Promise<T>,
   options?: RunBlockOptions,
 ): Promise<T | undefined> {
-  let result: T;
+  // A promise chain, not an async function: a session whose handler waits holds one reaction
+  // here, not a suspended function frame.
+  let result: T | Promise<T>;
   try {
-    result = await handler(session);
+    result = handler(session);
   } catch (err) {
-    const onError = options?.onError;
-    if (session.signal.aborted && err instanceof WebSocketError) {
-      await session.closed;
-    } else if (fromSession(err)) {
-      // The peer or the connection ended the session (a protocol error, a reset, the 1001 of
-      // a shutdown that a send ran into): nothing for `onError`; close if still open.
-      await end(session, options?.failReason ?? failReason(err));
-    } else {
-      onError?.(err);
-      await end(session, options?.failReason ?? failReason(err));
-    }
-    if (onError === undefined) throw err;
-    return undefined;
+    return handlerFailed(session, err, options);
   }
-  await end(session, NORMAL);
-  return result;
+  return Promise.resolve(result).then(
+    (value) => end(session, NORMAL).then(() => value),
+    (err) => handlerFailed(session, err, options),
+  );
 }
 
-/** The default close reason of a handler that threw: 1011 with the error's text. */
+/** The handler threw `err`: the session ends as `runBlock` describes. */
+async function handlerFailed<T>(
+  session: BlockSession,
+  err: unknown,
+  options: RunBlockOptions | undefined,
+): Promise<T | undefined> {
+  const onError = options?.onError;
+  if (session.signal.aborted && err instanceof WebSocketError) {
+    await session.closed;
+  } else if (fromSession(err)) {
+    // The peer or the connection ended the session (a protocol error, a reset, the 1001 of a
+    // shutdown that a send ran into): nothing for `onError`; close if still open.
+    await end(session, options?.failReason ?? failReason(err));
+  } else {
+    // Called as a method: the options may be an object whose `onError` uses `this`.
+    options?.onError?.(err);
+    await end(session, options?.failReason ?? failReason(err));
+  }
+  if (onError === undefined) throw err;
+  return undefined;
+}
+
 function failReason(err: unknown): CloseReason {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return new CloseReason(1011, truncateUtf8(text, MAX_CLOSE_REASON_BYTES));
