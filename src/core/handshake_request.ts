@@ -92,6 +92,21 @@ const CLIENT_FORBIDDEN = [
  * reserved ones.
  */
 export function buildClientRequest(options: ClientRequestOptions): ClientRequest {
+  const { head, fields } = buildClientRequestHead(options);
+  return { head, headers: new Headers(fields) };
+}
+
+/**
+ * @internal {@linkcode buildClientRequest} without the `Headers`: the head and its fields, in
+ * the order sent (a client makes the `Headers` only when the application asks for them).
+ *
+ * @param options As for `buildClientRequest`.
+ * @returns The head bytes and the fields sent.
+ * @throws {TypeError} As `buildClientRequest`.
+ */
+export function buildClientRequestHead(
+  options: ClientRequestOptions,
+): { head: Uint8Array; fields: [string, string][] } {
   if (typeof options !== "object" || options === null) {
     throw new TypeError("options must be an object");
   }
@@ -126,8 +141,7 @@ export function buildClientRequest(options: ClientRequestOptions): ClientRequest
   for (const [name, value] of extra) {
     if (name !== "host") fields.push([name, value]);
   }
-  const head = serializeRequestHead(method, target, fields);
-  return { head, headers: new Headers(fields) };
+  return { head: serializeRequestHead(method, target, fields), fields };
 }
 
 // ---------------------------------------------------------------------------------------------
