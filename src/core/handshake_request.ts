@@ -124,8 +124,11 @@ export function buildClientRequestHead(
   const problem = protocolListProblem(protocols);
   if (problem !== null) throw new TypeError(problem);
   checkExtensionsArgument(extensions);
-  const extra = userHeaders(options.headers, CLIENT_FORBIDDEN, "a WebSocket client request");
-  const host = extra.get("host") ?? options.host;
+  // No extra headers (the common case): no `Headers` to make and check.
+  const extra = options.headers === undefined
+    ? null
+    : userHeaders(options.headers, CLIENT_FORBIDDEN, "a WebSocket client request");
+  const host = extra?.get("host") ?? options.host;
   if (typeof host !== "string" || !/^[\x21-\x7e]+$/.test(host)) {
     throw new TypeError(`Invalid host ${JSON.stringify(host)}`);
   }
@@ -138,8 +141,10 @@ export function buildClientRequestHead(
   ];
   if (protocols.length > 0) fields.push(["Sec-WebSocket-Protocol", protocols.join(", ")]);
   if (trimOws(extensions) !== "") fields.push(["Sec-WebSocket-Extensions", trimOws(extensions)]);
-  for (const [name, value] of extra) {
-    if (name !== "host") fields.push([name, value]);
+  if (extra !== null) {
+    for (const [name, value] of extra) {
+      if (name !== "host") fields.push([name, value]);
+    }
   }
   return { head: serializeRequestHead(method, target, fields), fields };
 }
