@@ -15,7 +15,7 @@ import {
 import type { WebSocketExtension, WebSocketExtensionFactory } from "../core/extension.ts";
 import { formatExtensionHeader } from "../core/extension_header.ts";
 import { type EndpointParts, resolveEndpoint } from "../core/url.ts";
-import type { DialResult } from "./dial.ts";
+import { dialCall } from "./_dial_call.ts";
 import { ManagedWebSocketSession } from "../session/managed_session.ts";
 import { SESSION_DEFAULTS } from "../session/options.ts";
 import { connWrapperOf } from "../transport/conn_wrapper.ts";
@@ -287,7 +287,7 @@ class ManagedClient implements WebSocketClient {
         masking: o.masking ?? true,
         closeTimeout: o.closeTimeout ?? CLIENT_DEFAULTS.closeTimeout,
         extensions,
-        call: upgradeCall(endpoint.url, endpoint.method, result),
+        call: dialCall(endpoint.url, endpoint.method, result.requestFields, result.response),
       }, {
         pingInterval: o.pingInterval,
         timeout: o.timeout,
@@ -325,21 +325,6 @@ class ManagedClient implements WebSocketClient {
     }
     return session;
   }
-}
-
-function upgradeCall(
-  url: URL,
-  method: string,
-  result: DialResult,
-): ManagedWebSocketSession["call"] {
-  return {
-    request: { url, method, headers: result.requestHeaders },
-    response: {
-      status: result.response.status,
-      statusText: result.response.statusText,
-      headers: result.response.headers,
-    },
-  };
 }
 
 /**

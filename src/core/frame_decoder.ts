@@ -99,7 +99,8 @@ export class FrameDecoder {
   compressedRsv: number;
   readonly #server: boolean;
   readonly #validateUtf8: boolean;
-  readonly #utf8 = new Utf8Validator();
+  /** Made at the first checked text message (an idle connection holds none). */
+  #utf8: Utf8Validator | null = null;
 
   #state = HEADER;
   #error: ProtocolError | null = null;
@@ -118,7 +119,8 @@ export class FrameDecoder {
   #type: FrameType = "binary";
   #length = 0;
   #masked = false;
-  readonly #key = new Uint8Array(4);
+  /** The masking key of the current frame (made at the first masked frame). */
+  #key: Uint8Array | null = null;
   #payload: Uint8Array = EMPTY;
   #filled = 0;
 
@@ -240,8 +242,8 @@ export class FrameDecoder {
         const data = length === 0
           ? EMPTY
           : new Uint8Array(buf.buffer, buf.byteOffset + start, length);
-        if (this.#masked && length > 0) applyMask(data, this.#key);
-        if (this.#frameText && length > 0 && !this.#utf8.update(data)) throw invalidUtf8();
+        if (this.#masked && length > 0) applyMask(data, this.#key!);
+        if (this.#frameText && length > 0 && !this.#utf8!.update(data)) throw invalidUtf8();
         return this.#finish(data);
       }
       // The payload continues in later chunks.
@@ -267,9 +269,9 @@ export class FrameDecoder {
   #fillPayload(from: number, n: number): void {
     if (n === 0) return;
     const part = this.#payload.subarray(from, from + n);
-    if (this.#masked) applyMask(part, this.#key, from & 3);
+    if (this.#masked) applyMask(part, this.#key!, from & 3);
     this.#filled = from + n;
-    if (this.#frameText && !this.#utf8.update(part)) throw invalidUtf8();
+    if (this.#frameText && !this.#utf8!.update(part)) throw invalidUtf8();
   }
 
   /** Keeps the bytes of a header that is not complete yet. */
@@ -348,10 +350,11 @@ export class FrameDecoder {
     }
     if (length > this.maxFrameSize) throw frameTooBig(length, this.maxFrameSize);
     if (masked) {
-      this.#key[0] = buf[p]!;
-      this.#key[1] = buf[p + 1]!;
-      this.#key[2] = buf[p + 2]!;
-      this.#key[3] = buf[p + 3]!;
+      const key = this.#key ??= new Uint8Array(4);
+      key[0] = buf[p]!;
+      key[1] = buf[p + 1]!;
+      key[2] = buf[p + 2]!;
+      key[3] = buf[p + 3]!;
     }
 
     if (opcode < 8) {
@@ -360,7 +363,7 @@ export class FrameDecoder {
         this.#messageSize = 0;
         this.#checkText = opcode === 1 && this.#validateUtf8 &&
           (rsv & this.compressedRsv) === 0;
-        if (this.#checkText) this.#utf8.reset();
+        if (this.#checkText) (this.#utf8 ??= new Utf8Validator()).reset();
       }
       this.#messageSize += length;
       if (this.#messageSize > this.maxMessageSize) {
@@ -388,7 +391,7 @@ export class FrameDecoder {
     const opcode = this.#opcode;
     if (opcode >= 8) {
       if (opcode === 8) parseClosePayload(data);
-    } else if (this.#frameText && this.#fin && !this.#utf8.finish()) {
+    } else if (this.#frameText && this.#fin && !this.#utf8!.finish()) {
       throw invalidUtf8();
     }
     return makeFrame(this.#type, data, this.#fin, this.#rsv);

@@ -45,3 +45,46 @@ export class IncomingStream<T> extends ReadableStream<T> {
     return iterator;
   }
 }
+
+/** What feeds an incoming stream: its session's reader. */
+export interface IncomingFeed<T> {
+  /** The stream starts: keep its controller. */
+  feedStart(controller: ReadableStreamDefaultController<T>): void;
+  /** The stream wants more. */
+  feedPull(controller: ReadableStreamDefaultController<T>): void | Promise<void>;
+  /** The application cancelled the stream. */
+  feedCancel(reason: unknown): void;
+}
+
+/**
+ * The underlying source of an incoming stream: one small object whose methods (on the prototype,
+ * called with the source as `this`) pass on to the reader, instead of three closures and their
+ * scope per session.
+ */
+export class IncomingSource<T> implements UnderlyingDefaultSource<T> {
+  readonly #feed: IncomingFeed<T>;
+
+  /**
+   * Wraps a reader.
+   *
+   * @param feed The reader.
+   */
+  constructor(feed: IncomingFeed<T>) {
+    this.#feed = feed;
+  }
+
+  /** Passes the controller on. */
+  start(controller: ReadableStreamDefaultController<T>): void {
+    this.#feed.feedStart(controller);
+  }
+
+  /** Passes the pull on. */
+  pull(controller: ReadableStreamDefaultController<T>): void | Promise<void> {
+    return this.#feed.feedPull(controller);
+  }
+
+  /** Passes the cancellation on. */
+  cancel(reason: unknown): void {
+    this.#feed.feedCancel(reason);
+  }
+}

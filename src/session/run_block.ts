@@ -56,10 +56,10 @@ export interface RunBlockOptions {
   onError?: (error: unknown) => void;
   /**
    * How long `closeReason`, read in the handler after it left its `incoming` loop early with the
-   * session open, waits before it rejects with `CLOSE_REASON_DEADLOCK` (see `guardCloseReason`).
+   * session open, waits before it rejects with `CLOSE_REASON_DEADLOCK` (see `blockCloseReason`).
    * @default {5000 (the default closeTimeout)}
    */
-  closeTimeout?: number;
+  readonly closeTimeout?: number;
 }
 
 const DEFAULT_GRACE = 5_000;
@@ -103,34 +103,31 @@ export function runBlock<S extends BlockSession, T>(
   handler: (session: S) => T | Promise<T>,
   options: RunBlockOptions,
 ): Promise<T | undefined>;
-export async function runBlock<S extends BlockSession, T>(
+export function runBlock<S extends BlockSession, T>(
   session: S,
   handler: (session: S) => T | Promise<T>,
   options?: RunBlockOptions,
 ): Promise<T | undefined> {
-  let result: T;
-  const unguard = guardCloseReason(session, options?.closeTimeout ?? DEFAULT_GRACE);
+  // A promise chain, not an async function: a session whose handler waits holds one reaction
+  // here, not a suspended function frame.
+  let result: T | Promise<T>;
+  guard(session, options?.closeTimeout ?? DEFAULT_GRACE);
   try {
-    result = await handler(session);
+    result = handler(session);
   } catch (err) {
-    unguard();
-    const onError = options?.onError;
-    if (session.signal.aborted && err instanceof WebSocketError) {
-      await session.closed;
-    } else if (fromSession(err)) {
-      // The peer or the connection ended the session (a protocol error, a reset, the 1001 of
-      // a shutdown that a send ran into): nothing for `onError`; close if still open.
-      await end(session, options?.failReason ?? failReason(err));
-    } else {
-      onError?.(err);
-      await end(session, options?.failReason ?? failReason(err));
-    }
-    if (onError === undefined) throw err;
-    return undefined;
+    guard(session, 0);
+    return handlerFailed(session, err, options);
   }
-  unguard();
-  await end(session, NORMAL);
-  return result;
+  return Promise.resolve(result).then(
+    (value) => {
+      guard(session, 0);
+      return end(session, NORMAL).then(() => value);
+    },
+    (err) => {
+      guard(session, 0);
+      return handlerFailed(session, err, options);
+    },
+  );
 }
 
 /** The message of the `CLOSE_REASON_DEADLOCK` error. */
@@ -186,20 +183,39 @@ export function blockCloseReason(
   return promise;
 }
 
-/** Arms the guard of {@linkcode blockCloseReason} for a handler's run; returns its disarm. */
-function guardCloseReason(session: object, grace: number): () => void {
+/**
+ * Arms (`grace` > 0) or disarms (0) the guard of {@linkcode blockCloseReason} for a handler's
+ * run.
+ */
+function guard(session: object, grace: number): void {
   const incoming = (session as { readonly incoming?: unknown }).incoming;
-  if (!(incoming instanceof IncomingStream)) return NO_GUARD;
+  if (!(incoming instanceof IncomingStream)) return;
   incoming.blockGrace = grace;
   incoming.leftEarly = false;
-  return () => {
-    incoming.blockGrace = 0;
-  };
 }
 
-const NO_GUARD = (): void => {};
+/** The handler threw `err`: the session ends as `runBlock` describes. */
+async function handlerFailed<T>(
+  session: BlockSession,
+  err: unknown,
+  options: RunBlockOptions | undefined,
+): Promise<T | undefined> {
+  const onError = options?.onError;
+  if (session.signal.aborted && err instanceof WebSocketError) {
+    await session.closed;
+  } else if (fromSession(err)) {
+    // The peer or the connection ended the session (a protocol error, a reset, the 1001 of a
+    // shutdown that a send ran into): nothing for `onError`; close if still open.
+    await end(session, options?.failReason ?? failReason(err));
+  } else {
+    // Called as a method: the options may be an object whose `onError` uses `this`.
+    options?.onError?.(err);
+    await end(session, options?.failReason ?? failReason(err));
+  }
+  if (onError === undefined) throw err;
+  return undefined;
+}
 
-/** The default close reason of a handler that threw: 1011 with the error's text. */
 function failReason(err: unknown): CloseReason {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return new CloseReason(1011, truncateUtf8(text, MAX_CLOSE_REASON_BYTES));
