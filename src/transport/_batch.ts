@@ -124,7 +124,11 @@ export function coalesce(batch: Batch): void {
     while (end < parts.length && parts[end]!.length < COPY_LIMIT) size += parts[end++]!.length;
     if (end - i === 1) out.push(first);
     else {
-      const joined = new Uint8Array(size);
+      // When the batch holds only references, its own buffer (kept from batch to batch) takes
+      // them: a session that gets topic messages all along allocates no buffer per write.
+      const joined = batch.len === 0 && i === 0 && end === parts.length
+        ? ownBuffer(batch, size)
+        : new Uint8Array(size);
       let at = 0;
       for (let k = i; k < end; k++) {
         joined.set(parts[k]!, at);
@@ -136,6 +140,16 @@ export function coalesce(batch: Batch): void {
   }
   parts.length = 0;
   for (let k = 0; k < out.length; k++) parts.push(out[k]!);
+}
+
+/** The first `size` bytes of the batch buffer (grown when smaller), which holds nothing yet. */
+function ownBuffer(batch: Batch, size: number): Uint8Array {
+  if (batch.buf.length < size) {
+    let capacity = Math.max(FIRST_BUFFER, batch.buf.length * 2);
+    while (capacity < size) capacity *= 2;
+    batch.buf = new Uint8Array(capacity);
+  }
+  return batch.buf.subarray(0, size);
 }
 
 /** Makes room for `size` more bytes in the batch buffer. */

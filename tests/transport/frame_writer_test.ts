@@ -275,3 +275,26 @@ Deno.test("FrameWriter: encoded frames between frames keep their order, copied t
   assert.deepEqual(shared.bytes, before);
   assert.equal(writer.bufferedAmount, 0);
 });
+
+Deno.test("FrameWriter: batches of encoded frames only reuse the batch buffer, each write intact", async () => {
+  const encoder = new FrameEncoder({ mask: false });
+  const frames = [1, 2, 3].map((n) =>
+    new EncodedFrame(encoder.encode(Frame.binary(new Uint8Array(3000).fill(n))), false)
+  );
+  const sink = new RecordingSink();
+  const writer = new FrameWriter(sink, new FrameEncoder({ mask: false }));
+  for (let round = 0; round < 4; round++) {
+    sink.gate = Promise.withResolvers<void>();
+    for (const frame of frames) writer.enqueue(frame);
+    for (const frame of frames) writer.enqueue(frame);
+    const gate = sink.gate;
+    sink.gate = null;
+    gate.resolve();
+    await writer.flush();
+  }
+  // Per round: the first frame alone, then the other five in one write.
+  assert.equal(sink.writes.length, 8);
+  const got = decodeAll(sink.bytes(), false).map((f) => f.data[0]);
+  assert.deepEqual(got, Array.from({ length: 4 }, () => [1, 2, 3, 1, 2, 3]).flat());
+  assert.equal(writer.bufferedAmount, 0);
+});
