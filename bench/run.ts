@@ -5,8 +5,9 @@
  * medians, ranges and ratios to the baselines of the same run are printed and written to
  * BENCHMARKS.md. The headline rows are the loops as users write them: W3 (client side) with
  * every wirestream `send` awaited and plain `send` loops for Deno's `WebSocket` and npm:ws, W4
- * with a plain loop of sends over the sessions; the harness's flow-controlled loops stay beside
- * them. W5's RSS per connection is measured from one collected baseline (before the first
+ * with a plain loop of sends over the sessions; beside them W4 through topics (one awaited
+ * `server.publish` per message, against the TCP ceiling and Deno's plain loop of the same run)
+ * and the harness's flow-controlled loops. W5's RSS per connection is measured from one collected baseline (before the first
  * connection) to the last connection, first as the process stands (the headline), then after
  * garbage collection (`--expose-gc`).
  *

@@ -2,7 +2,8 @@
  * What the benchmark runs: implementations, workloads (W1-W6) in both roles, their sizes in the
  * full and the quick mode, and which child processes serve each cell. W3 on the client side and
  * W4 come twice: first as users write them (the headline, {@linkcode CellParams.idiom}: every
- * wirestream send awaited, plain loops for the others), then with the harness's flow control.
+ * wirestream send awaited, plain loops for the others), then with the harness's flow control;
+ * W4 also a third time, through topics ({@linkcode CellParams.publish}).
  * W5 reports RSS per connection as the process stands (the headline) and after garbage
  * collection.
  *
@@ -123,6 +124,12 @@ export interface CellParams {
    * and W4 broadcasts in rounds of 16 messages, each round's writes awaited.
    */
   idiom: boolean;
+  /**
+   * W4 through topics: the wirestream server subscribes every session to one topic and
+   * broadcasts each message with one awaited `server.publish(topic, bytes)`; the other
+   * implementations of the variant run their plain loop ({@linkcode CellParams.idiom}).
+   */
+  publish?: boolean;
 }
 
 /** A figure a workload reports, and how it reads. */
@@ -171,6 +178,7 @@ const BASE: CellParams = {
   concurrency: 0,
   corpus: "",
   idiom: false,
+  publish: false,
 };
 
 const KIB = 1024;
@@ -265,6 +273,13 @@ export const W3_BOUNDED = "waits above 1 MiB queued";
 export const W4_IDIOM = "plain send loop";
 /** The title suffix of W4 in awaited rounds of 16 messages. */
 export const W4_ROUNDS = "rounds of 16 awaited";
+/** The title suffix of W4 through topics: one awaited `server.publish` per message. */
+export const W4_PUBLISH = "publish";
+/**
+ * The implementations of W4 through topics: the managed sessions (raw ones have no topics),
+ * beside Deno's plain loop and the TCP ceiling of the same run.
+ */
+export const W4_PUBLISH_IMPLS: readonly Impl[] = ["wirestream", "deno", "tcp"];
 
 /**
  * Builds the list of variants. Where a workload has a variant written as users write it
@@ -336,8 +351,16 @@ export function buildPlan(
         messages: scale.w4Messages,
         concurrency: 50,
       };
-      // The headline: a plain loop of sends over the sessions; beside it, rounds of 16.
+      // The headline: a plain loop of sends over the sessions; beside it, one publish per
+      // message to a topic every session subscribes to, and rounds of 16.
       add("W4", `${w4}, ${W4_IDIOM}`, { ...w4Params, idiom: true }, DELIVERIES);
+      add(
+        "W4",
+        `${w4}, ${W4_PUBLISH}`,
+        { ...w4Params, idiom: true, publish: true },
+        DELIVERIES,
+        W4_PUBLISH_IMPLS,
+      );
       add("W4", `${w4}, ${W4_ROUNDS}`, w4Params, DELIVERIES);
     }
     add("W5", `${scale.w5Connections.toLocaleString("en-US")} idle connections`, {

@@ -359,7 +359,9 @@ export class WebSocketServer {
    * copy). Messages from one publisher on one topic arrive in publish order at every subscriber.
    *
    * Resolves once the message has been handed to the local subscribers (under the `"wait"`
-   * policy, once they are back under their bound), with what happened: see
+   * policy, once they are back under their bound; when it left a queue half full or more,
+   * after one turn of the event loop, so that a loop of awaited publishes lets the sockets
+   * drain), with what happened: see
    * {@linkcode PublishResult}; rejects if the backplane failed to take it.
    *
    * @example A chat room: what one member says goes to the others

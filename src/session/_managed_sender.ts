@@ -416,7 +416,7 @@ export class ManagedSender {
    */
   sendShared(frame: EncodedFrame): boolean {
     if (this.#host.finished || this.#protocol.closeSent) return false;
-    this.#queue.send(frame).catch(NOOP);
+    this.#queue.offer(frame);
     return true;
   }
 

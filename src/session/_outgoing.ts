@@ -134,6 +134,21 @@ export class OutgoingQueue {
   }
 
   /**
+   * Queues a frame encoded already for a sender that awaits nothing (a topic's delivery): as
+   * `send`, without a promise below the bound; a refusal is dropped (the session notices a
+   * broken writer on its own).
+   *
+   * @param frame The encoded frame.
+   */
+  offer(frame: EncodedFrame): void {
+    if (this.#parked === null && this.#writer.bufferedAmount < this.#budget) {
+      this.#host.write(frame);
+      return;
+    }
+    this.#park(frame);
+  }
+
+  /**
    * Resolves once nothing is parked (every send accepted), or the queue was emptied by the
    * end of the session.
    *

@@ -37,6 +37,13 @@ export interface PendingPublish {
   offset: number;
   counts: { queued: number; dropped: number; closed: number } | null;
   waits: Promise<void>[];
+  /**
+   * Whether the delivery left a subscriber's queue at half its bound or more: the publish then
+   * resolves after one turn of the event loop, so that a loop of awaited publishes lets the
+   * sockets take what it queued (without one, the queues only grow until every subscriber,
+   * however fast, is over its bound).
+   */
+  crowded: boolean;
   done: (() => void) | null;
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { encodeTopicEnvelope } from "../core/topic_envelope.ts";
 import type { Backplane, BackplaneEvent, TopicMessage, TopicPosition } from "./backplane.ts";
 import { memoryBackplane } from "./memory_backplane.ts";
@@ -111,6 +112,7 @@ export class TopicHub {
       offset: 0,
       counts: null,
       waits: [],
+      crowded: false,
       done: null,
     };
     this.#pending.set(ref, pending);
@@ -129,6 +131,7 @@ export class TopicHub {
     }
     this.#pending.delete(ref);
     if (pending.waits.length > 0) await Promise.all(pending.waits);
+    else if (pending.crowded) await new Promise<void>(NEXT_TURN);
     const counts = pending.counts ?? { queued: 0, dropped: 0, closed: 0 };
     return { topic, ...position, ...counts, backplane: this.#backplane.name };
   }
@@ -289,6 +292,7 @@ export class TopicHub {
     const local = this.#topics.get(message.topic);
     const pending = message.ref === undefined ? undefined : this.#pending.get(message.ref);
     const counts = { queued: 0, dropped: 0, closed: 0 };
+    let crowded = false;
     if (local !== undefined && message.offset > local.last) {
       local.last = message.offset;
       local.epoch = message.epoch;
@@ -320,6 +324,8 @@ export class TopicHub {
             continue;
           }
           pending?.waits.push(sink.topicRoom());
+        } else if (buffered * 2 >= bound) {
+          crowded = true;
         }
         if (sink.deliverTopic(prepared, sub.envelope)) counts.queued++;
         else counts.closed++;
@@ -327,6 +333,7 @@ export class TopicHub {
     }
     if (pending !== undefined) {
       pending.counts = counts;
+      pending.crowded = crowded;
       pending.done?.();
     }
   }
@@ -378,3 +385,7 @@ export class TopicHub {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+/** Resolves a promise at the next turn of the event loop, after the sockets had their say. */
+const NEXT_TURN = (resolve: () => void): void => {
+  setImmediate(resolve);
+};

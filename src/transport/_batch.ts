@@ -28,6 +28,11 @@ export interface Batch {
   mark: number;
   len: number;
   bytes: number;
+  /**
+   * How many of `parts` are small encoded frames kept by reference (shared by the sessions of
+   * a topic), copied together into one buffer when the batch is written.
+   */
+  refs: number;
   promise: Promise<void> | null;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -40,6 +45,7 @@ export function newBatch(): Batch {
     mark: 0,
     len: 0,
     bytes: 0,
+    refs: 0,
     promise: null,
     resolve: NOOP,
     reject: NOOP,
@@ -78,23 +84,72 @@ export function appendFrame(batch: Batch, encoder: FrameEncoder, frame: Frame): 
 }
 
 /**
- * Adds an encoded frame's bytes to `batch`: copied when small, as their own part when not.
+ * Adds an encoded frame's bytes to `batch` by reference (they are never modified: a topic's
+ * message shared by its subscribers): no copy per session while they wait; small ones are
+ * copied together when the batch is written ({@linkcode coalesce}).
  *
  * @returns The bytes added.
  */
 export function appendBytes(batch: Batch, bytes: Uint8Array): number {
   const length = bytes.length;
-  if (length >= COPY_LIMIT) {
-    if (batch.len > batch.mark) batch.parts.push(batch.buf.subarray(batch.mark, batch.len));
-    batch.parts.push(bytes);
-    batch.mark = batch.len;
-  } else {
-    reserve(batch, length);
-    batch.buf.set(bytes, batch.len);
-    batch.len += length;
-  }
+  if (batch.len > batch.mark) batch.parts.push(batch.buf.subarray(batch.mark, batch.len));
+  batch.mark = batch.len;
+  batch.parts.push(bytes);
+  if (length < COPY_LIMIT) batch.refs++;
   batch.bytes += length;
   return length;
+}
+
+/**
+ * Before `batch` is written: copies each run of small parts that holds a reference into one
+ * buffer of its exact size, so that the socket gets one write per run (as many small frames
+ * encoded into the batch buffer do). A lone part is written as it is.
+ */
+export function coalesce(batch: Batch): void {
+  if (batch.refs === 0) return;
+  batch.refs = 0;
+  const parts = batch.parts;
+  if (parts.length < 2) return;
+  const out: Uint8Array[] = [];
+  let i = 0;
+  while (i < parts.length) {
+    const first = parts[i]!;
+    if (first.length >= COPY_LIMIT) {
+      out.push(first);
+      i++;
+      continue;
+    }
+    let end = i + 1;
+    let size = first.length;
+    while (end < parts.length && parts[end]!.length < COPY_LIMIT) size += parts[end++]!.length;
+    if (end - i === 1) out.push(first);
+    else {
+      // When the batch holds only references, its own buffer (kept from batch to batch) takes
+      // them: a session that gets topic messages all along allocates no buffer per write.
+      const joined = batch.len === 0 && i === 0 && end === parts.length
+        ? ownBuffer(batch, size)
+        : new Uint8Array(size);
+      let at = 0;
+      for (let k = i; k < end; k++) {
+        joined.set(parts[k]!, at);
+        at += parts[k]!.length;
+      }
+      out.push(joined);
+    }
+    i = end;
+  }
+  parts.length = 0;
+  for (let k = 0; k < out.length; k++) parts.push(out[k]!);
+}
+
+/** The first `size` bytes of the batch buffer (grown when smaller), which holds nothing yet. */
+function ownBuffer(batch: Batch, size: number): Uint8Array {
+  if (batch.buf.length < size) {
+    let capacity = Math.max(FIRST_BUFFER, batch.buf.length * 2);
+    while (capacity < size) capacity *= 2;
+    batch.buf = new Uint8Array(capacity);
+  }
+  return batch.buf.subarray(0, size);
 }
 
 /** Makes room for `size` more bytes in the batch buffer. */

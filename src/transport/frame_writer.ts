@@ -10,7 +10,7 @@ import { EncodedFrame } from "../core/encoded_frame.ts";
 import type { Frame } from "../core/frame.ts";
 import type { FrameEncoder } from "../core/frame_encoder.ts";
 import { closeSentError } from "../core/protocol.ts";
-import { appendBytes, appendFrame, type Batch, newBatch, NOOP } from "./_batch.ts";
+import { appendBytes, appendFrame, type Batch, coalesce, newBatch, NOOP } from "./_batch.ts";
 import type { ByteSink } from "./byte_sink.ts";
 
 export { type ByteSink, writeAll } from "./byte_sink.ts";
@@ -293,6 +293,7 @@ export class FrameWriter {
     this.#next = this.#spare;
     this.#spare = null;
     if (batch.len > batch.mark) batch.parts.push(batch.buf.subarray(batch.mark, batch.len));
+    coalesce(batch);
     const urgent = this.#urgent;
     let urgentBytes = 0;
     if (urgent.length > 0) {
@@ -341,6 +342,7 @@ export class FrameWriter {
     batch.mark = 0;
     batch.len = 0;
     batch.bytes = 0;
+    batch.refs = 0;
     batch.promise = null;
     this.#inflight = null;
     this.#spare = batch;

@@ -42,6 +42,8 @@ import {
   W3_BOUNDED,
   W3_IDIOM,
   W4_IDIOM,
+  W4_PUBLISH,
+  W4_PUBLISH_IMPLS,
   W4_ROUNDS,
   withBase,
 } from "../../bench/harness/plan.ts";
@@ -193,13 +195,19 @@ Deno.test("the variants as users write them come first, beside the old ones", ()
   assert.deepEqual(titles("W3", "server"), ["1,000,000 × 16 B to a sink"]);
   assert.deepEqual(titles("W4", "server"), [
     `broadcast 1 KiB to 1,000 clients, ${W4_IDIOM}`,
+    `broadcast 1 KiB to 1,000 clients, ${W4_PUBLISH}`,
     `broadcast 1 KiB to 1,000 clients, ${W4_ROUNDS}`,
   ]);
   const idiom = full.filter((v) => v.params.idiom).map((v) => v.id);
   assert.deepEqual(idiom, [
     `W4 broadcast 1 KiB to 1,000 clients, ${W4_IDIOM} (server)`,
+    `W4 broadcast 1 KiB to 1,000 clients, ${W4_PUBLISH} (server)`,
     `W3 1,000,000 × 16 B to a sink, ${W3_IDIOM} (client)`,
   ]);
+  // W4 through topics: the managed sessions beside Deno's plain loop and the TCP ceiling.
+  const publish = full.filter((v) => v.params.publish === true);
+  assert.deepEqual(publish.map((v) => v.impls), [W4_PUBLISH_IMPLS]);
+  assert.deepEqual(publish.map((v) => v.workload), ["W4"]);
   assert.equal(new Set(full.map((v) => v.id)).size, full.length);
   // W5: RSS without forced GC is the headline figure, after GC beside it.
   const w5 = full.find((v) => v.workload === "W5")!;
@@ -207,7 +215,9 @@ Deno.test("the variants as users write them come first, beside the old ones", ()
   // --base runs the new variants with the base implementations too.
   const based = buildPlan(FULL, { base: true }).filter((v) => v.params.idiom);
   assert.ok(based.every((v) => v.impls.includes("wirestream-base")));
-  assert.ok(based.every((v) => v.impls.includes("wirestream-raw-base")));
+  assert.ok(
+    based.every((v) => v.params.publish === true || v.impls.includes("wirestream-raw-base")),
+  );
 });
 
 Deno.test("targets of the variants as users write them, and of W5 without forced GC", () => {
@@ -261,10 +271,17 @@ Deno.test("targets of the variants as users write them, and of W5 without forced
     row("1,000,000 × 16 B to a sink", "server", "wirestream")!.target,
     "≥ 3× Deno built-in and ≥ 1.5× npm:ws messages/s",
   );
-  // W4: both variants at 1.2× Deno, the plain loop first.
+  // W4: every variant at 1.2× Deno, the plain loop first; publish also at 0.9 of TCP.
   const w4 = list.filter((v) => v.workload === "W4" && v.impl === "wirestream");
-  assert.deepEqual(w4.map((v) => v.variant.endsWith(W4_IDIOM)), [true, false]);
-  assert.ok(w4.every((v) => v.met === true));
+  assert.deepEqual(w4.map((v) => v.variant.split(", ").at(-1)), [
+    W4_IDIOM,
+    W4_PUBLISH,
+    W4_PUBLISH,
+    W4_ROUNDS,
+  ]);
+  assert.deepEqual(w4.map((v) => v.met), [true, true, false, true]);
+  assert.equal(w4[2]!.measured, "0.25× of TCP");
+  assert.equal(w4[2]!.target, "≥ 0.9 of the TCP ceiling deliveries/s");
   // W5: ≤ 14 KB without forced GC and 1.2× Deno's connections/s in both roles; after GC
   // ≤ 1.25× TCP on the server side.
   const w5 = list.filter((v) => v.workload === "W5");

@@ -200,6 +200,47 @@ for (const policy of ["close", "drop"] as const) {
   });
 }
 
+Deno.test("topics: a plain loop of awaited publishes, well over the bound, closes no reader", async () => {
+  // Without a turn of the event loop between publishes nothing is written: every queue only
+  // grows and every subscriber, however fast, goes over its bound ("close" closes it).
+  const server = createServer({ outgoingQueue: { bytes: 64 * 1024 } });
+  server.webSocket("/t", async (session) => {
+    await session.subscribe("t");
+    await session.send("ready");
+    for await (const _ of session.incoming) {
+      // ignore
+    }
+  });
+  const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
+  const url = `ws://127.0.0.1:${listener.addr.port}/t`;
+  const readers = await Promise.all([webSocketSession(url), webSocketSession(url)]);
+  const count = 1000; // 1 MiB to each: 16 times the bound.
+  try {
+    for (const reader of readers) assert.equal(readText(await reader.receive()), "ready");
+    const reading = readers.map(async (reader) => {
+      let received = 0;
+      for await (const _ of reader.incoming) {
+        if (++received === count) break;
+      }
+      return received;
+    });
+    const payload = new Uint8Array(1024);
+    let closed = 0;
+    let queued = 0;
+    for (let i = 0; i < count; i++) {
+      const result = await server.publish("t", payload);
+      closed += result.closed;
+      queued += result.queued;
+    }
+    assert.equal(closed, 0);
+    assert.equal(queued, 2 * count);
+    assert.deepEqual(await Promise.all(reading), [count, count]);
+  } finally {
+    await Promise.all(readers.map((r) => r.close()));
+    await server.shutdown();
+  }
+});
+
 Deno.test("topics: Deno.serve sessions subscribe and receive too", async () => {
   const server = createServer();
   roomRoute(server);

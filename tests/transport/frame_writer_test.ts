@@ -9,6 +9,7 @@ import { Frame, readReason } from "../../src/core/frame.ts";
 import { FrameDecoder } from "../../src/core/frame_decoder.ts";
 import { FrameEncoder } from "../../src/core/frame_encoder.ts";
 import { CloseReason } from "../../src/core/close.ts";
+import { EncodedFrame } from "../../src/core/encoded_frame.ts";
 import { type ByteSink, FrameWriter, writeAll } from "../../src/transport/frame_writer.ts";
 
 /** A sink that records every write; `limit` caps the bytes taken per write. */
@@ -239,4 +240,61 @@ Deno.test("FrameWriter: writeUrgent refuses data frames and keeps a close frame 
   await Promise.all([a, b, close]);
   assert.deepEqual(decodeAll(sink.bytes(), false).map((f) => f.type), ["text", "text", "close"]);
   assert.equal(writer.closed, true);
+});
+
+Deno.test("FrameWriter: encoded frames between frames keep their order, copied together, shared bytes intact", async () => {
+  const encoder = new FrameEncoder({ mask: false });
+  const shared = new EncodedFrame(
+    encoder.encode(Frame.binary(new Uint8Array(1000).fill(7))),
+    false,
+  );
+  const before = shared.bytes.slice();
+  const big = new EncodedFrame(encoder.encode(Frame.binary(new Uint8Array(70_000).fill(9))), false);
+  const sink = new RecordingSink();
+  sink.gate = Promise.withResolvers<void>();
+  const writer = new FrameWriter(sink, new FrameEncoder({ mask: false }));
+  // The first goes out alone (as it is); the rest queue behind it.
+  assert.equal(writer.enqueue(shared), null);
+  assert.equal(writer.enqueue(Frame.text("a")), null);
+  assert.equal(writer.enqueue(shared), null);
+  assert.equal(writer.enqueue(shared), null);
+  assert.equal(writer.enqueue(Frame.text("b")), null);
+  assert.equal(writer.enqueue(big), null);
+  assert.equal(writer.enqueue(shared), null);
+  sink.gate.resolve();
+  sink.gate = null;
+  await writer.flush();
+  assert.equal(sink.writes[0], shared.bytes);
+  // Then: one write for the small run, the large frame as it is, the last one as it is.
+  assert.equal(sink.writes.length, 4);
+  assert.equal(sink.writes[2], big.bytes);
+  assert.deepEqual(
+    decodeAll(sink.bytes(), false).map((f) => f.type === "text" ? str(f.data) : f.data.length),
+    [1000, "a", 1000, 1000, "b", 70_000, 1000],
+  );
+  assert.deepEqual(shared.bytes, before);
+  assert.equal(writer.bufferedAmount, 0);
+});
+
+Deno.test("FrameWriter: batches of encoded frames only reuse the batch buffer, each write intact", async () => {
+  const encoder = new FrameEncoder({ mask: false });
+  const frames = [1, 2, 3].map((n) =>
+    new EncodedFrame(encoder.encode(Frame.binary(new Uint8Array(3000).fill(n))), false)
+  );
+  const sink = new RecordingSink();
+  const writer = new FrameWriter(sink, new FrameEncoder({ mask: false }));
+  for (let round = 0; round < 4; round++) {
+    sink.gate = Promise.withResolvers<void>();
+    for (const frame of frames) writer.enqueue(frame);
+    for (const frame of frames) writer.enqueue(frame);
+    const gate = sink.gate;
+    sink.gate = null;
+    gate.resolve();
+    await writer.flush();
+  }
+  // Per round: the first frame alone, then the other five in one write.
+  assert.equal(sink.writes.length, 8);
+  const got = decodeAll(sink.bytes(), false).map((f) => f.data[0]);
+  assert.deepEqual(got, Array.from({ length: 4 }, () => [1, 2, 3, 1, 2, 3]).flat());
+  assert.equal(writer.bufferedAmount, 0);
 });

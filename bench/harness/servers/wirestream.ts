@@ -3,7 +3,8 @@
  * (`server.webSocket`) or a raw route (`server.webSocketRaw`), written as a user would. W4 as
  * users write it broadcasts with `for (const s of sessions) await s.send(bytes)` for each
  * message; the other W4 variant sends one pre-built `Frame` in rounds of 16 messages, awaiting
- * each round's last sends. The library comes from this checkout or from the base checkout
+ * each round's last sends. W4 through topics (`publish`) subscribes every session to one topic
+ * and broadcasts each message with one awaited `server.publish`. The library comes from this checkout or from the base checkout
  * (`--base`), see `../lib.ts`.
  *
  * @module
@@ -36,6 +37,26 @@ async function plainBroadcast(
   for (let m = 0; m < messages; m++) {
     for (const s of sessions) await s.send(msg);
   }
+}
+
+/** The topic of W4 through topics. */
+const TOPIC = "bench";
+
+/** What the W4 publish loop needs of the server. */
+interface Publisher {
+  publish(topic: string, data: Uint8Array): Promise<unknown>;
+}
+
+/**
+ * Broadcasts through a topic as users write it: one awaited `publish` per message (the same
+ * bytes encoded once and shared by every subscriber).
+ */
+async function publishBroadcast(
+  server: Publisher,
+  messages: number,
+  msg: Uint8Array,
+): Promise<void> {
+  for (let m = 0; m < messages; m++) await server.publish(TOPIC, msg);
 }
 
 /**
@@ -81,8 +102,11 @@ export function startWirestream(params: CellParams, raw: boolean, lib: ServerLib
   const members = new Set<Member>();
   const clients = () => members.size;
   const bytes = payload(params.size || 1024);
+  const publish = params.publish === true && !raw;
   const broadcastAll = (messages: number): Promise<void> =>
-    params.idiom
+    publish
+      ? publishBroadcast(server, messages, bytes)
+      : params.idiom
       ? plainBroadcast(members, messages, bytes)
       : broadcast(lib, members, messages, params.size);
 
@@ -97,6 +121,7 @@ export function startWirestream(params: CellParams, raw: boolean, lib: ServerLib
           else count++;
         }
       } else if (kind === "broadcast") {
+        if (publish) await session.subscribe(TOPIC);
         members.add(session);
         try {
           for await (const message of session.incoming) {
