@@ -24,7 +24,7 @@ import {
 } from "./router.ts";
 import { fetchWarnings } from "./fetch_warnings.ts";
 import { handleFetch } from "./serve_adapter.ts";
-import type { ListenOptions, UnixListenOptions } from "./listen_options.ts";
+import { type ListenOptions, openListener, type UnixListenOptions } from "./listen_options.ts";
 import type { DefaultWebSocketServerSession } from "./managed_server_session.ts";
 import { SessionTracker } from "./session_tracker.ts";
 import type { Frame } from "../core/frame.ts";
@@ -249,35 +249,8 @@ export class WebSocketServer {
    */
   listen(options?: ListenOptions): ServerListener<Deno.NetAddr>;
   listen(options?: ListenOptions | UnixListenOptions): ServerListener<Deno.Addr> {
-    if (options !== undefined && "path" in options && options.path !== undefined) {
-      const path = options.path;
-      if (typeof path !== "string" || path === "") {
-        throw new TypeError("path must be a non-empty string");
-      }
-      const other = ["port", "hostname", "cert", "key"].filter((k) =>
-        (options as unknown as Record<string, unknown>)[k] !== undefined
-      );
-      if (other.length > 0) {
-        throw new TypeError(`A unix socket listener takes no ${other.join(", ")}`);
-      }
-      return this.#start(Deno.listen({ transport: "unix", path }), false, options.signal);
-    }
-    const o = options as ListenOptions | undefined;
-    const port = o?.port ?? 8000;
-    const hostname = o?.hostname ?? "0.0.0.0";
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new RangeError(`port must be an integer 0-65535, got ${port}`);
-    }
-    const cert = o?.cert;
-    const key = o?.key;
-    if ((cert === undefined) !== (key === undefined)) {
-      throw new TypeError("A TLS listener needs both cert and key");
-    }
-    const secure = cert !== undefined && key !== undefined;
-    const listener = secure
-      ? Deno.listenTls({ port, hostname, cert, key, alpnProtocols: ["http/1.1"] })
-      : Deno.listen({ port, hostname });
-    return this.#start(listener, secure, o?.signal);
+    const { listener, secure } = openListener(options);
+    return this.#start(listener, secure, options?.signal);
   }
 
   #start(

@@ -30,7 +30,7 @@ function roomRoute(server: WebSocketServer): void {
   });
 }
 
-async function twoServers(redis: RedisServer) {
+function twoServers(redis: RedisServer) {
   const servers = [1, 2].map(() =>
     createServer({
       topics: { backplane: redisBackplane({ url: redis.url, history: { size: 100 } }) },
@@ -52,7 +52,7 @@ async function twoServers(redis: RedisServer) {
 
 Deno.test("topics over Redis: two servers, one room", async () => {
   await using redis = await RedisServer.start();
-  await using pair = await twoServers(redis);
+  await using pair = twoServers(redis);
   const [base1, base2] = pair.bases;
   const a = await webSocketSession(`${base1}/lobby`);
   const b = await webSocketSession(`${base2}/lobby`);
@@ -73,7 +73,7 @@ Deno.test("topics over Redis: two servers, one room", async () => {
 
 Deno.test("topics over Redis: recover on one server what was published on the other", async () => {
   await using redis = await RedisServer.start();
-  await using pair = await twoServers(redis);
+  await using pair = twoServers(redis);
   const [base1, base2] = pair.bases;
   const first = await webSocketSession(`${base1}/news?envelope`);
   let position: { offset: number; epoch: string };

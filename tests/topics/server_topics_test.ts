@@ -289,3 +289,60 @@ Deno.test("topics: a reconnecting client resumes from its cursor (webSocketSessi
     await server.shutdown();
   }
 });
+
+Deno.test("topics: policy wait holds the publisher until the slow subscriber reads, and loses nothing", async () => {
+  const server = createServer({
+    outgoingQueue: { bytes: 64 * 1024 },
+    topics: { slowSubscribers: "wait" },
+  });
+  server.webSocket("/t", async (session) => {
+    await session.subscribe("t");
+    await session.send("ready");
+    for await (const _ of session.incoming) {
+      // ignore
+    }
+  });
+  const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
+  const port = listener.addr.port;
+  const fast = await webSocketSession(`ws://127.0.0.1:${port}/t`);
+  const { peer: slow } = await RawPeer.open(port, "/t");
+  try {
+    assert.equal(readText(await fast.receive()), "ready");
+    assert.equal(readText((await slow.next())!), "ready");
+    let fastGot = 0;
+    const reading = (async () => {
+      for await (const _ of fast.incoming) fastGot++;
+    })();
+    const payload = new Uint8Array(16 * 1024);
+    let published = 0;
+    let held: Promise<unknown> | null = null;
+    for (let i = 0; i < 4000 && held === null; i++) {
+      const p = server.publish("t", payload);
+      published++;
+      // A ping round trip on the fast connection (real I/O) ends before a publish that is held.
+      const first = await Promise.race([p.then(() => "published"), fast.ping().then(() => "ping")]);
+      if (first === "ping") held = p;
+      else await p;
+    }
+    assert.ok(held !== null, "publish was never held back");
+    // The slow subscriber reads everything: the held publish goes through, queued for both.
+    let slowGot = 0;
+    const draining = (async () => {
+      while (slowGot < published) {
+        const frame = await slow.next();
+        if (frame === null) break;
+        if (frame.type === "binary") slowGot++;
+      }
+    })();
+    const result = (await held) as { queued: number; dropped: number; closed: number };
+    assert.deepEqual([result.queued, result.dropped, result.closed], [2, 0, 0]);
+    await draining;
+    assert.equal(slowGot, published);
+    await fast.close();
+    await reading;
+    assert.equal(fastGot, published);
+  } finally {
+    slow.close();
+    await server.shutdown();
+  }
+});
