@@ -4,12 +4,15 @@
  *
  * ```sh
  * deno run -A --lock=tests/deno.lock bench/topics_cross.ts [--processes 3] [--subscribers 1000] \
- *   [--messages 500] [--size 64] [--window 1] [--rate 0] [--client tcp|deno] [--timeout 120]
+ *   [--messages 500] [--size 64] [--window 1] [--rate 0] [--client tcp|deno] [--timeout 120] \
+ *   [--backplane redis|kv]
  * ```
  *
- * 1. Starts a `redis-server` on a free loopback port (no persistence; stopped by PID).
+ * 1. Starts a `redis-server` on a free loopback port (no persistence; stopped by PID); with
+ *    `--backplane kv`, the servers share a Deno KV file in a temporary directory instead
+ *    (`kvBackplane`, polled every 50 ms).
  * 2. Starts `--processes` server processes (`harness/topics_server.ts`), each a wirestream server
- *    on `redisBackplane`, listening on 127.0.0.1:0, whose route subscribes every session to one
+ *    on `redisBackplane` (or `kvBackplane`), listening on 127.0.0.1:0, whose route subscribes every session to one
  *    topic.
  * 3. Starts one client process per server (`harness/topics_client.ts`) opening `--subscribers`
  *    connections to it, and waits until every session is subscribed.
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     rate: { type: "string", default: "0" },
     client: { type: "string", default: "tcp" },
     timeout: { type: "string", default: "120" },
+    backplane: { type: "string", default: "redis" },
     json: { type: "boolean", default: false },
   },
 });
@@ -52,7 +56,9 @@ const window = Number(values.window);
 const rate = Number(values.rate);
 const clientKind = values.client;
 const timeoutMs = Number(values.timeout) * 1000;
+const backplane = values.backplane;
 if (clientKind !== "tcp" && clientKind !== "deno") throw new TypeError("--client tcp|deno");
+if (backplane !== "redis" && backplane !== "kv") throw new TypeError("--backplane redis|kv");
 for (
   const [k, v] of [["processes", processes], ["subscribers", subscribers], [
     "messages",
@@ -64,7 +70,7 @@ for (
 if (!Number.isInteger(size) || size < 32) throw new RangeError("--size must be at least 32");
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
-const LOCK = ["--lock=" + ROOT + "tests/deno.lock", "--frozen"];
+const LOCK = ["--lock=" + ROOT + "tests/deno.lock", "--frozen", "--unstable-kv"];
 const HARD_DEADLINE = Date.now() + timeoutMs;
 
 /** A child process speaking `TAG {json}` lines on stdout and taking lines on stdin. */
@@ -185,7 +191,8 @@ function quantile(histogram: Map<number, number>, total: number, q: number): num
 }
 
 const children: Child[] = [];
-const redis = await RedisServer.start();
+const redis = backplane === "redis" ? await RedisServer.start() : undefined;
+const kvDir = backplane === "kv" ? await Deno.makeTempDir({ prefix: "ws-crossbench-kv-" }) : "";
 try {
   const topic = "crossbench";
   const childDeadline = String(timeoutMs + 30_000);
@@ -193,7 +200,8 @@ try {
     { length: processes },
     (_, i) =>
       new Child(`server ${i}`, "bench/harness/topics_server.ts", [
-        redis.url,
+        backplane,
+        redis ? redis.url : `${kvDir}/topics.sqlite3`,
         topic,
         `s${i}`,
         childDeadline,
@@ -275,6 +283,7 @@ try {
     size,
     window,
     rate,
+    backplane,
     client: clientKind,
     connectSeconds,
     publishSeconds: (published.last - published.first) / 1000,
@@ -304,7 +313,8 @@ try {
   } else {
     const f = (x: number, d = 1) => x.toFixed(d);
     console.log(
-      `${processes} server processes × ${subscribers} subscribers (${clientKind} clients), ` +
+      `${processes} server processes on ${backplane} × ${subscribers} subscribers ` +
+        `(${clientKind} clients), ` +
         `${messages} messages of ${size} B, window ${window}` +
         (rate > 0 ? `, at most ${rate}/s` : ""),
     );
@@ -340,5 +350,6 @@ try {
   if (!result.ok) Deno.exitCode = 1;
 } finally {
   await Promise.all(children.map((c) => c.stop()));
-  await redis[Symbol.asyncDispose]();
+  await redis?.[Symbol.asyncDispose]();
+  if (kvDir !== "") await Deno.remove(kvDir, { recursive: true }).catch(() => {});
 }

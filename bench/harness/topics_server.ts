@@ -1,6 +1,8 @@
 /**
- * One server process of `bench/topics_cross.ts`: `deno run -A topics_server.ts URL TOPIC NAME`.
- * A wirestream server on the Redis backplane, listening on 127.0.0.1:0, whose route `/t`
+ * One server process of `bench/topics_cross.ts`:
+ * `deno run -A --unstable-kv topics_server.ts redis URL | kv PATH, then TOPIC NAME DEADLINE_MS`.
+ * A wirestream server on the Redis backplane (or the Deno KV one on a local file, polled every
+ * 50 ms, its default for a file), listening on 127.0.0.1:0, whose route `/t`
  * subscribes each session to TOPIC and then sends it `ok`. Prints `PORT {"port"}`, then takes
  * commands on stdin (one JSON object a line):
  *
@@ -12,21 +14,26 @@
  * - `{"cmd":"cpu"}`: prints `CPU {"cpu"}`, this process's CPU seconds so far;
  * - `{"cmd":"stop"}`: shuts the server down (and its backplane) and exits.
  *
- * Bounded: the process exits by itself after its deadline (fourth argument, ms).
+ * Bounded: the process exits by itself after its deadline.
  *
  * @module
  */
 
 import { createServer } from "../../server.ts";
 import { redisBackplane } from "../../redis.ts";
+import { kvBackplane } from "../../kv.ts";
 import { commands, deadline, emit } from "./child.ts";
 
-const [url, topic, name, limit] = Deno.args as [string, string, string, string | undefined];
-deadline(Number(limit ?? 180_000));
+const [kind, where, topic, name, limit] = Deno.args as [string, string, string, string, string];
+deadline(Number(limit));
 
 const server = createServer({
   onError: () => {},
-  topics: { backplane: redisBackplane({ url, nodeId: name, prefix: "crossbench" }) },
+  topics: {
+    backplane: kind === "kv"
+      ? kvBackplane({ path: where, nodeId: name })
+      : redisBackplane({ url: where, nodeId: name, prefix: "crossbench" }),
+  },
 });
 server.webSocket("/t", async (session) => {
   await session.subscribe(topic);
