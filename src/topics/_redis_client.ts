@@ -181,3 +181,8 @@ export async function shutdown(client: Client): Promise<void> {
 
 /** How long `shutdown` waits for Redis to answer `QUIT`, in ms. */
 export const QUIT_TIMEOUT = 1000;
+
+/** The text of an error, for messages. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -35,6 +35,7 @@ import {
   createCommandClient,
   lastErrorOf,
   loadClient,
+  messageOf,
   type ReadResult,
   readTopic,
   shutdown,
@@ -412,10 +413,6 @@ class RedisBackplane implements Backplane {
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * A {@linkcode Backplane} over Redis: topics shared by every process that uses the same Redis
  * server and `prefix`, with per-topic offsets, epochs and a bounded history for recovery.
@@ -426,20 +423,11 @@ function messageOf(error: unknown): string {
  *
  * @example Topics across processes
  * ```ts ignore
+ * import { createServer } from "@wirestream/ws/server";
  * import { redisBackplane } from "@wirestream/ws/redis";
  *
- * const backplane = redisBackplane({
- *   url: "redis://127.0.0.1:6379/0",
- *   prefix: "chat",
- *   history: { size: 1000, ttl: 10 * 60_000 },
- * });
- * await backplane.start({
- *   deliver: (m) => console.log(m.topic, m.offset, m.data),
- *   event: (e) => console.log("backplane", e.type),
- * });
- * await backplane.subscribe("room:1");
- * await backplane.publish("room:1", { data: "hello", ref: 1 });
- * await backplane.close();
+ * const backplane = redisBackplane({ url: "redis://127.0.0.1:6379/0", history: { size: 1000 } });
+ * const server = createServer({ topics: { backplane } }); // server.shutdown() closes it
  * ```
  *
  * @param options The server URL, key prefix, history and reconnection settings.
