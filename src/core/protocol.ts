@@ -15,7 +15,9 @@
  *    {@linkcode Protocol.pongWritten} once the socket took that pong. Every ping is answered
  *    while fewer than {@linkcode MAX_PONGS_IN_FLIGHT} pongs wait for the socket; past that,
  *    the pings that arrive owe one pong, for the latest (RFC 6455 §5.5.3 allows it), so a ping
- *    flood from a peer that does not read costs a few KiB, not a pong per ping.
+ *    flood from a peer that does not read costs a few KiB, not a pong per ping. While
+ *    {@linkcode Protocol.pongBlocked} is true, stop calling `next` (and reading) until the
+ *    socket takes a pong: the flood is then held back by TCP, not decoded and discarded.
  *    When the peer closed first, {@linkcode Protocol.answerClose} gives the echo (which a
  *    managed session may delay until the application has read what came before the close).
  * 3. Before writing a frame of the application, pass it to {@linkcode Protocol.send}: it
@@ -300,6 +302,17 @@ export class Protocol {
   /** A pong taken with {@linkcode Protocol.takePong} was taken by the socket. */
   pongWritten(): void {
     if (this.#pongsInFlight > 0) this.#pongsInFlight--;
+  }
+
+  /**
+   * Whether a pong is owed that cannot be taken: {@linkcode MAX_PONGS_IN_FLIGHT} pongs wait for
+   * the socket. A session should stop decoding then (more pings would only replace the pong
+   * owed) until {@linkcode Protocol.pongWritten}: a peer that floods pings and does not read is
+   * then held back by TCP.
+   */
+  get pongBlocked(): boolean {
+    return this.#pong !== null && this.#pongsInFlight >= MAX_PONGS_IN_FLIGHT &&
+      this.#sent === undefined;
   }
 
   /**
