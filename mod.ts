@@ -137,3 +137,10 @@ export {
 } from "./src/session/permessage_deflate.ts";
 export type { DeflateNegotiationOptions, DeflateParameters } from "./src/core/deflate_params.ts";
 export type { PerMessageDeflate } from "./src/core/permessage_deflate.ts";
+export {
+  encodeTopicEnvelope,
+  parseTopicEnvelope,
+  TopicCursor,
+  type TopicCursorPosition,
+  type TopicEnvelope,
+} from "./src/core/topic_envelope.ts";

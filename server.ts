@@ -136,3 +136,32 @@ export {
 } from "./src/session/permessage_deflate.ts";
 export type { DeflateNegotiationOptions, DeflateParameters } from "./src/core/deflate_params.ts";
 export type { PerMessageDeflate } from "./src/core/permessage_deflate.ts";
+export { memoryBackplane, type MemoryBackplaneOptions } from "./src/topics/memory_backplane.ts";
+export type {
+  Backplane,
+  BackplaneEvent,
+  BackplaneHost,
+  HistoryOptions,
+  PublishedData,
+  RecoveryRequest,
+  TopicData,
+  TopicMessage,
+  TopicPosition,
+  TopicRecovery,
+} from "./src/topics/backplane.ts";
+export type {
+  PublishOptions,
+  PublishResult,
+  SlowSubscriberPolicy,
+  SubscribeOptions,
+  SubscribeResult,
+  TopicsOptions,
+  TopicSubscriber,
+} from "./src/topics/topic_types.ts";
+export {
+  encodeTopicEnvelope,
+  parseTopicEnvelope,
+  TopicCursor,
+  type TopicCursorPosition,
+  type TopicEnvelope,
+} from "./src/core/topic_envelope.ts";

@@ -16,6 +16,8 @@ import {
 } from "../src/core/extension_negotiation.ts";
 import type { PerMessageDeflate } from "../src/core/permessage_deflate.ts";
 import { perMessageDeflate } from "../src/session/permessage_deflate.ts";
+// The graph imports ws, so that node_modules/ws (read below) is installed.
+import "npm:ws@8.23.0";
 
 interface WsDeflate {
   accept(offers: Record<string, (string | true)[]>[]): Record<string, unknown>;

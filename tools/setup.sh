@@ -6,14 +6,15 @@
 #   - tinyproxy           (/usr/bin/tinyproxy: the HTTP CONNECT proxy of the proxy tests)
 #   - dante-server        (/usr/sbin/danted: the SOCKS5 proxy of the proxy tests)
 #   - tmux                (a real terminal for the command-line tool's interactive tests)
+#   - redis-server        (/usr/bin/redis-server: the Redis backplane's tests start their own)
 #
 # and the system user `wsproxytest` (no home, no login shell, password "ws-proxy-pass"), whose
 # password danted checks in the SOCKS5 username/password tests (danted's `socksmethod: username`
 # authenticates against the system's users only). It exists for those tests alone.
 #
-# The proxies are started by the tests themselves, on free loopback ports, and stopped by PID;
-# installing the packages starts no service here (Debian's policy-rc.d in containers), and when
-# it does elsewhere, the tests do not use it.
+# The proxies and Redis are started by the tests themselves, on free loopback ports, and stopped
+# by PID; installing the packages starts no service here (Debian's policy-rc.d in containers), and
+# when it does elsewhere (redis-server's own on port 6379, say), the tests do not use it.
 #
 # Idempotent and fast (a few tens of ms) when everything is present. Missing packages are
 # installed with apt-get when running as root; otherwise a message says what to install and the
@@ -24,7 +25,7 @@
 #
 # Usage: sh tools/setup.sh        (run by `deno task test` and .ci/run)
 
-PACKAGES="chromium python3-websockets tinyproxy dante-server tmux"
+PACKAGES="chromium python3-websockets tinyproxy dante-server tmux redis-server"
 SOCKS_USER=wsproxytest
 SOCKS_PASSWORD=ws-proxy-pass
 
@@ -44,6 +45,9 @@ fi
 if ! command -v tmux >/dev/null 2>&1; then
   missing="${missing:+$missing }tmux"
 fi
+if [ ! -x /usr/bin/redis-server ]; then
+  missing="${missing:+$missing }redis-server"
+fi
 
 have_user() { id "$SOCKS_USER" >/dev/null 2>&1; }
 
@@ -58,7 +62,7 @@ if [ "$(id -u)" != 0 ]; then
   if ! have_user; then
     echo "tools/setup.sh: missing the SOCKS test user $SOCKS_USER; run this script as root" >&2
   fi
-  echo "tools/setup.sh: continuing; the browser / Python / proxy / terminal tests will fail until then." >&2
+  echo "tools/setup.sh: continuing; the browser / Python / proxy / terminal / Redis tests will fail until then." >&2
   exit 0
 fi
 
@@ -66,7 +70,8 @@ if [ -n "$missing" ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "tools/setup.sh: missing: $missing, and apt-get is not available (not Debian?)." >&2
     echo "tools/setup.sh: install Chromium at /usr/bin/chromium, the Python 'websockets'" >&2
-    echo "tools/setup.sh: package for /usr/bin/python3, tinyproxy and dante-server (danted)" >&2
+    echo "tools/setup.sh: package for /usr/bin/python3, tinyproxy, dante-server (danted), tmux" >&2
+    echo "tools/setup.sh: and redis-server (/usr/bin/redis-server)" >&2
     echo "tools/setup.sh: by hand; continuing." >&2
   else
     echo "tools/setup.sh: installing $missing" >&2

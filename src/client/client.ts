@@ -15,7 +15,7 @@ import {
 import type { WebSocketExtension, WebSocketExtensionFactory } from "../core/extension.ts";
 import { formatExtensionHeader } from "../core/extension_header.ts";
 import { type EndpointParts, resolveEndpoint } from "../core/url.ts";
-import type { DialResult } from "./dial.ts";
+import { dialCall } from "./_dial_call.ts";
 import { ManagedWebSocketSession } from "../session/managed_session.ts";
 import { SESSION_DEFAULTS } from "../session/options.ts";
 import { connWrapperOf } from "../transport/conn_wrapper.ts";
@@ -98,7 +98,8 @@ export interface WebSocketClient extends AsyncDisposable {
    * connect fails transiently: `for await (const session of client.webSocketSessions(url))`.
    * See {@linkcode ReconnectingWebSocket}.
    *
-   * @param input A URL, or `{ host, port, path, method }` with options.
+   * @param input A URL, or `{ host, port, path, method }` with options; or a function that
+   *   returns one, called before every connect (say, to send a `TopicCursor`'s positions).
    * @param options Per-call options, plus the backoff, the retry decision, the retry hook, the
    *   retry limit and the queue for messages sent while disconnected.
    * @returns The reconnecting iterable (it connects when the loop asks for the first session).
@@ -106,7 +107,7 @@ export interface WebSocketClient extends AsyncDisposable {
    * @throws {RangeError} When a number is out of range.
    */
   webSocketSessions(
-    input: string | URL | WebSocketRequest,
+    input: string | URL | WebSocketRequest | (() => string | URL | WebSocketRequest),
     options?: ReconnectOptions,
   ): ReconnectingWebSocket;
   /**
@@ -175,7 +176,7 @@ class ManagedClient implements WebSocketClient {
   }
 
   webSocketSessions(
-    input: string | URL | WebSocketRequest,
+    input: string | URL | WebSocketRequest | (() => string | URL | WebSocketRequest),
     options?: ReconnectOptions,
   ): ReconnectingWebSocket {
     const o: ReconnectOptions = options ?? {};
@@ -192,7 +193,8 @@ class ManagedClient implements WebSocketClient {
     } = o;
     checkCallOptions({ ...call });
     return new ReconnectingWebSocket(
-      (signal) => this.#open(input, { ...call, signal }, false),
+      (signal) =>
+        this.#open(typeof input === "function" ? input() : input, { ...call, signal }, false),
       o,
     );
   }
@@ -285,7 +287,7 @@ class ManagedClient implements WebSocketClient {
         masking: o.masking ?? true,
         closeTimeout: o.closeTimeout ?? CLIENT_DEFAULTS.closeTimeout,
         extensions,
-        call: upgradeCall(endpoint.url, endpoint.method, result),
+        call: dialCall(endpoint.url, endpoint.method, result.requestFields, result.response),
       }, {
         pingInterval: o.pingInterval,
         timeout: o.timeout,
@@ -323,21 +325,6 @@ class ManagedClient implements WebSocketClient {
     }
     return session;
   }
-}
-
-function upgradeCall(
-  url: URL,
-  method: string,
-  result: DialResult,
-): ManagedWebSocketSession["call"] {
-  return {
-    request: { url, method, headers: result.requestHeaders },
-    response: {
-      status: result.response.status,
-      statusText: result.response.statusText,
-      headers: result.response.headers,
-    },
-  };
 }
 
 /**

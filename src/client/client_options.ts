@@ -166,9 +166,13 @@ export function checkCallOptions<O extends WebSocketCallOptions>(o: O): O {
  *
  * @param base The client's headers.
  * @param own The call's.
- * @returns The merged headers.
+ * @returns The merged headers (`undefined` when neither has any).
  */
-export function mergeHeaders(base: HeadersInit | undefined, own: HeadersInit | undefined): Headers {
+export function mergeHeaders(
+  base: HeadersInit | undefined,
+  own: HeadersInit | undefined,
+): Headers | undefined {
+  if (base === undefined && own === undefined) return undefined;
   const headers = new Headers(base);
   if (own !== undefined) new Headers(own).forEach((value, name) => headers.set(name, value));
   return headers;

@@ -191,12 +191,14 @@ export function webSocketSession(
  * await server.shutdown();
  * ```
  *
- * @param input A URL, or `{ host, port, path, method }` with options.
+ * @param input A URL, or `{ host, port, path, method }` with options; or a function that
+ *   returns one, called before every connect (say, to put a `TopicCursor`'s positions in the
+ *   URL, so that the server replays what was missed).
  * @param options Per-call options and the reconnect policy.
  * @returns The reconnecting iterable.
  */
 export function webSocketSessions(
-  input: string | URL | WebSocketRequest,
+  input: string | URL | WebSocketRequest | (() => string | URL | WebSocketRequest),
   options?: ReconnectOptions,
 ): ReconnectingWebSocket {
   return shared().webSocketSessions(input, options);

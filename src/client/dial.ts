@@ -8,10 +8,10 @@
 import { HandshakeError, refusalMessage, WebSocketError } from "../core/errors.ts";
 import type { Endpoint } from "../core/url.ts";
 import type { ExtensionOffer } from "../core/extension_header.ts";
-import { buildClientRequest } from "../core/handshake_request.ts";
+import { buildClientRequestHead } from "../core/handshake_request.ts";
 import { generateKey } from "../core/handshake_key.ts";
 import { validateServerResponse } from "../core/handshake_response.ts";
-import { type ParsedResponseHead, parseResponseHead } from "../core/http1_response.ts";
+import { type ParsedResponseHead, parseResponseHeadLazily } from "../core/http1_response.ts";
 import {
   abortError,
   connectionErrorFrom,
@@ -55,8 +55,8 @@ export interface DialOptions {
 export interface DialResult {
   /** The upgraded socket. */
   conn: Deno.Conn;
-  /** The request headers sent. */
-  requestHeaders: Headers;
+  /** The request's fields, as sent (see `dialCall`). */
+  requestFields: [string, string][];
   /** The 101 response head. */
   response: ParsedResponseHead;
   /** The subprotocol the server chose, or `""`. */
@@ -82,7 +82,7 @@ const BODY_READ_LIMIT = 16 * 1024;
 export async function dial(endpoint: Endpoint, options?: DialOptions): Promise<DialResult> {
   const key = generateKey();
   // Build the request first: bad headers or protocols throw before any socket is opened.
-  const request = buildClientRequest({
+  const request = buildClientRequestHead({
     target: endpoint.target,
     host: endpoint.hostHeader,
     key,
@@ -140,7 +140,7 @@ export async function dial(endpoint: Endpoint, options?: DialOptions): Promise<D
 
 async function upgrade(
   conn: Deno.Conn,
-  request: { head: Uint8Array; headers: Headers },
+  request: { head: Uint8Array; fields: [string, string][] },
   key: string,
   where: string,
   endpoint: Endpoint,
@@ -166,7 +166,9 @@ async function upgrade(
       );
     }
     len += n;
-    response = parseResponseHead(buf.subarray(0, len), { maxHeadSize: options?.maxHeadSize });
+    response = parseResponseHeadLazily(buf.subarray(0, len), {
+      maxHeadSize: options?.maxHeadSize,
+    });
   }
   const leftover = buf.slice(response.headLength, len);
   if (response.status !== 101) {
@@ -185,7 +187,7 @@ async function upgrade(
   });
   return {
     conn,
-    requestHeaders: request.headers,
+    requestFields: request.fields,
     response,
     protocol: accepted.protocol,
     extensions: accepted.extensions,

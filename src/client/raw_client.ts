@@ -13,6 +13,7 @@ import {
   type UrlOverrides,
 } from "./network_options.ts";
 import { dialFollowing } from "./redirects.ts";
+import { dialCall } from "./_dial_call.ts";
 import { connWrapperOf } from "../transport/conn_wrapper.ts";
 import {
   checkConnectionOptions,
@@ -166,14 +167,7 @@ async function open(
     maxFrameSize: opts.maxFrameSize ?? CLIENT_DEFAULTS.maxFrameSize,
     masking: opts.masking ?? true,
     closeTimeout: opts.closeTimeout ?? CLIENT_DEFAULTS.closeTimeout,
-    call: {
-      request: { url: endpoint.url, method: endpoint.method, headers: result.requestHeaders },
-      response: {
-        status: result.response.status,
-        statusText: result.response.statusText,
-        headers: result.response.headers,
-      },
-    },
+    call: dialCall(endpoint.url, endpoint.method, result.requestFields, result.response),
   });
   const signal = opts.signal;
   if (signal?.aborted) {

@@ -12,7 +12,7 @@ import { utf8Decoder, utf8Encoder } from "./_text.ts";
  *
  * @example
  * ```ts
- * import { CloseCode } from "@wirestream/ws/raw";
+ * import { CloseCode } from "@wirestream/ws";
  *
  * console.log(CloseCode.NORMAL); // 1000
  * ```
@@ -88,7 +88,7 @@ const NAMES = new Map<number, CloseCodeName>(
  *
  * @example
  * ```ts
- * import { CloseCode, CloseReason } from "@wirestream/ws/raw";
+ * import { CloseCode, CloseReason } from "@wirestream/ws";
  *
  * const reason = new CloseReason(CloseCode.NORMAL, "bye");
  * console.log(String(reason)); // CloseReason(reason=NORMAL, message=bye)

@@ -30,7 +30,7 @@ const BIT_NAMES: [number, string][] = [[0x40, "RSV1"], [0x20, "RSV2"], [0x10, "R
  *
  * @example Two extensions that both want RSV1 are refused
  * ```ts
- * import { perMessageDeflate, type WebSocketExtensionFactory } from "@wirestream/ws/raw";
+ * import { perMessageDeflate, type WebSocketExtensionFactory } from "@wirestream/ws";
  * import { checkExtensionFactories } from "./extension_negotiation.ts";
  *
  * const other: WebSocketExtensionFactory = {

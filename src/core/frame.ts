@@ -87,7 +87,7 @@ const EMPTY = new Uint8Array(0);
  *
  * @example Build frames with the factories
  * ```ts
- * import { Frame } from "@wirestream/ws/raw";
+ * import { Frame } from "@wirestream/ws";
  *
  * const hello = Frame.text("hello");
  * const part = Frame.binary(new Uint8Array([1, 2, 3]), { fin: false });
@@ -247,7 +247,7 @@ export function makeFrame(
  *
  * @example
  * ```ts
- * import { Frame, readText } from "@wirestream/ws/raw";
+ * import { Frame, readText } from "@wirestream/ws";
  *
  * console.log(readText(Frame.text("hi"))); // "hi"
  * ```
@@ -271,7 +271,7 @@ const lossyDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
  *
  * @example
  * ```ts
- * import { CloseReason, Frame, readReason } from "@wirestream/ws/raw";
+ * import { CloseReason, Frame, readReason } from "@wirestream/ws";
  *
  * console.log(readReason(Frame.close(new CloseReason(1001, "bye")))?.code); // 1001
  * ```

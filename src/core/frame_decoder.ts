@@ -5,6 +5,15 @@
  */
 
 import { parseClosePayload } from "./close.ts";
+import {
+  frameTooBig,
+  invalidUtf8,
+  maskingError,
+  messageTooBig,
+  OPCODE_TYPES,
+  readLength64,
+  violation,
+} from "./_frame_header.ts";
 import { ProtocolError } from "./errors.ts";
 import { type Frame, type FrameType, makeFrame } from "./frame.ts";
 import { applyMask } from "./mask.ts";
@@ -51,25 +60,7 @@ const HEADER = 0;
 const PAYLOAD = 1;
 const FAILED = 2;
 
-const TYPES: (FrameType | undefined)[] = [
-  undefined,
-  "text",
-  "binary",
-  undefined,
-  undefined,
-  undefined,
-  undefined,
-  undefined,
-  "close",
-  "ping",
-  "pong",
-];
-
 const EMPTY = new Uint8Array(0);
-
-function fail(message: string): ProtocolError {
-  return new ProtocolError("PROTOCOL_ERROR", 1002, message);
-}
 
 /**
  * Decodes frames from bytes that may be split at any point. {@linkcode FrameDecoder.push}
@@ -108,7 +99,8 @@ export class FrameDecoder {
   compressedRsv: number;
   readonly #server: boolean;
   readonly #validateUtf8: boolean;
-  readonly #utf8 = new Utf8Validator();
+  /** Made at the first checked text message (an idle connection holds none). */
+  #utf8: Utf8Validator | null = null;
 
   #state = HEADER;
   #error: ProtocolError | null = null;
@@ -127,7 +119,8 @@ export class FrameDecoder {
   #type: FrameType = "binary";
   #length = 0;
   #masked = false;
-  readonly #key = new Uint8Array(4);
+  /** The masking key of the current frame (made at the first masked frame). */
+  #key: Uint8Array | null = null;
   #payload: Uint8Array = EMPTY;
   #filled = 0;
 
@@ -249,8 +242,8 @@ export class FrameDecoder {
         const data = length === 0
           ? EMPTY
           : new Uint8Array(buf.buffer, buf.byteOffset + start, length);
-        if (this.#masked && length > 0) applyMask(data, this.#key);
-        if (this.#frameText && length > 0 && !this.#utf8.update(data)) throw this.#badUtf8();
+        if (this.#masked && length > 0) applyMask(data, this.#key!);
+        if (this.#frameText && length > 0 && !this.#utf8!.update(data)) throw invalidUtf8();
         return this.#finish(data);
       }
       // The payload continues in later chunks.
@@ -276,13 +269,9 @@ export class FrameDecoder {
   #fillPayload(from: number, n: number): void {
     if (n === 0) return;
     const part = this.#payload.subarray(from, from + n);
-    if (this.#masked) applyMask(part, this.#key, from & 3);
+    if (this.#masked) applyMask(part, this.#key!, from & 3);
     this.#filled = from + n;
-    if (this.#frameText && !this.#utf8.update(part)) throw this.#badUtf8();
-  }
-
-  #badUtf8(): ProtocolError {
-    return new ProtocolError("INVALID_UTF8", 1007, "Invalid UTF-8 in text message");
+    if (this.#frameText && !this.#utf8!.update(part)) throw invalidUtf8();
   }
 
   /** Keeps the bytes of a header that is not complete yet. */
@@ -328,55 +317,44 @@ export class FrameDecoder {
     const fin = (b0 & 0x80) !== 0;
     const rsv = b0 & 0x70;
     const opcode = b0 & 0x0f;
-    const type = TYPES[opcode];
+    const type = OPCODE_TYPES[opcode];
 
     if (opcode === 0) {
-      if (this.#messageOpcode === 0) throw fail("Continuation frame without a message to continue");
-      if (rsv !== 0) throw fail("RSV bits set on a continuation frame");
+      if (this.#messageOpcode === 0) {
+        throw violation("Continuation frame without a message to continue");
+      }
+      if (rsv !== 0) throw violation("RSV bits set on a continuation frame");
     } else if (type === undefined) {
-      throw fail(`Unsupported opcode: ${opcode}`);
+      throw violation(`Unsupported opcode: ${opcode}`);
     } else if (opcode >= 8) {
-      if (!fin) throw fail("Control frames must not be fragmented");
-      if (length > 125) throw fail("Control frames must not be larger than 125 bytes");
-      if (rsv !== 0) throw fail("RSV bits set on a control frame");
+      if (!fin) throw violation("Control frames must not be fragmented");
+      if (length > 125) throw violation("Control frames must not be larger than 125 bytes");
+      if (rsv !== 0) throw violation("RSV bits set on a control frame");
     } else {
       if (this.#messageOpcode !== 0) {
-        throw fail("Can't start a new data message before finishing the previous one");
+        throw violation("Can't start a new data message before finishing the previous one");
       }
       if ((rsv & ~this.allowedRsv) !== 0) {
-        throw fail("RSV bits set without a negotiated extension");
+        throw violation("RSV bits set without a negotiated extension");
       }
     }
-    if (masked !== this.#server) {
-      throw fail(
-        this.#server ? "Client frames must be masked" : "Server frames must not be masked",
-      );
-    }
+    if (masked !== this.#server) throw maskingError(this.#server);
 
     let p = pos + 2;
     if (length === 126) {
       length = (buf[p]! << 8) | buf[p + 1]!;
       p += 2;
     } else if (length === 127) {
-      const hi = ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) >>> 0;
-      if (hi & 0x80000000) throw fail("64-bit payload length with the most significant bit set");
-      const lo = ((buf[p + 4]! << 24) | (buf[p + 5]! << 16) | (buf[p + 6]! << 8) | buf[p + 7]!) >>>
-        0;
-      length = hi * 0x100000000 + lo;
+      length = readLength64(buf, p);
       p += 8;
     }
-    if (length > this.maxFrameSize) {
-      throw new ProtocolError(
-        "FRAME_TOO_BIG",
-        1009,
-        `Frame is too big: ${length}. Max size is ${this.maxFrameSize}`,
-      );
-    }
+    if (length > this.maxFrameSize) throw frameTooBig(length, this.maxFrameSize);
     if (masked) {
-      this.#key[0] = buf[p]!;
-      this.#key[1] = buf[p + 1]!;
-      this.#key[2] = buf[p + 2]!;
-      this.#key[3] = buf[p + 3]!;
+      const key = this.#key ??= new Uint8Array(4);
+      key[0] = buf[p]!;
+      key[1] = buf[p + 1]!;
+      key[2] = buf[p + 2]!;
+      key[3] = buf[p + 3]!;
     }
 
     if (opcode < 8) {
@@ -385,18 +363,14 @@ export class FrameDecoder {
         this.#messageSize = 0;
         this.#checkText = opcode === 1 && this.#validateUtf8 &&
           (rsv & this.compressedRsv) === 0;
-        if (this.#checkText) this.#utf8.reset();
+        if (this.#checkText) (this.#utf8 ??= new Utf8Validator()).reset();
       }
       this.#messageSize += length;
       if (this.#messageSize > this.maxMessageSize) {
-        throw new ProtocolError(
-          "MESSAGE_TOO_BIG",
-          1009,
-          `Message is too big: ${this.#messageSize}. Max size is ${this.maxMessageSize}`,
-        );
+        throw messageTooBig(this.#messageSize, this.maxMessageSize);
       }
       const messageOpcode = opcode === 0 ? this.#messageOpcode : opcode;
-      this.#type = TYPES[messageOpcode]!;
+      this.#type = OPCODE_TYPES[messageOpcode]!;
       this.#messageOpcode = fin ? 0 : messageOpcode;
       this.#frameText = this.#checkText;
     } else {
@@ -417,8 +391,8 @@ export class FrameDecoder {
     const opcode = this.#opcode;
     if (opcode >= 8) {
       if (opcode === 8) parseClosePayload(data);
-    } else if (this.#frameText && this.#fin && !this.#utf8.finish()) {
-      throw this.#badUtf8();
+    } else if (this.#frameText && this.#fin && !this.#utf8!.finish()) {
+      throw invalidUtf8();
     }
     return makeFrame(this.#type, data, this.#fin, this.#rsv);
   }

@@ -92,6 +92,21 @@ const CLIENT_FORBIDDEN = [
  * reserved ones.
  */
 export function buildClientRequest(options: ClientRequestOptions): ClientRequest {
+  const { head, fields } = buildClientRequestHead(options);
+  return { head, headers: new Headers(fields) };
+}
+
+/**
+ * @internal {@linkcode buildClientRequest} without the `Headers`: the head and its fields, in
+ * the order sent (a client makes the `Headers` only when the application asks for them).
+ *
+ * @param options As for `buildClientRequest`.
+ * @returns The head bytes and the fields sent.
+ * @throws {TypeError} As `buildClientRequest`.
+ */
+export function buildClientRequestHead(
+  options: ClientRequestOptions,
+): { head: Uint8Array; fields: [string, string][] } {
   if (typeof options !== "object" || options === null) {
     throw new TypeError("options must be an object");
   }
@@ -109,8 +124,11 @@ export function buildClientRequest(options: ClientRequestOptions): ClientRequest
   const problem = protocolListProblem(protocols);
   if (problem !== null) throw new TypeError(problem);
   checkExtensionsArgument(extensions);
-  const extra = userHeaders(options.headers, CLIENT_FORBIDDEN, "a WebSocket client request");
-  const host = extra.get("host") ?? options.host;
+  // No extra headers (the common case): no `Headers` to make and check.
+  const extra = options.headers === undefined
+    ? null
+    : userHeaders(options.headers, CLIENT_FORBIDDEN, "a WebSocket client request");
+  const host = extra?.get("host") ?? options.host;
   if (typeof host !== "string" || !/^[\x21-\x7e]+$/.test(host)) {
     throw new TypeError(`Invalid host ${JSON.stringify(host)}`);
   }
@@ -123,11 +141,12 @@ export function buildClientRequest(options: ClientRequestOptions): ClientRequest
   ];
   if (protocols.length > 0) fields.push(["Sec-WebSocket-Protocol", protocols.join(", ")]);
   if (trimOws(extensions) !== "") fields.push(["Sec-WebSocket-Extensions", trimOws(extensions)]);
-  for (const [name, value] of extra) {
-    if (name !== "host") fields.push([name, value]);
+  if (extra !== null) {
+    for (const [name, value] of extra) {
+      if (name !== "host") fields.push([name, value]);
+    }
   }
-  const head = serializeRequestHead(method, target, fields);
-  return { head, headers: new Headers(fields) };
+  return { head: serializeRequestHead(method, target, fields), fields };
 }
 
 // ---------------------------------------------------------------------------------------------

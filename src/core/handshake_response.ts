@@ -13,7 +13,7 @@
 import { HandshakeError } from "./errors.ts";
 import { type ExtensionOffer, parseExtensionHeader } from "./extension_header.ts";
 import { hasToken, isToken, trimOws } from "./http1_syntax.ts";
-import type { ParsedResponseHead } from "./http1_response.ts";
+import { type ParsedResponseHead, responseField } from "./http1_response.ts";
 import { serializeResponseHead, statusText } from "./http1_serialize.ts";
 import { ACCEPT_LENGTH, computeAccept, isValidKey, writeAccept } from "./handshake_key.ts";
 import { checkExtensionsArgument, userHeaders } from "./_handshake_fields.ts";
@@ -255,7 +255,10 @@ export function validateServerResponse(
   head: ParsedResponseHead,
   expect: ServerResponseExpectation,
 ): AcceptedServerResponse {
-  const { status, headers } = head;
+  const status = head.status;
+  // The fields are looked up without making the head's `Headers` (a lazily parsed head builds
+  // them only for an error, or when the application asks).
+  const field = (name: string) => responseField(head, name);
   const fail = (
     code:
       | "HANDSHAKE_STATUS"
@@ -265,7 +268,7 @@ export function validateServerResponse(
       | "HANDSHAKE_EXTENSION_MISMATCH",
     message: string,
     cause?: unknown,
-  ): HandshakeError => new HandshakeError(code, message, { status, headers, cause });
+  ): HandshakeError => new HandshakeError(code, message, { status, headers: head.headers, cause });
 
   if (status !== 101) {
     throw fail(
@@ -273,24 +276,24 @@ export function validateServerResponse(
       `Handshake exception, expected status code 101 but was ${status}`,
     );
   }
-  if (!hasToken(headers.get("upgrade"), "websocket")) {
+  if (!hasToken(field("upgrade"), "websocket")) {
     throw fail(
       "HANDSHAKE_INVALID",
       `Handshake exception, expected Upgrade: websocket but was ${
-        JSON.stringify(headers.get("upgrade"))
+        JSON.stringify(field("upgrade"))
       }`,
     );
   }
-  if (!hasToken(headers.get("connection"), "upgrade")) {
+  if (!hasToken(field("connection"), "upgrade")) {
     throw fail(
       "HANDSHAKE_INVALID",
       `Handshake exception, expected Connection: Upgrade but was ${
-        JSON.stringify(headers.get("connection"))
+        JSON.stringify(field("connection"))
       }`,
     );
   }
   const expected = computeAccept(expect.key);
-  const received = headers.get("sec-websocket-accept");
+  const received = field("sec-websocket-accept");
   if (received !== expected) {
     throw fail(
       "HANDSHAKE_ACCEPT_MISMATCH",
@@ -300,7 +303,7 @@ export function validateServerResponse(
     );
   }
   const offeredProtocols = expect.protocols ?? [];
-  const protocol = headers.get("sec-websocket-protocol");
+  const protocol = field("sec-websocket-protocol");
   if (protocol !== null && !offeredProtocols.includes(protocol)) {
     throw fail(
       "HANDSHAKE_PROTOCOL_MISMATCH",
@@ -311,7 +314,7 @@ export function validateServerResponse(
         }`,
     );
   }
-  const extensionsValue = headers.get("sec-websocket-extensions");
+  const extensionsValue = field("sec-websocket-extensions");
   let extensions: ExtensionOffer[] = [];
   if (extensionsValue !== null) {
     try {

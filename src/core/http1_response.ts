@@ -7,6 +7,7 @@
 
 import {
   buildHeaders,
+  fieldOfText,
   HEAD_LENGTH,
   type HeadParseOptions,
   latin1,
@@ -71,4 +72,85 @@ export function parseResponseHead(
     headers: buildHeaders(text, marks),
     headLength: marks[HEAD_LENGTH]!,
   };
+}
+
+/**
+ * @internal A parsed response head whose `headers` are made on first use: the client checks the
+ * upgrade's fields with {@linkcode ResponseHead.field}, which gives what `headers.get` would, so
+ * a session whose application never asks for the response's `Headers` holds only the head's text
+ * and the offsets of its fields.
+ */
+export class ResponseHead implements ParsedResponseHead {
+  version: "HTTP/1.1" | "HTTP/1.0";
+  status: number;
+  statusText: string;
+  headLength: number;
+  /** The head, latin1-decoded. */
+  readonly #text: string;
+  /** What `scanHead` found. */
+  readonly #marks: readonly number[];
+  #headers: Headers | null = null;
+
+  /**
+   * @param buf The bytes of the head (and maybe more).
+   * @param marks What `scanHead` found.
+   */
+  constructor(buf: Uint8Array, marks: number[]) {
+    const end = marks[LINE_END]!;
+    const text = latin1(buf, 0, marks[HEAD_LENGTH]!);
+    this.version = buf[7] === 0x30 ? "HTTP/1.0" : "HTTP/1.1";
+    this.status = (buf[9]! - 0x30) * 100 + (buf[10]! - 0x30) * 10 + (buf[11]! - 0x30);
+    this.statusText = end > 13 ? text.slice(13, end) : "";
+    this.headLength = marks[HEAD_LENGTH]!;
+    this.#text = text;
+    this.#marks = marks;
+  }
+
+  /** The header fields, as `parseResponseHead` gives them (made on first use). */
+  get headers(): Headers {
+    return this.#headers ??= buildHeaders(this.#text, this.#marks);
+  }
+
+  set headers(headers: Headers) {
+    this.#headers = headers;
+  }
+
+  /**
+   * What `headers.get(name)` gives, without making the `Headers` (once they exist, they answer).
+   *
+   * @param name A lower-case field name.
+   * @returns The value, or `null`.
+   */
+  field(name: string): string | null {
+    if (this.#headers !== null) return this.#headers.get(name);
+    return fieldOfText(this.#text, this.#marks, name);
+  }
+}
+
+/**
+ * @internal Parses a response head like {@linkcode parseResponseHead}, but its `headers` are
+ * made on first use (see {@linkcode ResponseHead}).
+ *
+ * @param buf The bytes received so far, starting with the status line.
+ * @param options The head size limit.
+ * @returns The head, or `null` while it is incomplete.
+ */
+export function parseResponseHeadLazily(
+  buf: Uint8Array,
+  options?: HeadParseOptions,
+): ResponseHead | null {
+  const marks = scanHead(buf, options, false);
+  if (marks === null) return null;
+  return new ResponseHead(buf, marks);
+}
+
+/**
+ * @internal `head.headers.get(name)`, without making the `Headers` of a lazily parsed head.
+ *
+ * @param head A parsed response head.
+ * @param name A lower-case field name.
+ * @returns The value, or `null`.
+ */
+export function responseField(head: ParsedResponseHead, name: string): string | null {
+  return head instanceof ResponseHead ? head.field(name) : head.headers.get(name);
 }

@@ -12,11 +12,10 @@
  *    It throws a {@linkcode ProtocolError} when the peer broke the protocol; the frames before
  *    the bad bytes were returned first.
  * 2. Write what is owed: {@linkcode Protocol.takePong} after a ping, and
- *    {@linkcode Protocol.pongWritten} once the socket took that pong. Every ping is answered
- *    while fewer than {@linkcode MAX_PONGS_IN_FLIGHT} pongs wait for the socket; past that,
- *    the pings that arrive owe one pong, for the latest (RFC 6455 §5.5.3 allows it), so a ping
- *    flood from a peer that does not read costs a few KiB, not a pong per ping. While
- *    {@linkcode Protocol.pongBlocked} is true, stop calling `next` (and reading) until the
+ *    {@linkcode Protocol.pongWritten} once the socket took that pong. Past
+ *    {@linkcode MAX_PONGS_IN_FLIGHT} pongs waiting for the socket, the pings that arrive owe one
+ *    pong, for the latest (RFC 6455 §5.5.3), so a ping flood costs a few KiB, not a pong per ping.
+ *    While {@linkcode Protocol.pongBlocked} is true, stop calling `next` (and reading) until the
  *    socket takes a pong: the flood is then held back by TCP, not decoded and discarded.
  *    When the peer closed first, {@linkcode Protocol.answerClose} gives the echo (which a
  *    managed session may delay until the application has read what came before the close).
@@ -30,12 +29,21 @@
  * @module
  */
 
-import { CloseReason, isValidCloseCode, truncateUtf8 } from "./close.ts";
-import { ConnectionClosedError, ProtocolError } from "./errors.ts";
+import { CloseReason } from "./close.ts";
 import type { WebSocketExtension } from "./extension.ts";
+import {
+  closedAbnormallyError,
+  closeSentError,
+  failureReason,
+  sessionClosedError,
+} from "./failure_close.ts";
 import { Frame, readReason } from "./frame.ts";
 import { FrameDecoder, type FrameDecoderOptions } from "./frame_decoder.ts";
 import { MessageAssembler } from "./message_assembler.ts";
+import { PongDebt } from "./pong_debt.ts";
+
+export { closeFrameFor, closeSentError } from "./failure_close.ts";
+export { MAX_PONGS_IN_FLIGHT } from "./pong_debt.ts";
 
 /** Options of {@linkcode Protocol}. */
 export interface ProtocolOptions extends FrameDecoderOptions {
@@ -76,46 +84,6 @@ const NO_STATUS = new CloseReason(1005, "");
 const NO_EXTENSIONS: readonly WebSocketExtension[] = Object.freeze([]);
 
 /**
- * The most pongs taken and not yet taken by the socket (at most 131 bytes each): enough for a
- * burst of pings (Autobahn sends ten at once) to get a pong each, small enough that a flood
- * holds at most about 8 KiB of pongs.
- */
-export const MAX_PONGS_IN_FLIGHT = 64;
-
-/**
- * The close frame a protocol error is answered with: its close code, and its message cut to
- * the 123 bytes a close payload has room for.
- *
- * @example
- * ```ts
- * import { closeFrameFor, ProtocolError } from "@wirestream/ws/raw";
- *
- * const frame = closeFrameFor(new ProtocolError("INVALID_UTF8", 1007, "Invalid UTF-8"));
- * console.log(frame.type, frame.data.length); // close 15
- * ```
- *
- * @param err The error.
- * @returns The close frame.
- */
-export function closeFrameFor(err: ProtocolError): Frame {
-  return Frame.close(closeReasonFor(err));
-}
-
-/** The close reason a protocol error is answered with. */
-function closeReasonFor(err: ProtocolError): CloseReason {
-  return new CloseReason(err.closeCode, truncateUtf8(err.message, 123));
-}
-
-/** The error of a send after our close frame. */
-export function closeSentError(closeReason?: CloseReason): ConnectionClosedError {
-  return new ConnectionClosedError(
-    "SESSION_CLOSED",
-    "Cannot send: a close frame was already sent",
-    closeReason ? { closeReason } : undefined,
-  );
-}
-
-/**
  * One WebSocket connection's protocol state, for either role, with no I/O and no timers.
  *
  * @example A client reads a ping and a close (RFC 6455 §5.5), and owes a pong and the echo
@@ -150,10 +118,8 @@ export class Protocol {
   #reason: CloseReason | null = null;
   /** The failure that ended it, if any. */
   #error: unknown = null;
-  /** The payload of the latest unanswered ping. */
-  #pong: Uint8Array | null = null;
-  /** Pongs taken and not yet taken by the socket. */
-  #pongsInFlight = 0;
+  /** The pong owed for the latest ping, and the pongs in flight. */
+  readonly #pongs = new PongDebt();
   /** Reassembles messages and runs the extensions on them (when assembling). */
   readonly #assemble: boolean;
   /** Made at the first message that needs it (a fragment, or extensions): none when idle. */
@@ -274,7 +240,7 @@ export class Protocol {
         // RFC 6455 §5.5.3: "If an endpoint receives a Ping frame and has not yet sent Pong
         // frame(s) in response to previous Ping frame(s), the endpoint MAY elect to send a Pong
         // frame for only the most recently processed Ping frame."
-        if (this.#autoPong && this.#sent === undefined) this.#pong = frame.data;
+        if (this.#autoPong && this.#sent === undefined) this.#pongs.owe(frame.data);
         return frame;
       }
       if (type === "close") this.#onClose(frame);
@@ -291,17 +257,13 @@ export class Protocol {
    * @returns The pong frame.
    */
   takePong(): Frame | null {
-    const payload = this.#pong;
-    if (payload === null || this.#pongsInFlight >= MAX_PONGS_IN_FLIGHT) return null;
-    this.#pong = null;
-    if (this.#sent !== undefined) return null;
-    this.#pongsInFlight++;
-    return Frame.pong(payload);
+    const payload = this.#pongs.take(this.#sent === undefined);
+    return payload === null ? null : Frame.pong(payload);
   }
 
   /** A pong taken with {@linkcode Protocol.takePong} was taken by the socket. */
   pongWritten(): void {
-    if (this.#pongsInFlight > 0) this.#pongsInFlight--;
+    this.#pongs.written();
   }
 
   /**
@@ -311,8 +273,7 @@ export class Protocol {
    * then held back by TCP.
    */
   get pongBlocked(): boolean {
-    return this.#pong !== null && this.#pongsInFlight >= MAX_PONGS_IN_FLIGHT &&
-      this.#sent === undefined;
+    return this.#sent === undefined && this.#pongs.blocked;
   }
 
   /**
@@ -344,10 +305,7 @@ export class Protocol {
   send(frame: Frame): void {
     if (this.#sent !== undefined) throw closeSentError(this.#reason ?? undefined);
     if (this.#state === CLOSED) {
-      throw this.#error ??
-        new ConnectionClosedError("SESSION_CLOSED", "Cannot send: the session is closed", {
-          closeReason: this.#reason ?? undefined,
-        });
+      throw this.#error ?? sessionClosedError(this.#reason ?? undefined);
     }
     if (frame.type !== "close") return;
     const reason = readReason(frame);
@@ -370,11 +328,7 @@ export class Protocol {
    */
   fail(error: unknown, reason?: CloseReason): Frame | null {
     if (this.#state === CLOSED) return null;
-    let chosen = reason ??
-      (error instanceof ProtocolError ? closeReasonFor(error) : new CloseReason(1011, ""));
-    // A code that must not be sent (1005, 1006, 1015, or one an extension made up) goes out as
-    // 1011, so that a close frame can always be built.
-    if (!isValidCloseCode(chosen.code)) chosen = new CloseReason(1011, chosen.message);
+    const chosen = failureReason(error, reason);
     if (this.#sent !== undefined) {
       this.#end(this.#sent ?? NO_STATUS, error);
       return null;
@@ -406,13 +360,8 @@ export class Protocol {
       this.#end(this.#received ?? NO_STATUS, null);
       return null;
     }
-    const reason = new CloseReason(1006, "Connection was closed without close frame");
-    const err = new ConnectionClosedError(
-      "CLOSED_ABNORMALLY",
-      "The connection was closed without a close frame",
-      { closeReason: reason },
-    );
-    this.#end(reason, err);
+    const err = closedAbnormallyError();
+    this.#end(err.closeReason!, err);
     return err;
   }
 
@@ -457,7 +406,7 @@ export class Protocol {
     this.#state = CLOSED;
     this.#reason = reason;
     this.#error = error;
-    this.#pong = null;
+    this.#pongs.clear();
     this.#assembler?.reset();
   }
 }

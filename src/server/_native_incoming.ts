@@ -6,6 +6,7 @@
  * @module
  */
 
+import { IncomingStream } from "../session/_incoming_stream.ts";
 import { CloseReason, truncateUtf8 } from "../core/close.ts";
 import { ConnectionClosedError, ProtocolError, WebSocketError } from "../core/errors.ts";
 import { Frame } from "../core/frame.ts";
@@ -66,7 +67,7 @@ export class NativeIncoming {
       };
     }
     this.#highWaterMark = strategy.highWaterMark!;
-    const incoming = new ReadableStream<Frame>({
+    const incoming = new IncomingStream<Frame>({
       start: (controller) => {
         this.#controller = controller;
       },
@@ -85,11 +86,6 @@ export class NativeIncoming {
         this.#cancelled = true;
       },
     }, strategy);
-    Object.defineProperty(incoming, Symbol.asyncIterator, {
-      value: () => incoming.values({ preventCancel: true }),
-      configurable: true,
-      writable: true,
-    });
     this.stream = incoming;
   }
 

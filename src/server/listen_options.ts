@@ -46,3 +46,47 @@ export interface UnixListenOptions {
    */
   signal?: AbortSignal;
 }
+
+/**
+ * Checks the options of `listen` and opens the socket: a unix socket for `path`, else TCP, with
+ * TLS when given `cert` and `key`.
+ *
+ * @param options The options.
+ * @returns The listener, and whether it speaks TLS.
+ * @throws {TypeError} When only one of `cert` and `key` is given, or `path` with a port, an
+ *   address or TLS.
+ * @throws {RangeError} When the port is out of range.
+ */
+export function openListener(
+  options: ListenOptions | UnixListenOptions | undefined,
+): { listener: Deno.Listener; secure: boolean } {
+  if (options !== undefined && "path" in options && options.path !== undefined) {
+    const path = options.path;
+    if (typeof path !== "string" || path === "") {
+      throw new TypeError("path must be a non-empty string");
+    }
+    const other = ["port", "hostname", "cert", "key"].filter((k) =>
+      (options as unknown as Record<string, unknown>)[k] !== undefined
+    );
+    if (other.length > 0) {
+      throw new TypeError(`A unix socket listener takes no ${other.join(", ")}`);
+    }
+    return { listener: Deno.listen({ transport: "unix", path }), secure: false };
+  }
+  const o = options as ListenOptions | undefined;
+  const port = o?.port ?? 8000;
+  const hostname = o?.hostname ?? "0.0.0.0";
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`port must be an integer 0-65535, got ${port}`);
+  }
+  const cert = o?.cert;
+  const key = o?.key;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new TypeError("A TLS listener needs both cert and key");
+  }
+  const secure = cert !== undefined && key !== undefined;
+  const listener = secure
+    ? Deno.listenTls({ port, hostname, cert, key, alpnProtocols: ["http/1.1"] })
+    : Deno.listen({ port, hostname });
+  return { listener, secure };
+}

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { blockCloseReason } from "../session/run_block.ts";
 import { CloseReason, isValidCloseCode } from "../core/close.ts";
 import { ConnectionClosedError } from "../core/errors.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
@@ -24,6 +25,9 @@ import { NativeEnding } from "./_native_ending.ts";
 import { unsupported } from "./_native_errors.ts";
 import { NativeIncoming } from "./_native_incoming.ts";
 import type { DefaultWebSocketServerSession } from "./managed_server_session.ts";
+import { NativeTopicSink } from "./_topic_sinks.ts";
+import type { TopicHub } from "../topics/topic_hub.ts";
+import type { SubscribeOptions, SubscribeResult } from "../topics/topic_types.ts";
 
 /** Deno's own limit on a message (fastwebsockets' default); it cannot be changed. */
 const NATIVE_MAX_FRAME = 64 * 1024 * 1024;
@@ -52,6 +56,8 @@ export interface NativeSessionInit<D> {
   incomingMessages: number;
   incomingBytes: number;
   outgoingBytes: number;
+  /** The server's topics. */
+  topics: TopicHub;
 }
 
 /**
@@ -112,6 +118,9 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
   readonly #ending: NativeEnding;
   /** `incoming`, the message size limit and `receive()`. */
   readonly #incoming: NativeIncoming;
+  readonly #hub: TopicHub;
+  /** What the hub sees of this session (made at the first subscribe). */
+  #sink: NativeTopicSink | null = null;
 
   /**
    * Wraps the socket of `Deno.upgradeWebSocket` (before it opens).
@@ -131,6 +140,7 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
     this.converter = init.converter;
     this.#idleTimeout = init.idleTimeout;
     this.#outgoingBytes = init.outgoingBytes;
+    this.#hub = init.topics;
     const ending = this.#ending = new NativeEnding(socket, init.closeTimeout);
     ending.incoming = this.#incoming = new NativeIncoming(ending, init);
     this.incoming = this.#incoming.stream;
@@ -142,14 +152,51 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
     ending.listen();
   }
 
+  /**
+   * Subscribes this session to a topic (see `ManagedWebSocketServerSession.subscribe`).
+   *
+   * @param topic The topic.
+   * @param options Envelopes, and the position to recover from.
+   * @returns The topic's head, and what was recovered.
+   */
+  subscribe(topic: string, options?: SubscribeOptions): Promise<SubscribeResult> {
+    if (this.#sink === null) {
+      const sink = this.#sink = new NativeTopicSink(this, this.#socket, this.#outgoingBytes);
+      this.closed.then(() => {
+        sink.stop();
+        this.#hub.leave(sink);
+      });
+    }
+    return this.#hub.subscribe(this.#sink, topic, options);
+  }
+
+  /**
+   * Unsubscribes this session from a topic (no-op when not subscribed).
+   *
+   * @param topic The topic.
+   */
+  unsubscribe(topic: string): void {
+    if (this.#sink !== null) this.#hub.unsubscribe(this.#sink, topic);
+  }
+
+  /** The topics this session is subscribed to. */
+  get topics(): ReadonlySet<string> {
+    return this.#hub.topicsOf(this.#sink);
+  }
+
   /** @internal Resolves `true` once the socket is open, `false` if it closed first. */
   get opened(): Promise<boolean> {
     return this.#ending.opened;
   }
 
-  /** Why the session ended; resolves once, never rejects. */
+  /**
+   * Why the session ended; resolves once, never rejects, but for one
+   * case: read inside the session's own handler after it left its `incoming` loop early while the
+   * session is open, it may reject with `CLOSE_REASON_DEADLOCK` after `closeTimeout` (see
+   * `DefaultWebSocketSession.closeReason`).
+   */
   get closeReason(): Promise<CloseReason> {
-    return this.#ending.closeReason;
+    return blockCloseReason(this.#ending.closeReason, this.incoming, this);
   }
 
   /** Aborted when the session ends. */

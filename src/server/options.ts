@@ -5,6 +5,8 @@
  * @module
  */
 
+import { TopicHub } from "../topics/topic_hub.ts";
+import type { TopicsOptions } from "../topics/topic_types.ts";
 import { checkExtensionFactories } from "../core/extension_negotiation.ts";
 import type { WebSocketExtensionFactory } from "../core/extension.ts";
 import type { WebSocketContentConverter } from "../session/converter.ts";
@@ -189,6 +191,20 @@ export interface ServerOptions {
    * @default {logs with console.error}
    */
   onError?: (error: unknown, context: ServerErrorContext) => void;
+  /**
+   * Topics (`session.subscribe`, `server.publish`): the backplane that carries them between
+   * processes (in-process by default), the policy for slow subscribers, recovery limits.
+   * @default {{ backplane: memoryBackplane(), slowSubscribers: "close" }}
+   */
+  topics?: TopicsOptions;
+  /**
+   * Whether `fetch` (`Deno.serve`) warns, with `console.warn`, once per server and option, the
+   * first time it serves a request, about each option set here that it cannot apply:
+   * `extensions`, `maxFrameSize`, `timeout`, `handshakeTimeout`, `maxHeaderSize`, `masking`
+   * (see the table at `WebSocketServer.fetch`). `false` silences it.
+   * @default {true}
+   */
+  fetchWarnings?: boolean;
 }
 
 /** @internal Options with defaults applied. */
@@ -215,6 +231,8 @@ export interface ResolvedServerOptions {
   readonly onError: (error: unknown, context: ServerErrorContext) => void;
   /** Applied to every accepted socket (the hidden `WRAP_CONN` option). */
   readonly wrapConn: ConnWrapper | undefined;
+  /** The server's topics. */
+  readonly topics: TopicHub;
 }
 
 /**
@@ -286,6 +304,9 @@ export function resolveServerOptions(options: ServerOptions | undefined): Resolv
   checkFunction("upgrade", o.upgrade);
   checkFunction("fallback", o.fallback);
   checkFunction("onError", o.onError);
+  if (o.fetchWarnings !== undefined && typeof o.fetchWarnings !== "boolean") {
+    throw new TypeError(`fetchWarnings must be a boolean, got ${typeof o.fetchWarnings}`);
+  }
   const pingInterval = o.pingInterval ?? SERVER_DEFAULTS.pingInterval;
   const timeout = o.timeout ?? SERVER_DEFAULTS.timeout;
   const maxMessageSize = o.maxMessageSize ?? SERVER_DEFAULTS.maxMessageSize;
@@ -317,5 +338,6 @@ export function resolveServerOptions(options: ServerOptions | undefined): Resolv
     fallback: o.fallback,
     onError: o.onError ?? logServerError,
     wrapConn: connWrapperOf(options),
+    topics: new TopicHub(o.topics),
   };
 }

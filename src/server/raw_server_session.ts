@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { TopicHub } from "../topics/topic_hub.ts";
 import { RawWebSocketSession, type SessionInit } from "../session/raw_session.ts";
 import type { UpgradeRequest } from "../session/raw_session.ts";
 
@@ -30,6 +31,12 @@ export interface ServerSessionExtras<D> {
   data: D;
 }
 
+/** What the server gives a managed session it creates: the extras and the server's topics. */
+export interface ManagedServerSessionExtras<D> extends ServerSessionExtras<D> {
+  /** The server's topics. */
+  topics: TopicHub;
+}
+
 /**
  * The session of a raw route (`server.webSocketRaw`): every frame surfaced as it arrives, nothing
  * automatic (no pong, no close echo, no ping, no reassembly), plus the upgrade request, the
@@ -41,8 +48,7 @@ export interface ServerSessionExtras<D> {
  *
  * @example A raw echo route that answers pings by hand
  * ```ts ignore
- * import { createServer } from "@wirestream/ws/server";
- * import { Frame } from "@wirestream/ws/raw";
+ * import { createServer, Frame } from "@wirestream/ws/server";
  *
  * const server = createServer();
  * server.webSocketRaw("/raw", async (session) => {

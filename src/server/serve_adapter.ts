@@ -161,6 +161,7 @@ export async function handleFetch(
     incomingMessages: options.incomingMessages,
     incomingBytes: options.incomingBytes,
     outgoingBytes: options.session.outgoingQueue?.bytes ?? SESSION_DEFAULTS.outgoingBytes,
+    topics: options.topics,
   });
   // The place is taken until Deno's socket is gone, not when the session gave up on it.
   session.released.then(() => core.release());

@@ -22,10 +22,13 @@ import {
   routeProtocol,
   Router,
 } from "./router.ts";
+import { fetchWarnings } from "./fetch_warnings.ts";
 import { handleFetch } from "./serve_adapter.ts";
-import type { ListenOptions, UnixListenOptions } from "./listen_options.ts";
+import { type ListenOptions, openListener, type UnixListenOptions } from "./listen_options.ts";
 import type { DefaultWebSocketServerSession } from "./managed_server_session.ts";
 import { SessionTracker } from "./session_tracker.ts";
+import type { Frame } from "../core/frame.ts";
+import type { PublishOptions, PublishResult } from "../topics/topic_types.ts";
 
 /** A route handler: gets the session, and the session closes when it settles. */
 export type RouteHandler<S> = (session: S) => unknown;
@@ -57,6 +60,8 @@ export class WebSocketServer {
   #connections = 0;
   readonly #core: ServerCore;
   readonly #handler: (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
+  /** What `fetch` warns about on its first request (then emptied). */
+  #fetchWarnings: string[];
 
   /**
    * Use {@linkcode createServer}.
@@ -65,6 +70,7 @@ export class WebSocketServer {
    */
   constructor(options?: ServerOptions) {
     this.#options = resolveServerOptions(options);
+    this.#fetchWarnings = fetchWarnings(options);
     this.#core = {
       options: this.#options,
       router: this.#router,
@@ -243,35 +249,8 @@ export class WebSocketServer {
    */
   listen(options?: ListenOptions): ServerListener<Deno.NetAddr>;
   listen(options?: ListenOptions | UnixListenOptions): ServerListener<Deno.Addr> {
-    if (options !== undefined && "path" in options && options.path !== undefined) {
-      const path = options.path;
-      if (typeof path !== "string" || path === "") {
-        throw new TypeError("path must be a non-empty string");
-      }
-      const other = ["port", "hostname", "cert", "key"].filter((k) =>
-        (options as unknown as Record<string, unknown>)[k] !== undefined
-      );
-      if (other.length > 0) {
-        throw new TypeError(`A unix socket listener takes no ${other.join(", ")}`);
-      }
-      return this.#start(Deno.listen({ transport: "unix", path }), false, options.signal);
-    }
-    const o = options as ListenOptions | undefined;
-    const port = o?.port ?? 8000;
-    const hostname = o?.hostname ?? "0.0.0.0";
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new RangeError(`port must be an integer 0-65535, got ${port}`);
-    }
-    const cert = o?.cert;
-    const key = o?.key;
-    if ((cert === undefined) !== (key === undefined)) {
-      throw new TypeError("A TLS listener needs both cert and key");
-    }
-    const secure = cert !== undefined && key !== undefined;
-    const listener = secure
-      ? Deno.listenTls({ port, hostname, cert, key, alpnProtocols: ["http/1.1"] })
-      : Deno.listen({ port, hostname });
-    return this.#start(listener, secure, o?.signal);
+    const { listener, secure } = openListener(options);
+    return this.#start(listener, secure, options?.signal);
   }
 
   #start(
@@ -292,7 +271,9 @@ export class WebSocketServer {
    *
    * Here Deno parses the request and runs the WebSocket protocol, so wherever Deno decides, this
    * mode differs from the listener. Every difference (measured on Deno 2.9.6; the README has
-   * the same table):
+   * the same table). The server options this mode cannot apply (`extensions`, `maxFrameSize`,
+   * `timeout`, `handshakeTimeout`, `maxHeaderSize`, `masking: true`) are each named once per
+   * server with `console.warn`, on the first request; `fetchWarnings: false` silences that.
    *
    * | | `listen()` | `fetch` / `handler` (`Deno.serve`) |
    * | --- | --- | --- |
@@ -316,6 +297,7 @@ export class WebSocketServer {
    * | a message that comes after the server's close frame | read on until the client's close frame (up to `closeTimeout`) | Deno ends the connection at once (its close frame goes out first) |
    * | a client that ignores the close frame | dropped at `closeTimeout` | dropped at `closeTimeout` too, through Deno's internal handle (`Deno[Deno.internal].core.tryClose`), as Deno's public API has no way to; where that handle is missing, the session gives up at `closeTimeout` but the connection stays open, and counted in `maxConnections`, until the client or `Deno.serve` ends it |
    * | `session.abort()` | drops the connection | the same, through Deno's internal handle; without it, Deno is asked to close |
+   * | topics (`subscribe`, `publish`) | each message encoded once, shared by the subscribers | Deno encodes each subscriber's copy; the `"wait"` policy polls `bufferedAmount` (Deno reports no drain) |
    * | `server.shutdown()` | stops the listeners; 1001 to every session; the rest dropped at `closeTimeout` | 1001 to every session served through `fetch`; new upgrades get 503; the rest dropped at `closeTimeout` as above. `Deno.serve` is yours to shut down |
    *
    * The rest works the same: routes and their parameters, upgrade hooks (refusals, headers on
@@ -340,6 +322,10 @@ export class WebSocketServer {
    * @returns The response: a 101 for an upgrade.
    */
   fetch(request: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
+    if (this.#fetchWarnings.length > 0) {
+      for (const warning of this.#fetchWarnings) console.warn(warning);
+      this.#fetchWarnings = [];
+    }
     return handleFetch(this.#core, this.#tracker, request, info);
   }
 
@@ -363,6 +349,47 @@ export class WebSocketServer {
       ...[...this.#listeners].map((l) => l.shutdown()),
       this.#tracker.closeAll(this.#options.closeTimeout),
     ]);
+    await this.#options.topics.close();
+  }
+
+  /**
+   * Publishes a message to every session subscribed to `topic` (`session.subscribe`), in this
+   * process and, through the backplane, in every other. The frame is built and encoded once
+   * and shared by the local subscribers (a session with permessage-deflate compresses its own
+   * copy). Messages from one publisher on one topic arrive in publish order at every subscriber.
+   *
+   * Resolves once the message has been handed to the local subscribers (under the `"wait"`
+   * policy, once they are back under their bound), with what happened: see
+   * {@linkcode PublishResult}; rejects if the backplane failed to take it.
+   *
+   * @example A chat room: what one member says goes to the others
+   * ```ts
+   * import { createServer, readText } from "@wirestream/ws/server";
+   *
+   * const server = createServer();
+   * server.webSocket("/rooms/:room", async (session) => {
+   *   const room = session.params.room!;
+   *   await session.subscribe(room);
+   *   for await (const message of session.incoming) {
+   *     if (message.type !== "text") continue;
+   *     const result = await server.publish(room, readText(message), { exclude: session });
+   *     if (result.closed > 0) console.log(`${result.closed} slow members were closed`);
+   *   }
+   * });
+   * await server.shutdown();
+   * ```
+   *
+   * @param topic The topic.
+   * @param data A string (a text message), bytes (binary), or a text or binary `Frame`.
+   * @param options `exclude`: a session that must not get it (say, its sender).
+   * @returns What happened, locally and on the backplane.
+   */
+  publish(
+    topic: string,
+    data: string | Uint8Array | ArrayBuffer | ArrayBufferView | Frame,
+    options?: PublishOptions,
+  ): Promise<PublishResult> {
+    return this.#options.topics.publish(topic, data, options);
   }
 }
 

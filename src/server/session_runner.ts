@@ -12,7 +12,7 @@ import type { WebSocketExtension } from "../core/extension.ts";
 import type { ManagedSessionInit } from "../session/managed_session.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { SessionInit, UpgradeCall, UpgradeRequest } from "../session/raw_session.ts";
-import { type BlockSession, runBlock } from "../session/run_block.ts";
+import { type BlockSession, runBlock, type RunBlockOptions } from "../session/run_block.ts";
 import { ManagedWebSocketServerSession } from "./managed_server_session.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import { RawWebSocketServerSession } from "./raw_server_session.ts";
@@ -77,7 +77,7 @@ export function startSocketSession(
   const session = new ManagedWebSocketServerSession(
     init,
     options.session,
-    { params: plan.params, data: plan.data },
+    { params: plan.params, data: plan.data, topics: options.topics },
   );
   return { tracked: session, task: runHandler(options, session, plan) };
 }
@@ -94,19 +94,51 @@ export function startSocketSession(
  * @param plan The route and the upgrade request.
  * @returns A promise for the end of the session.
  */
-export async function runHandler(
+export function runHandler(
   options: ResolvedServerOptions,
   session: BlockSession & { readonly remoteAddr?: Deno.Addr },
   plan: { route: { path: string; handler: (session: never) => unknown }; request: UpgradeRequest },
 ): Promise<void> {
-  await runBlock(session, plan.route.handler as (session: unknown) => unknown, {
-    failReason: HANDLER_FAILED,
-    onError: (err) =>
-      report(options, err, {
-        phase: "handler",
-        route: plan.route.path,
-        request: plan.request,
-        remoteAddr: session.remoteAddr,
-      }),
-  });
+  // No async function and no closure over the plan: a waiting handler holds only the chain of
+  // `runBlock` and this small object (the plan's other parts are let go).
+  return runBlock(
+    session,
+    plan.route.handler as (session: unknown) => unknown,
+    new HandlerErrors(options, session, plan.route.path, plan.request),
+  ) as Promise<unknown> as Promise<void>;
+}
+
+/** The block options of a route handler: the 1011 of a throw, and `onError` with the context. */
+class HandlerErrors implements RunBlockOptions {
+  readonly failReason: CloseReason = HANDLER_FAILED;
+  readonly #options: ResolvedServerOptions;
+  readonly #session: { readonly remoteAddr?: Deno.Addr };
+  readonly #route: string;
+  readonly #request: UpgradeRequest;
+
+  constructor(
+    options: ResolvedServerOptions,
+    session: { readonly remoteAddr?: Deno.Addr },
+    route: string,
+    request: UpgradeRequest,
+  ) {
+    this.#options = options;
+    this.#session = session;
+    this.#route = route;
+    this.#request = request;
+  }
+
+  /** The grace of the `closeReason` guard: the server's close timeout. */
+  get closeTimeout(): number {
+    return this.#options.closeTimeout;
+  }
+
+  onError(err: unknown): void {
+    report(this.#options, err, {
+      phase: "handler",
+      route: this.#route,
+      request: this.#request,
+      remoteAddr: this.#session.remoteAddr,
+    });
+  }
 }

@@ -34,7 +34,10 @@ function goAway(session: TrackedSession): void {
 /** @internal Open sessions and their handler tasks. */
 export class SessionTracker {
   readonly #sessions = new Set<TrackedSession>();
-  readonly #tasks = new Set<Promise<void>>();
+  /** Handler tasks not yet settled (counted: no closure or set entry per session). */
+  #running = 0;
+  /** Resolved when `#running` drops to 0, while `closeAll` waits for it. */
+  #idle: PromiseWithResolvers<void> | null = null;
   #closing = false;
 
   /** How many sessions are open. */
@@ -57,12 +60,12 @@ export class SessionTracker {
    */
   add(session: TrackedSession, task: Promise<void>, onClosed?: () => void): void {
     this.#sessions.add(session);
-    this.#tasks.add(task);
+    this.#running++;
     session.closed.then(() => {
       this.#sessions.delete(session);
       onClosed?.();
     });
-    task.then(() => this.#tasks.delete(task));
+    task.then(this.#taskDone);
     if (this.#closing) goAway(session);
   }
 
@@ -90,6 +93,15 @@ export class SessionTracker {
       }
       for (const session of this.#sessions) session.abort();
     }
-    while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
+    while (this.#running > 0) {
+      this.#idle = Promise.withResolvers<void>();
+      await this.#idle.promise;
+    }
+    this.#idle = null;
   }
+
+  /** A handler task settled (shared by every task). */
+  readonly #taskDone = (): void => {
+    if (--this.#running === 0) this.#idle?.resolve();
+  };
 }

@@ -35,8 +35,9 @@ export class Link {
   readonly writer: FrameWriter;
   /** Made on first use of `signal`: an idle session holds none. */
   #controller: AbortController | null = null;
-  /** Made on first use of `released`. */
-  #released: PromiseWithResolvers<void> | null = null;
+  /** Made on first use of `released`: the promise and its resolver (no reject, no record). */
+  #released: Promise<void> | null = null;
+  #resolveReleased: (() => void) | null = null;
   #reason: unknown = undefined;
   #done = false;
   /** Whether a socket read is in progress (set by whoever reads; see `finish`). */
@@ -76,9 +77,11 @@ export class Link {
   get released(): Promise<void> {
     if (this.#released === null) {
       if (this.#done) return Promise.resolve();
-      this.#released = Promise.withResolvers<void>();
+      this.#released = new Promise<void>((resolve) => {
+        this.#resolveReleased = resolve;
+      });
     }
-    return this.#released.promise;
+    return this.#released;
   }
 
   /** Whether the socket was released. */
@@ -104,7 +107,8 @@ export class Link {
     }
     this.#reason = reason;
     this.#controller?.abort(reason);
-    this.#released?.resolve();
+    this.#resolveReleased?.();
+    this.#resolveReleased = null;
   }
 
   /**

@@ -12,7 +12,7 @@ import { ConnectionClosedError, ProtocolError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
 import type { Protocol } from "../core/protocol.ts";
 import { readFrame } from "../transport/read_loop.ts";
-import { IncomingStream } from "./_incoming_stream.ts";
+import { type IncomingFeed, IncomingSource, IncomingStream } from "./_incoming_stream.ts";
 import type { Link } from "./_link.ts";
 
 const NOOP = (): void => {};
@@ -39,7 +39,7 @@ export interface ReaderHost {
  * The incoming stream and the read loop feeding it. The read loop starts with `start()`, once
  * the host is ready.
  */
-export class ManagedReader {
+export class ManagedReader implements IncomingFeed<Frame> {
   /** Complete text and binary messages from the peer. */
   readonly stream: ReadableStream<Frame>;
   /** Whether the application cancelled `stream` (messages are dropped, reading goes on). */
@@ -80,16 +80,23 @@ export class ManagedReader {
     this.#host = host;
     this.#highWaterMark = strategy.highWaterMark!;
     // Leaving a `for await` loop early does not cancel the session's incoming messages.
-    this.stream = new IncomingStream<Frame>({
-      start: (controller) => {
-        this.#controller = controller;
-      },
-      pull: (controller) => this.#onPull(controller),
-      cancel: () => {
-        this.cancelled = true;
-        this.wake();
-      },
-    }, strategy);
+    this.stream = new IncomingStream<Frame>(new IncomingSource(this), strategy);
+  }
+
+  /** The stream started (see `IncomingSource`). */
+  feedStart(controller: ReadableStreamDefaultController<Frame>): void {
+    this.#controller = controller;
+  }
+
+  /** The stream pulled. */
+  feedPull(controller: ReadableStreamDefaultController<Frame>): void {
+    this.#onPull(controller);
+  }
+
+  /** The application cancelled the stream. */
+  feedCancel(): void {
+    this.cancelled = true;
+    this.wake();
   }
 
   /** Starts the read loop (once). */

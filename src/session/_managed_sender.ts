@@ -15,6 +15,7 @@ import {
 } from "../core/errors.ts";
 import { runOutgoingExtensions } from "../core/extension_chain.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
+import type { EncodedFrame } from "../core/encoded_frame.ts";
 import { Frame } from "../core/frame.ts";
 import type { Protocol } from "../core/protocol.ts";
 import type { Link } from "./_link.ts";
@@ -387,8 +388,40 @@ export class ManagedSender {
     return this.#out;
   }
 
+  /** Bytes queued for the socket, and waiting for room in the queue. */
+  get queuedBytes(): number {
+    return this.#link.writer.bufferedAmount + (this.#out?.parkedBytes ?? 0);
+  }
+
+  /** The outgoing queue's bound, in bytes. */
+  get budget(): number {
+    return this.#budget;
+  }
+
+  /**
+   * Whether frames encoded once for many sessions can be sent as they are: no extension
+   * transforms outgoing frames, and the connection does not mask.
+   */
+  get sharesEncoded(): boolean {
+    return this.#extensions.length === 0 && this.#outTail === null &&
+      !this.#link.writer.encoder.mask;
+  }
+
+  /**
+   * Queues a data frame encoded already (a topic's message, shared with other sessions), in
+   * order with `send`. Check {@linkcode ManagedSender.sharesEncoded} first.
+   *
+   * @param frame The encoded frame.
+   * @returns Whether it was queued (`false`: the session no longer sends).
+   */
+  sendShared(frame: EncodedFrame): boolean {
+    if (this.#host.finished || this.#protocol.closeSent) return false;
+    this.#queue.send(frame).catch(NOOP);
+    return true;
+  }
+
   /** Hands `frame` to the writer; returns `null` or the error that refused it. */
-  #write(frame: Frame): unknown {
+  #write(frame: Frame | EncodedFrame): unknown {
     const writer = this.#link.writer;
     // The writer calls it once per failed batch: it notices a broken socket. Set at the first
     // send, so that an idle session holds no closure.

@@ -13,6 +13,7 @@
  * @module
  */
 
+import type { EncodedFrame } from "../core/encoded_frame.ts";
 import { Frame } from "../core/frame.ts";
 import type { FrameWriter } from "../transport/frame_writer.ts";
 import { encodeToScratch, SCRATCH_CHARS } from "./_queues.ts";
@@ -24,7 +25,7 @@ export interface OutgoingHost {
    *
    * @returns `null`, or the error that refused the frame.
    */
-  write(frame: Frame): unknown;
+  write(frame: Frame | EncodedFrame): unknown;
   /** Whether the session ended: nothing more is written. */
   ended(): boolean;
   /** The error a send gets after the end. */
@@ -57,6 +58,20 @@ function textFrame(text: string): Frame {
   return text.length <= SCRATCH_CHARS ? new Frame("text", encodeToScratch(text)) : Frame.text(text);
 }
 
+/** What a parked item counts for. */
+function sizeOf(item: Frame | EncodedFrame | string): number {
+  return typeof item === "string"
+    ? item.length
+    : item instanceof Frame
+    ? item.data.length
+    : item.bytes.length;
+}
+
+/** Whether `item` is a control frame (an encoded frame is always a data frame). */
+function isControl(item: Frame | EncodedFrame): boolean {
+  return item instanceof Frame && item.isControl;
+}
+
 /**
  * The queue. Control frames are never held back by the bound, only by frames parked before
  * them (order is kept).
@@ -65,7 +80,9 @@ export class OutgoingQueue {
   readonly #writer: FrameWriter;
   readonly #host: OutgoingHost;
   readonly #budget: number;
-  #parked: (Frame | string)[] | null = null;
+  #parked: (Frame | EncodedFrame | string)[] | null = null;
+  /** The payload bytes (string: UTF-16 units) of the parked frames. */
+  #parkedBytes = 0;
   #head = 0;
   readonly #groups: ParkedGroup[] = [];
   #groupOpen = false;
@@ -87,23 +104,29 @@ export class OutgoingQueue {
     this.#budget = budget;
   }
 
+  /** The payload size of the frames waiting for room (a string counts its UTF-16 units). */
+  get parkedBytes(): number {
+    return this.#parkedBytes;
+  }
+
   /** Whether sends wait for room. */
   get parked(): boolean {
     return this.#parked !== null;
   }
 
   /**
-   * Queues a frame, or a string as a text frame (encoded when it goes to the writer).
+   * Queues a frame, or a string as a text frame (encoded when it goes to the writer), or a
+   * frame encoded already (a topic's message, shared by its subscribers).
    *
    * @param item What to send.
    * @returns Resolves once the writer accepted it: at once below the bound.
    */
-  send(item: Frame | string): Promise<void> {
+  send(item: Frame | EncodedFrame | string): Promise<void> {
     if (this.#parked === null) {
       const writer = this.#writer;
       if (typeof item === "string") {
         if (writer.bufferedAmount < this.#budget) return this.#accept(textFrame(item));
-      } else if (item.isControl || writer.bufferedAmount < this.#budget) {
+      } else if (writer.bufferedAmount < this.#budget || isControl(item)) {
         return this.#accept(item);
       }
     }
@@ -130,6 +153,7 @@ export class OutgoingQueue {
   rejectAll(err: unknown): void {
     if (this.#parked === null) return;
     this.#parked = null;
+    this.#parkedBytes = 0;
     this.#head = 0;
     this.#groupOpen = false;
     for (const group of this.#groups.splice(0)) group.reject(err);
@@ -137,14 +161,14 @@ export class OutgoingQueue {
     this.#idle = null;
   }
 
-  #accept(frame: Frame): Promise<void> {
+  #accept(frame: Frame | EncodedFrame): Promise<void> {
     const host = this.#host;
     const refused = host.write(frame);
     if (refused !== null) return rejected(host.ended() ? host.sendError() : refused);
     return ACCEPTED;
   }
 
-  #park(item: Frame | string): Promise<void> {
+  #park(item: Frame | EncodedFrame | string): Promise<void> {
     let parked = this.#parked;
     const first = parked === null;
     if (parked === null) {
@@ -153,6 +177,7 @@ export class OutgoingQueue {
       this.#groupOpen = false;
     }
     parked.push(item);
+    this.#parkedBytes += sizeOf(item);
     let group = this.#groupOpen ? this.#groups[this.#groups.length - 1] : undefined;
     if (group === undefined) {
       const { promise, resolve, reject } = Promise.withResolvers<void>();
@@ -188,17 +213,18 @@ export class OutgoingQueue {
     let head = this.#head;
     while (head < parked.length && !host.ended()) {
       const item = parked[head]!;
-      let frame: Frame;
+      let frame: Frame | EncodedFrame;
       if (typeof item === "string") {
         if (writer.bufferedAmount >= this.#budget) break;
         frame = textFrame(item);
       } else {
-        if (writer.bufferedAmount >= this.#budget && !item.isControl) break;
+        if (writer.bufferedAmount >= this.#budget && !isControl(item)) break;
         frame = item;
       }
       // A frame refused here (a fragment the encoder refuses) is dropped: its send was
       // parked, so its promise is shared with others; the refusal is rare and local.
       host.write(frame);
+      this.#parkedBytes -= sizeOf(item);
       head++;
       const group = groups[0]!;
       if (--group.count === 0) {
@@ -208,6 +234,7 @@ export class OutgoingQueue {
     }
     if (head === parked.length) {
       this.#parked = null;
+      this.#parkedBytes = 0;
       this.#head = 0;
       this.#idle?.resolve();
       this.#idle = null;

@@ -16,14 +16,14 @@ import {
 import type { Frame } from "../core/frame.ts";
 import type { Protocol } from "../core/protocol.ts";
 import { readFrame } from "../transport/read_loop.ts";
-import { IncomingStream } from "./_incoming_stream.ts";
+import { type IncomingFeed, IncomingSource, IncomingStream } from "./_incoming_stream.ts";
 import type { Link } from "./_link.ts";
 
 /** `incoming` is pulled: nothing is read ahead of the application. */
 const ZERO_WATER_MARK: QueuingStrategy<Frame> = { highWaterMark: 0 };
 
 /** The incoming stream of a raw session and the reads that feed it. */
-export class RawReader {
+export class RawReader implements IncomingFeed<Frame> {
   /** Frames from the peer, as they arrive. */
   readonly stream: ReadableStream<Frame>;
   /** Whether `stream` ended. */
@@ -31,6 +31,7 @@ export class RawReader {
   readonly #protocol: Protocol;
   readonly #link: Link;
   readonly #closeTimeout: number;
+  readonly #cancel: (reason: unknown) => void;
   #inController!: ReadableStreamDefaultController<Frame>;
   /** A protocol error found after frames that were delivered first (raised on the next pull). */
   #pendingError: ProtocolError | null = null;
@@ -54,13 +55,23 @@ export class RawReader {
     this.#closeTimeout = options.closeTimeout;
     // Leaving a `for await` loop early must not cancel the stream (which aborts the session):
     // the frames that follow stay readable, and a close handshake can still run.
-    this.stream = new IncomingStream<Frame>({
-      start: (controller) => {
-        this.#inController = controller;
-      },
-      pull: (controller) => this.#pull(controller),
-      cancel: options.cancel,
-    }, ZERO_WATER_MARK);
+    this.#cancel = options.cancel;
+    this.stream = new IncomingStream<Frame>(new IncomingSource(this), ZERO_WATER_MARK);
+  }
+
+  /** The stream started (see `IncomingSource`). */
+  feedStart(controller: ReadableStreamDefaultController<Frame>): void {
+    this.#inController = controller;
+  }
+
+  /** The stream pulled. */
+  feedPull(controller: ReadableStreamDefaultController<Frame>): Promise<void> {
+    return this.#pull(controller);
+  }
+
+  /** The application cancelled the stream: the session is aborted. */
+  feedCancel(reason: unknown): void {
+    this.#cancel(reason);
   }
 
   /**

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { blockCloseReason } from "./run_block.ts";
 import type { CloseReason } from "../core/close.ts";
 import { extensionRsv } from "../core/extension_chain.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
@@ -50,6 +51,12 @@ export type {
 const NO_EXTENSIONS: readonly WebSocketExtension[] = Object.freeze([]);
 
 /**
+ * The send path of a managed session, for the server's topics, which queue frames encoded once
+ * for many sessions (internal: not exported by the entry modules).
+ */
+export let senderOf: (session: ManagedWebSocketSession) => ManagedSender;
+
+/**
  * The managed session over an upgraded socket, for both roles: clients mask, servers do not;
  * either side may run the pinger. Built directly on the frame reader and writer (one buffer
  * layer, no intermediate streams).
@@ -81,6 +88,10 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   readonly extensions: readonly WebSocketExtension[];
   /** The converter, if one is configured. */
   readonly converter: WebSocketContentConverter | undefined;
+
+  static {
+    senderOf = (session) => session.#sender;
+  }
 
   readonly #link: Link;
   /** The protocol rules: state, pongs owed, close handshake, reassembly, extensions. */
@@ -151,9 +162,14 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     return this.#sender.outgoing(this);
   }
 
-  /** Why the session ended; resolves exactly once (see the table above), never rejects. */
+  /**
+   * Why the session ended; resolves exactly once (see the table above), never rejects, but for one
+   * case: read inside the session's own handler after it left its `incoming` loop early while the
+   * session is open, it may reject with `CLOSE_REASON_DEADLOCK` after `closeTimeout` (see
+   * `DefaultWebSocketSession.closeReason`).
+   */
   get closeReason(): Promise<CloseReason> {
-    return this.#ending.closeReason;
+    return blockCloseReason(this.#ending.closeReason, this.incoming, this);
   }
 
   /** Aborted when the session ends, with the failure error or a `SESSION_CLOSED` error. */

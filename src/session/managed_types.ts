@@ -163,7 +163,21 @@ export interface DefaultWebSocketSession extends AsyncDisposable {
   readonly extensions: readonly WebSocketExtension[];
   /** The converter of `sendSerialized`/`receiveDeserialized`, if one is configured. */
   readonly converter: WebSocketContentConverter | undefined;
-  /** Why the session ended; resolves once, never rejects. */
+  /**
+   * Why the session ended; resolves once, and never rejects but in the one case below.
+   *
+   * Awaited inside the session's own block or route handler while the session is open, it waits
+   * for the peer to close (or the connection to end): the block closes the session only when
+   * the handler returns. One case may never end and is bounded instead: after the handler left a
+   * `for await` loop over `incoming` early (a throw, `break` or `return`; typically an error
+   * caught around the loop, as in Ktor's `catch (e) { closeReason.await() }`), with no reader on
+   * `incoming` and the session still `"open"`, `closeReason` gives the peer `closeTimeout` to
+   * close; if the session is still open and unread then, it rejects with a `WebSocketError`
+   * with code `CLOSE_REASON_DEADLOCK`, so the handler ends with that error and the session is
+   * closed (1011) and the error reported (the server's `onError`; a client's block rejects with
+   * it). To wait for the peer longer after leaving the loop, close first
+   * (`await session.close(reason)`, then `await session.closeReason`), or rethrow.
+   */
   readonly closeReason: Promise<CloseReason>;
   /** Aborted when the session ends. */
   readonly signal: AbortSignal;

@@ -13,6 +13,7 @@ import {
 } from "../core/errors.ts";
 // deno-lint-ignore no-unused-vars -- named by the class documentation's {@linkcode ProtocolError}
 import type { ProtocolError } from "../core/errors.ts";
+import type { EncodedFrame } from "../core/encoded_frame.ts";
 import { Frame } from "../core/frame.ts";
 import { closeSentError, Protocol } from "../core/protocol.ts";
 import { Link } from "./_link.ts";
@@ -331,7 +332,7 @@ export class RawWebSocketSession implements AsyncDisposable {
   }
 
   /** Hands `frame` to the writer; returns `null` or the error that refused it. */
-  #enqueue(frame: Frame): unknown {
+  #enqueue(frame: Frame | EncodedFrame): unknown {
     const writer = this.#link.writer;
     // Once per failed batch: a broken connection is released at once, even if nobody reads
     // `incoming` any more. Set at the first send, so that an idle session holds no closure.

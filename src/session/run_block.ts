@@ -6,6 +6,7 @@
  * @module
  */
 
+import { IncomingStream } from "./_incoming_stream.ts";
 import { CloseReason, MAX_CLOSE_REASON_BYTES, truncateUtf8 } from "../core/close.ts";
 import {
   ConnectionClosedError,
@@ -53,7 +54,15 @@ export interface RunBlockOptions {
    * @default {undefined (the error is rethrown)}
    */
   onError?: (error: unknown) => void;
+  /**
+   * How long `closeReason`, read in the handler after it left its `incoming` loop early with the
+   * session open, waits before it rejects with `CLOSE_REASON_DEADLOCK` (see `blockCloseReason`).
+   * @default {5000 (the default closeTimeout)}
+   */
+  readonly closeTimeout?: number;
 }
+
+const DEFAULT_GRACE = 5_000;
 
 const NORMAL = new CloseReason(1000, "");
 
@@ -94,34 +103,119 @@ export function runBlock<S extends BlockSession, T>(
   handler: (session: S) => T | Promise<T>,
   options: RunBlockOptions,
 ): Promise<T | undefined>;
-export async function runBlock<S extends BlockSession, T>(
+export function runBlock<S extends BlockSession, T>(
   session: S,
   handler: (session: S) => T | Promise<T>,
   options?: RunBlockOptions,
 ): Promise<T | undefined> {
-  let result: T;
+  // A promise chain, not an async function: a session whose handler waits holds one reaction
+  // here, not a suspended function frame.
+  let result: T | Promise<T>;
+  guard(session, options?.closeTimeout ?? DEFAULT_GRACE);
   try {
-    result = await handler(session);
+    result = handler(session);
   } catch (err) {
-    const onError = options?.onError;
-    if (session.signal.aborted && err instanceof WebSocketError) {
-      await session.closed;
-    } else if (fromSession(err)) {
-      // The peer or the connection ended the session (a protocol error, a reset, the 1001 of
-      // a shutdown that a send ran into): nothing for `onError`; close if still open.
-      await end(session, options?.failReason ?? failReason(err));
-    } else {
-      onError?.(err);
-      await end(session, options?.failReason ?? failReason(err));
-    }
-    if (onError === undefined) throw err;
-    return undefined;
+    guard(session, 0);
+    return handlerFailed(session, err, options);
   }
-  await end(session, NORMAL);
-  return result;
+  return Promise.resolve(result).then(
+    (value) => {
+      guard(session, 0);
+      return end(session, NORMAL).then(() => value);
+    },
+    (err) => {
+      guard(session, 0);
+      return handlerFailed(session, err, options);
+    },
+  );
 }
 
-/** The default close reason of a handler that threw: 1011 with the error's text. */
+/** The message of the `CLOSE_REASON_DEADLOCK` error. */
+const deadlockMessage = (grace: number) =>
+  `closeReason awaited by the session's own handler after it left its \`incoming\` loop early ` +
+  `(a throw, break or return), and the session still open ${grace} ms later: nothing would ` +
+  "close it, as the block closes the session only once the handler returns. Close it first " +
+  "(`await session.close(reason)`), rethrow, or return.";
+
+/**
+ * A session's `closeReason`, bounded against the one certain deadlock of the block form: a
+ * handler that leaves its `incoming` loop early (most often an exception caught around the
+ * loop, as in Ktor's `catch (e) { closeReason.await() }`) and then awaits `closeReason` while
+ * the session is still open waits for a close that only its own return would start, while the
+ * peer, waiting for an answer, may send none. In that state (a block running, its loop over
+ * `incoming` left early, nobody reading `incoming` now, the session `"open"`), the peer gets
+ * `grace` (the close timeout) to close (its close frame may be on its way, or read and not yet
+ * handled); if the session is still open and unread then, the promise rejects with a
+ * `WebSocketError` `CLOSE_REASON_DEADLOCK`, so the handler ends with it and the block closes
+ * the session (1011). A close under way (either side's close frame) always gets to finish.
+ * Outside that state it is `reason` itself.
+ *
+ * @param reason The session's close reason.
+ * @param incoming The session's `incoming`.
+ * @param session The session (its `state`).
+ * @returns `reason`, or the bounded promise.
+ */
+export function blockCloseReason(
+  reason: Promise<CloseReason>,
+  incoming: ReadableStream<unknown>,
+  session: { readonly state: string },
+): Promise<CloseReason> {
+  if (!(incoming instanceof IncomingStream)) return reason;
+  const grace = incoming.blockGrace;
+  if (grace === 0 || !incoming.leftEarly || incoming.locked || session.state !== "open") {
+    return reason;
+  }
+  const { promise, resolve, reject } = Promise.withResolvers<CloseReason>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const check = () => {
+    if (session.state !== "open") return; // a close under way ends it within closeTimeout
+    if (incoming.locked) timer = setTimeout(check, grace);
+    else reject(new WebSocketError("CLOSE_REASON_DEADLOCK", deadlockMessage(grace)));
+  };
+  timer = setTimeout(check, grace);
+  reason.then((value) => {
+    clearTimeout(timer);
+    resolve(value);
+  });
+  // Handled here, so a read that nobody awaits leaves no unhandled rejection; awaiting code
+  // still gets it.
+  promise.catch(() => {});
+  return promise;
+}
+
+/**
+ * Arms (`grace` > 0) or disarms (0) the guard of {@linkcode blockCloseReason} for a handler's
+ * run.
+ */
+function guard(session: object, grace: number): void {
+  const incoming = (session as { readonly incoming?: unknown }).incoming;
+  if (!(incoming instanceof IncomingStream)) return;
+  incoming.blockGrace = grace;
+  incoming.leftEarly = false;
+}
+
+/** The handler threw `err`: the session ends as `runBlock` describes. */
+async function handlerFailed<T>(
+  session: BlockSession,
+  err: unknown,
+  options: RunBlockOptions | undefined,
+): Promise<T | undefined> {
+  const onError = options?.onError;
+  if (session.signal.aborted && err instanceof WebSocketError) {
+    await session.closed;
+  } else if (fromSession(err)) {
+    // The peer or the connection ended the session (a protocol error, a reset, the 1001 of a
+    // shutdown that a send ran into): nothing for `onError`; close if still open.
+    await end(session, options?.failReason ?? failReason(err));
+  } else {
+    // Called as a method: the options may be an object whose `onError` uses `this`.
+    options?.onError?.(err);
+    await end(session, options?.failReason ?? failReason(err));
+  }
+  if (onError === undefined) throw err;
+  return undefined;
+}
+
 function failReason(err: unknown): CloseReason {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return new CloseReason(1011, truncateUtf8(text, MAX_CLOSE_REASON_BYTES));

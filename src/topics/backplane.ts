@@ -34,6 +34,22 @@ export interface TopicPosition {
   readonly epoch: string;
 }
 
+/** What {@linkcode Backplane.publish} carries. */
+export interface PublishedData {
+  /** The payload. */
+  readonly data: TopicData;
+  /** A number this process uses to recognise the message when it is delivered back. */
+  readonly ref: number;
+}
+
+/** What {@linkcode Backplane.recover} is asked. */
+export interface RecoveryRequest {
+  /** The last position the caller saw. */
+  readonly since: TopicPosition;
+  /** The most messages to return; more than that is `offset-too-old`. */
+  readonly limit: number;
+}
+
 /** A message as the backplane delivers it. */
 export interface TopicMessage extends TopicPosition {
   /** The topic. */
@@ -149,11 +165,11 @@ export interface Backplane {
    * Messages published by one process on one topic get increasing offsets in call order.
    *
    * @param topic The topic.
-   * @param data The payload.
-   * @param ref A number this process uses to recognise the message when it is delivered back.
+   * @param message The payload (`data`), and the number this process uses to recognise the
+   *   message when it is delivered back (`ref`).
    * @returns The message's offset and epoch.
    */
-  publish(topic: string, data: TopicData, ref: number): Promise<TopicPosition>;
+  publish(topic: string, message: PublishedData): Promise<TopicPosition>;
   /**
    * Starts delivering `topic`'s messages to the host.
    *
@@ -172,10 +188,10 @@ export interface Backplane {
    * The messages after `since`, from the history.
    *
    * @param topic The topic.
-   * @param since The last position the caller saw.
-   * @param limit The most messages to return; more than that is `offset-too-old`.
+   * @param request `since`: the last position the caller saw; `limit`: the most messages to
+   *   return (more than that is `offset-too-old`).
    */
-  recover(topic: string, since: TopicPosition, limit: number): Promise<TopicRecovery>;
+  recover(topic: string, request: RecoveryRequest): Promise<TopicRecovery>;
   /** Stops the backplane and releases its connections and timers. */
   close(): Promise<void>;
 }

@@ -9,7 +9,8 @@ import type {
   Backplane,
   BackplaneHost,
   HistoryOptions,
-  TopicData,
+  PublishedData,
+  RecoveryRequest,
   TopicMessage,
   TopicPosition,
   TopicRecovery,
@@ -76,7 +77,7 @@ class MemoryBackplane implements Backplane {
     return log;
   }
 
-  publish(topic: string, data: TopicData, ref: number): Promise<TopicPosition> {
+  publish(topic: string, { data, ref }: PublishedData): Promise<TopicPosition> {
     const log = this.#log(topic);
     const offset = ++log.offset;
     const epoch = log.epoch;
@@ -112,7 +113,7 @@ class MemoryBackplane implements Backplane {
     return Promise.resolve();
   }
 
-  recover(topic: string, since: TopicPosition, limit: number): Promise<TopicRecovery> {
+  recover(topic: string, { since, limit }: RecoveryRequest): Promise<TopicRecovery> {
     const log = this.#log(topic);
     const head: TopicPosition = { offset: log.offset, epoch: log.epoch };
     const fail = (reason: "epoch-changed" | "offset-too-old" | "offset-ahead" | "no-history") =>
@@ -160,7 +161,7 @@ class MemoryBackplane implements Backplane {
  * const server = createServer({
  *   topics: { backplane: memoryBackplane({ history: { size: 100, ttl: 300_000 } }) },
  * });
- * await server.close();
+ * await server.shutdown();
  * ```
  *
  * @param options The history to keep.

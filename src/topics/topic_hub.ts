@@ -6,17 +6,19 @@
  * @module
  */
 
-import { Frame } from "../core/frame.ts";
 import { encodeTopicEnvelope } from "../core/topic_envelope.ts";
-import type {
-  Backplane,
-  BackplaneEvent,
-  TopicData,
-  TopicMessage,
-  TopicPosition,
-} from "./backplane.ts";
+import type { Backplane, BackplaneEvent, TopicMessage, TopicPosition } from "./backplane.ts";
 import { memoryBackplane } from "./memory_backplane.ts";
 import { PreparedMessage } from "./prepared_message.ts";
+import {
+  checkPolicy,
+  checkTopic,
+  HARD_LIMIT,
+  type LocalTopic,
+  type PendingPublish,
+  type Subscription,
+  toTopicData,
+} from "./_hub_parts.ts";
 import type {
   PublishOptions,
   PublishResult,
@@ -26,68 +28,6 @@ import type {
   TopicSink,
   TopicsOptions,
 } from "./topic_types.ts";
-
-/** A subscriber past this many times its bound is closed, whatever the policy. */
-const HARD_LIMIT = 4;
-const POLICIES: readonly string[] = ["close", "drop", "wait"];
-
-/** One session's subscription to one topic. */
-interface Subscription {
-  readonly sink: TopicSink;
-  envelope: boolean;
-  /** While recovering: live messages held back until the replay is queued. */
-  held: TopicMessage[] | null;
-}
-
-/** A topic this process listens to. */
-interface LocalTopic {
-  readonly subs: Map<TopicSink, Subscription>;
-  /** Resolves with the head once the backplane delivers the topic. */
-  ready: Promise<TopicPosition>;
-  /** The last offset delivered (to skip what the subscription's head already covers). */
-  last: number;
-  epoch: string;
-}
-
-/** A publish of this process waiting for its message to come back for local delivery. */
-interface PendingPublish {
-  readonly topic: string;
-  readonly exclude: unknown;
-  offset: number;
-  counts: { queued: number; dropped: number; closed: number } | null;
-  waits: Promise<void>[];
-  done: (() => void) | null;
-}
-
-function checkTopic(topic: unknown): asserts topic is string {
-  if (typeof topic !== "string" || topic.length === 0) {
-    throw new TypeError(`A topic must be a non-empty string, got ${String(topic)}`);
-  }
-}
-
-function checkPolicy(policy: unknown, what: string): SlowSubscriberPolicy {
-  if (typeof policy !== "string" || !POLICIES.includes(policy)) {
-    throw new TypeError(`${what} must be "close", "drop" or "wait", got ${String(policy)}`);
-  }
-  return policy as SlowSubscriberPolicy;
-}
-
-const DECODER = new TextDecoder("utf-8", { fatal: true });
-
-/** Turns what `publish` accepts into a string or bytes. */
-function toTopicData(data: unknown): TopicData {
-  if (typeof data === "string" || data instanceof Uint8Array) return data;
-  if (data instanceof Frame) {
-    if (data.type === "text") return DECODER.decode(data.data);
-    if (data.type === "binary") return data.data;
-    throw new TypeError(`Only text and binary frames can be published, got ${data.type}`);
-  }
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) {
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  }
-  throw new TypeError("publish accepts a string, bytes or a text or binary Frame");
-}
 
 /** The hub. */
 export class TopicHub {
@@ -147,8 +87,8 @@ export class TopicHub {
    * @param sink The session.
    * @returns The topics.
    */
-  topicsOf(sink: TopicSink): ReadonlySet<string> {
-    return this.#bySink.get(sink) ?? EMPTY;
+  topicsOf(sink: TopicSink | null): ReadonlySet<string> {
+    return (sink !== null ? this.#bySink.get(sink) : undefined) ?? EMPTY;
   }
 
   /**
@@ -176,7 +116,7 @@ export class TopicHub {
     this.#pending.set(ref, pending);
     let position: TopicPosition;
     try {
-      position = await this.#backplane.publish(topic, payload, ref);
+      position = await this.#backplane.publish(topic, { data: payload, ref });
     } catch (err) {
       this.#pending.delete(ref);
       throw err;
@@ -267,7 +207,7 @@ export class TopicHub {
   ): Promise<SubscribeResult> {
     let recovery;
     try {
-      recovery = await this.#backplane.recover(topic, since, this.#maxRecover);
+      recovery = await this.#backplane.recover(topic, { since, limit: this.#maxRecover });
     } catch (err) {
       this.#release(sub);
       throw err;
@@ -357,13 +297,13 @@ export class TopicHub {
       const prepared = new PreparedMessage(message);
       for (const sub of local.subs.values()) {
         const sink = sub.sink;
-        if (sink === exclude) continue;
+        if (sink.owner === exclude) continue;
         if (sub.held !== null) {
           sub.held.push(message);
           counts.queued++;
           continue;
         }
-        const buffered = sink.bufferedAmount;
+        const buffered = sink.queued;
         const bound = sink.topicBound;
         if (!sink.open) {
           counts.closed++;

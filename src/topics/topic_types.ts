@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Backplane, BackplaneEvent, TopicData, TopicPosition } from "./backplane.ts";
+import type { Backplane, BackplaneEvent, TopicPosition } from "./backplane.ts";
 import type { PreparedMessage } from "./prepared_message.ts";
 
 /**
@@ -136,8 +136,10 @@ export interface TopicSubscriber {
 
 /** What the hub needs from a session (internal). */
 export interface TopicSink {
-  /** Bytes queued for the socket and not yet taken by it. */
-  readonly bufferedAmount: number;
+  /** The session (what `publish`'s `exclude` names). */
+  readonly owner: unknown;
+  /** Bytes queued for the socket and not yet taken by it (with those waiting for room). */
+  readonly queued: number;
   /** The bound past which the slow-subscriber policy applies, in bytes. */
   readonly topicBound: number;
   /** Whether the session still sends data. */
@@ -155,6 +157,3 @@ export interface TopicSink {
   /** Closes the session for being slow (1013). */
   closeSlow(): void;
 }
-
-/** Data `publish` accepts. */
-export type PublishData = TopicData;

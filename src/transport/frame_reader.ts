@@ -97,7 +97,8 @@ export class FrameReader {
       this.#slab = new Uint8Array(this.#nextSize);
       this.#pos = 0;
     }
-    return this.#slab.subarray(this.#pos);
+    // The whole slab as it is when nothing was read into it yet (an idle read holds no view).
+    return this.#pos === 0 ? this.#slab : this.#slab.subarray(this.#pos);
   }
 
   /**

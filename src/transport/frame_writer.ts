@@ -15,6 +15,9 @@ import type { ByteSink } from "./byte_sink.ts";
 
 export { type ByteSink, writeAll } from "./byte_sink.ts";
 
+/** The empty urgent list (shared, never written to: a list is made at the first urgent frame). */
+const NO_URGENT: Uint8Array[] = [];
+
 /** A rejected promise that is no unhandled rejection when nobody awaits it. */
 function rejected(err: unknown): Promise<never> {
   const promise = Promise.reject(err);
@@ -33,11 +36,11 @@ function rejected(err: unknown): Promise<never> {
 export class FrameWriter {
   readonly #sink: ByteSink;
   readonly #encoder: FrameEncoder;
-  /** Frames queued behind the write in flight. */
-  #next: Batch = newBatch();
+  /** Frames queued behind the write in flight (made at the first write: an idle writer has none). */
+  #next: Batch | null = null;
   /** A second buffer, swapped in while `#next` is being written (made at the first write). */
   #spare: Batch | null = null;
-  #urgent: Uint8Array[] = [];
+  #urgent: Uint8Array[] = NO_URGENT;
   #writing = false;
   #closed = false;
   #error: unknown = null;
@@ -164,10 +167,11 @@ export class FrameWriter {
     const refusal = this.#refusal();
     if (refusal !== null) return rejected(refusal);
     const bytes = this.#encoder.encode(frame);
-    this.#urgent.push(bytes);
+    if (this.#urgent === NO_URGENT) this.#urgent = [bytes];
+    else this.#urgent.push(bytes);
     this.#queued += bytes.length;
     // Urgent bytes go out with the next batch, in front of it.
-    return this.#settle(this.#next);
+    return this.#settle(this.#next ??= newBatch());
   }
 
   /** Why nothing more may be queued (the writer broke, or a close frame was queued), or `null`. */
@@ -220,9 +224,9 @@ export class FrameWriter {
     this.#error = err;
     this.#closed = true;
     const batch = this.#next;
-    if (batch.promise !== null) batch.reject(err);
-    this.#next = newBatch();
-    this.#urgent = [];
+    if (batch !== null && batch.promise !== null) batch.reject(err);
+    this.#next = null;
+    this.#urgent = NO_URGENT;
     this.#queued = 0;
     const onNoRoom = this.#onNoRoom;
     this.#onRoom = this.#onNoRoom = null;
@@ -252,14 +256,14 @@ export class FrameWriter {
 
   /** Encodes `frame` into the pending batch. */
   #append(frame: Frame): Batch {
-    const batch = this.#next;
+    const batch = this.#next ??= newBatch();
     this.#queued += appendFrame(batch, this.#encoder, frame);
     return batch;
   }
 
   /** Adds encoded bytes to the pending batch. */
   #appendEncoded(bytes: Uint8Array): void {
-    this.#queued += appendBytes(this.#next, bytes);
+    this.#queued += appendBytes(this.#next ??= newBatch(), bytes);
   }
 
   /**
@@ -276,7 +280,8 @@ export class FrameWriter {
 
   /** Takes the pending batch, urgent frames first, and writes it; or goes idle. */
   #startBatch(): void {
-    if (this.#next.bytes === 0 && this.#urgent.length === 0) {
+    const next = this.#next;
+    if ((next === null || next.bytes === 0) && this.#urgent.length === 0) {
       this.#writing = false;
       if (this.#idle && this.#error === null) {
         this.#idle.resolve();
@@ -284,14 +289,14 @@ export class FrameWriter {
       }
       return;
     }
-    const batch = this.#next;
-    this.#next = this.#spare ?? newBatch();
+    const batch = next ?? newBatch();
+    this.#next = this.#spare;
     this.#spare = null;
     if (batch.len > batch.mark) batch.parts.push(batch.buf.subarray(batch.mark, batch.len));
     const urgent = this.#urgent;
     let urgentBytes = 0;
     if (urgent.length > 0) {
-      this.#urgent = [];
+      this.#urgent = NO_URGENT;
       for (let i = 0; i < urgent.length; i++) urgentBytes += urgent[i]!.length;
       batch.parts.unshift(...urgent);
     }

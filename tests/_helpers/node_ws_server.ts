@@ -7,7 +7,7 @@
 
 import type { IncomingMessage } from "node:http";
 // @ts-types="npm:@types/ws@8.18.2"
-import { type ServerOptions, WebSocket as NodeWebSocket, WebSocketServer } from "ws";
+import { type ServerOptions, WebSocket as NodeWebSocket, WebSocketServer } from "npm:ws@8.23.0";
 
 export { NodeWebSocket };
 

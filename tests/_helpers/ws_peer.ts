@@ -8,7 +8,7 @@
  */
 
 // @ts-types="npm:@types/ws@8.18.2"
-import { WebSocket as NodeWebSocket } from "ws";
+import { WebSocket as NodeWebSocket } from "npm:ws@8.23.0";
 import { startWsServer, type WsConnection, type WsServer } from "./node_ws_server.ts";
 import { buildServerResponse } from "../../src/core/handshake_response.ts";
 import { validateClientRequest } from "../../src/core/handshake_request.ts";

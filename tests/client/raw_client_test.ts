@@ -18,7 +18,7 @@ import { Frame, readReason, readText } from "../../src/core/frame.ts";
 import { webSocketRaw, webSocketRawSession, wsRaw, wssRaw } from "../../src/client/raw_client.ts";
 import type { RawWebSocketSession } from "../../src/session/raw_session.ts";
 // @ts-types="npm:@types/ws@8.18.2"
-import { WebSocketServer } from "ws";
+import { WebSocketServer } from "npm:ws@8.23.0";
 import { RawServer } from "../_helpers/raw_server.ts";
 
 const tlsDir = new URL("../fixtures/tls/", import.meta.url);

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
+import FakeTimers from "npm:@sinonjs/fake-timers@14.0.0";
 import { createClient } from "../../src/client/client.ts";
 import { Backoff } from "../../src/client/backoff.ts";
 import type { RetryEvent } from "../../src/client/reconnect.ts";

@@ -15,7 +15,7 @@
  */
 
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.10.2";
 import { FrameDecoder } from "../../src/core/frame_decoder.ts";
 import type { Frame } from "../../src/core/frame.ts";
 import { CloseReason, encodeClosePayload, parseClosePayload } from "../../src/core/close.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.10.2";
 import { Frame, readReason, readText } from "../../src/core/frame.ts";
 import { encodeFrame, FrameEncoder, frameHeaderSize } from "../../src/core/frame_encoder.ts";
 import { FrameDecoder, type FrameDecoderOptions } from "../../src/core/frame_decoder.ts";

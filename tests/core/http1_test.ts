@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.10.2";
 import { HandshakeError } from "../../src/core/errors.ts";
 import { DEFAULT_MAX_HEAD_SIZE, findHeadEnd } from "../../src/core/http1_scan.ts";
 import {

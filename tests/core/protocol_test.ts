@@ -3,7 +3,7 @@
  * with the RFC 6455 section each case checks.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.10.2";
 import { CloseReason } from "../../src/core/close.ts";
 import { ConnectionClosedError, ProtocolError } from "../../src/core/errors.ts";
 import type { WebSocketExtension } from "../../src/core/extension.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.10.2";
 import { sha1 } from "../../src/core/sha1.ts";
 import { computeAccept, WEBSOCKET_GUID } from "../../src/core/handshake_key.ts";
 

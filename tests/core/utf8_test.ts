@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.10.2";
 import { isValidUtf8, Utf8Validator } from "../../src/core/utf8.ts";
 
 const hex = (s: string) =>

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium } from "npm:playwright-core@1.65.1";
 import { createServer } from "../../src/server/server.ts";
 import { CloseReason } from "../../src/core/close.ts";
 import type { DeflateParameters } from "../../src/core/deflate_params.ts";

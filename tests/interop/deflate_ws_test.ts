@@ -4,7 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import type { PerMessageDeflateOptions as WsDeflateOptions } from "ws";
+// @ts-types="npm:@types/ws@8.18.2"
+import type { PerMessageDeflateOptions as WsDeflateOptions } from "npm:ws@8.23.0";
 import { nextClose, NodeWebSocket, startWsServer } from "../_helpers/node_ws_server.ts";
 import { createClient } from "../../src/client/client.ts";
 import { createServer } from "../../src/server/server.ts";

@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { chromium } from "npm:playwright-core@1.65.1";
 import {
   CLIENT_CLOSE,
   LARGE,

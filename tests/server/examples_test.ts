@@ -1,10 +1,11 @@
+import { RedisServer } from "../_helpers/redis_server.ts";
 import assert from "node:assert/strict";
 import { lines } from "../_helpers/lines.ts";
 import { CloseReason } from "../../src/core/close.ts";
 import { Frame, readReason, readText } from "../../src/core/frame.ts";
 import { webSocketRawSession } from "../../src/client/raw_client.ts";
 // @ts-types="npm:@types/ws@8.18.2"
-import { WebSocket as NodeWebSocket } from "ws";
+import { WebSocket as NodeWebSocket } from "npm:ws@8.23.0";
 import { exchange, upgradeRequest } from "./_tcp.ts";
 
 /** Starts an example, waits for its first line with a URL, runs `fn`, stops it with SIGINT. */
@@ -192,4 +193,45 @@ Deno.test("examples/deploy_handler.ts: Deno.serve with server.handler", async ()
     logged[0]!,
     /^wirestream server: upgrade \/raw answered 501: The raw WebSocket route/,
   );
+});
+
+Deno.test("examples/chat_server.ts --redis: two processes share a room through a real redis-server", async () => {
+  const redis = await RedisServer.start();
+  try {
+    const args = ["--port", "0", "--redis", redis.url];
+    await withExample("chat_server.ts", args, async (portA) => {
+      await withExample("chat_server.ts", args, async (portB) => {
+        const got: Record<string, unknown>[] = [];
+        let wake: (() => void) | null = null;
+        const alice = new WebSocket(`ws://127.0.0.1:${portA}/chat/lobby?name=alice`);
+        alice.onmessage = (e) => {
+          got.push(JSON.parse(e.data));
+          wake?.();
+        };
+        const until = async (n: number) => {
+          while (got.length < n) await new Promise<void>((r) => wake = r);
+        };
+        await open(alice);
+        await until(1); // her own join
+        const bob = new WebSocket(`ws://127.0.0.1:${portB}/chat/lobby?name=bob`);
+        await open(bob);
+        await until(2); // bob joined, on the other process
+        bob.send(JSON.stringify({ text: "hi from B" }));
+        await until(3);
+        assert.deepEqual(got.map((m) => `${m.type}:${m.from}`), [
+          "joined:alice",
+          "joined:bob",
+          "message:bob",
+        ]);
+        assert.equal(got[2]!.text, "hi from B");
+        for (const socket of [bob, alice]) {
+          const closed = new Promise((r) => socket.onclose = r);
+          socket.close(1000);
+          await closed;
+        }
+      });
+    });
+  } finally {
+    await redis.stop();
+  }
 });

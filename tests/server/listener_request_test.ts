@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.10.2";
 import { plainPathname } from "../../src/server/listener_request.ts";
 
 Deno.test("plainPathname: the pathname the URL parser gives, or undefined", () => {

@@ -10,7 +10,7 @@ import { webSocketRawSession } from "../../src/client/raw_client.ts";
 import { perMessageDeflate } from "../../src/session/permessage_deflate.ts";
 import { RawPeer } from "./_tcp.ts";
 // @ts-types="npm:@types/ws@8.18.2"
-import { WebSocket as NodeWebSocket } from "ws";
+import { WebSocket as NodeWebSocket } from "npm:ws@8.23.0";
 
 Deno.test("managed route: echo with Deno's client, npm:ws and this library's managed client", async () => {
   const server = createServer();

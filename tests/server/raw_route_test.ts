@@ -12,7 +12,7 @@ import {
 } from "../../src/session/permessage_deflate.ts";
 import { RawPeer } from "./_tcp.ts";
 // @ts-types="npm:@types/ws@8.18.2"
-import { WebSocket as NodeWebSocket } from "ws";
+import { WebSocket as NodeWebSocket } from "npm:ws@8.23.0";
 
 /** A raw echo: every data frame, fragments included, as it came; answers the close. */
 async function rawEcho(session: RawWebSocketServerSession): Promise<void> {

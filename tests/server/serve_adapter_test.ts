@@ -8,7 +8,7 @@ import { webSocket } from "../../src/client/default_client.ts";
 import { webSocketRawSession } from "../../src/client/raw_client.ts";
 import { exchange, RawPeer, upgradeRequest } from "./_tcp.ts";
 // @ts-types="npm:@types/ws@8.18.2"
-import { WebSocket as NodeWebSocket } from "ws";
+import { WebSocket as NodeWebSocket } from "npm:ws@8.23.0";
 
 /** Runs `fn` with the server behind `Deno.serve`, then shuts both down. */
 async function served(

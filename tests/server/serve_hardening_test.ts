@@ -6,8 +6,9 @@
  * @module
  */
 
+import { TopicHub } from "../../src/topics/topic_hub.ts";
 import assert from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
+import FakeTimers from "npm:@sinonjs/fake-timers@14.0.0";
 import { createServer, type WebSocketServer } from "../../src/server/server.ts";
 import { NativeWebSocketServerSession } from "../../src/server/native_server_session.ts";
 import type { ServerOptions } from "../../src/server/options.ts";
@@ -295,6 +296,7 @@ function nativeSession(socket: FakeSocket, closeTimeout: number): NativeWebSocke
     incomingMessages: 16,
     incomingBytes: 1 << 20,
     outgoingBytes: 1 << 20,
+    topics: new TopicHub({}),
   });
 }
 

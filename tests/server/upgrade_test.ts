@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.10.2";
 import { decideUpgrade, type IncomingRequest } from "../../src/server/upgrade.ts";
 import { resolveServerOptions, type ServerOptions } from "../../src/server/options.ts";
 import { routePattern, Router } from "../../src/server/router.ts";

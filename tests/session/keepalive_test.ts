@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
+import FakeTimers from "npm:@sinonjs/fake-timers@14.0.0";
 import {
   CloseReason,
   type DefaultWebSocketSession,

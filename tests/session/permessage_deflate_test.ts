@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.10.2";
 import { ProtocolError } from "../../src/core/errors.ts";
 import {
   negotiateClientExtensions,
@@ -21,6 +21,8 @@ import {
   type PerMessageDeflateOptions,
 } from "../../src/session/permessage_deflate.ts";
 import { inspectDeflate } from "../_helpers/deflate_inspect.ts";
+// The graph imports ws, so that node_modules/ws (read below) is installed.
+import "npm:ws@8.23.0";
 
 const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
 const bytes = (...values: number[]): Uint8Array => new Uint8Array(values);

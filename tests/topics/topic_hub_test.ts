@@ -7,7 +7,10 @@ import { parseTopicEnvelope, TopicCursor } from "../../src/core/topic_envelope.t
 
 /** A session as the hub sees it: records what it gets; its queue is set by the test. */
 class FakeSink implements TopicSink {
-  bufferedAmount = 0;
+  get owner(): unknown {
+    return this;
+  }
+  queued = 0;
   topicBound = 1000;
   open = true;
   got: (string | Uint8Array)[] = [];
@@ -27,7 +30,7 @@ class FakeSink implements TopicSink {
     return this.#room.promise;
   }
   drain(): void {
-    this.bufferedAmount = 0;
+    this.queued = 0;
     this.#room?.resolve();
     this.#room = null;
   }
@@ -82,7 +85,7 @@ Deno.test("slow subscribers: drop counts, close closes, others are not slowed", 
     const slow = new FakeSink(), fast = new FakeSink();
     await hub.subscribe(slow, "t");
     await hub.subscribe(fast, "t");
-    slow.bufferedAmount = 1000;
+    slow.queued = 1000;
     const r = await hub.publish("t", "x");
     assert.equal(r.queued, 1);
     assert.equal(policy === "drop" ? r.dropped : r.closed, 1);
@@ -97,7 +100,7 @@ Deno.test("slow subscribers: wait holds the publisher until the subscriber has r
   const hub = new TopicHub({ topicPolicy: (t) => t === "w" ? "wait" : undefined });
   const slow = new FakeSink();
   await hub.subscribe(slow, "w");
-  slow.bufferedAmount = 1000;
+  slow.queued = 1000;
   let settled = false;
   const p = hub.publish("w", "x").then((r) => {
     settled = true;
@@ -109,7 +112,7 @@ Deno.test("slow subscribers: wait holds the publisher until the subscriber has r
   slow.drain();
   assert.equal((await p).queued, 1);
   // Past four times the bound it is closed even under "wait".
-  slow.bufferedAmount = 4000;
+  slow.queued = 4000;
   assert.equal((await hub.publish("w", "y")).closed, 1);
   assert.equal(slow.slowClosed, true);
   await hub.close();

@@ -8,7 +8,7 @@
  */
 
 // @ts-types="npm:@types/ws@8.18.2"
-import { WebSocket as NodeWebSocket } from "ws";
+import { WebSocket as NodeWebSocket } from "npm:ws@8.23.0";
 import type { CellParams } from "../plan.ts";
 import { corpus, STATS, windowMessages } from "../child.ts";
 import {

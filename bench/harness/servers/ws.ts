@@ -8,7 +8,7 @@
  */
 
 // @ts-types="npm:@types/ws@8.18.2"
-import { WebSocket as NodeWebSocket, WebSocketServer } from "ws";
+import { WebSocket as NodeWebSocket, WebSocketServer } from "npm:ws@8.23.0";
 import type { CellParams } from "../plan.ts";
 import { DEFLATE, payload, STATS } from "../child.ts";
 import { parseGo, ROUND, waitFor } from "./tcp.ts";
