@@ -366,13 +366,17 @@ async function writeUnlessStalled(
   while (off < bytes.length) {
     const written = conn.write(bytes.subarray(off));
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const n = await Promise.race([
-      written,
-      new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), STALL_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    let n: number | null;
+    try {
+      n = await Promise.race([
+        written,
+        new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), STALL_MS);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
     if (n === null) return { pending: written.catch(() => {}) };
     off += n;
   }

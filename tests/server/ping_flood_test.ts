@@ -70,8 +70,12 @@ async function floodUntilStalled(conn: Deno.Conn, batch: Uint8Array): Promise<St
     const stalled = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), STALL_MS);
     });
-    const n = await Promise.race([write, stalled]);
-    clearTimeout(timer);
+    let n: number | null;
+    try {
+      n = await Promise.race([write, stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
     if (n === null) return { written, pending: write.catch(() => {}) };
     written += n;
     off = (off + n) % batch.length;
