@@ -60,6 +60,11 @@ export class PongDebt {
     return payload;
   }
 
+  /** Whether a pong is owed that cannot be taken: {@linkcode MAX_PONGS_IN_FLIGHT} are in flight. */
+  get blocked(): boolean {
+    return this.#payload !== null && this.#inFlight >= MAX_PONGS_IN_FLIGHT;
+  }
+
   /** A pong taken with {@linkcode PongDebt.take} was taken by the socket. */
   written(): void {
     if (this.#inFlight > 0) this.#inFlight--;

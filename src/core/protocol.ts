@@ -15,6 +15,8 @@
  *    {@linkcode Protocol.pongWritten} once the socket took that pong. Past
  *    {@linkcode MAX_PONGS_IN_FLIGHT} pongs waiting for the socket, the pings that arrive owe one
  *    pong, for the latest (RFC 6455 §5.5.3), so a ping flood costs a few KiB, not a pong per ping.
+ *    While {@linkcode Protocol.pongBlocked} is true, stop calling `next` (and reading) until the
+ *    socket takes a pong: the flood is then held back by TCP, not decoded and discarded.
  *    When the peer closed first, {@linkcode Protocol.answerClose} gives the echo (which a
  *    managed session may delay until the application has read what came before the close).
  * 3. Before writing a frame of the application, pass it to {@linkcode Protocol.send}: it
@@ -262,6 +264,16 @@ export class Protocol {
   /** A pong taken with {@linkcode Protocol.takePong} was taken by the socket. */
   pongWritten(): void {
     this.#pongs.written();
+  }
+
+  /**
+   * Whether a pong is owed that cannot be taken: {@linkcode MAX_PONGS_IN_FLIGHT} pongs wait for
+   * the socket. A session should stop decoding then (more pings would only replace the pong
+   * owed) until {@linkcode Protocol.pongWritten}: a peer that floods pings and does not read is
+   * then held back by TCP.
+   */
+  get pongBlocked(): boolean {
+    return this.#sent === undefined && this.#pongs.blocked;
   }
 
   /**

@@ -31,6 +31,8 @@ export interface ReaderHost {
   onReadError(err: unknown): void;
   /** The application read the last queued message (called on a pull of the empty queue). */
   onDrained(): void;
+  /** A write failed with `err` (the session ends with 1006 when the writer broke). */
+  onWriteError(err: unknown): void;
 }
 
 /**
@@ -56,6 +58,8 @@ export class ManagedReader implements IncomingFeed<Frame> {
   #receiving: Promise<unknown> | null = null;
   /** Takes the next owed pong once the socket took the last one (made at the first ping). */
   #onPongWrittenCb: (() => void) | null = null;
+  /** Reports a pong that the socket refused: the peer is gone (made at the first ping). */
+  #onPongFailedCb: ((err: unknown) => void) | null = null;
 
   /**
    * Makes the incoming stream (reading starts with `start()`).
@@ -197,14 +201,17 @@ export class ManagedReader implements IncomingFeed<Frame> {
     try {
       while (!host.finished && !protocol.closeReceived) {
         if (
-          !this.cancelled && !protocol.closeSent && !reader.eof &&
-          (this.#controller.desiredSize ?? 0) <= 0
+          !reader.eof && (protocol.pongBlocked ||
+            (!this.cancelled && !protocol.closeSent && (this.#controller.desiredSize ?? 0) <= 0))
         ) {
-          // The queue is full: decoding stops, so TCP backpressure reaches the peer. One more
-          // read stays posted while nothing waits undecoded, so that a peer that vanished is
-          // noticed (its end of stream or reset ends the session with 1006) even while the
-          // application does not read; what that read brings waits in the decoder (one read
-          // buffer at most), and a peer that goes on sending is held back by TCP.
+          // Decoding stops while the incoming queue is full (the application does not read) or
+          // while a pong is owed that must wait for the socket (MAX_PONGS_IN_FLIGHT pongs wait:
+          // the peer does not read), so that TCP backpressure reaches the peer: a ping flood is
+          // held back instead of decoded and discarded as fast as it comes. One more read stays
+          // posted while nothing waits undecoded, so that a peer that vanished is noticed (its
+          // end of stream or reset ends the session with 1006); what that read brings waits in
+          // the decoder (one read buffer at most), and a peer that goes on sending is held back
+          // by TCP. Waiting for pongs, the write in flight notices a reset (see #writePong).
           if (protocol.decoder.buffered === 0) {
             reader.commit(await link.conn.read(reader.window()));
           } else {
@@ -226,8 +233,11 @@ export class ManagedReader implements IncomingFeed<Frame> {
         do {
           const type = frame.type;
           if (type === "text" || type === "binary") this.#deliver(frame);
-          else if (type === "ping") this.#writePong();
-          else if (type === "pong") host.onPong(frame.data);
+          else if (type === "ping") {
+            this.#writePong();
+            // The pong owed must wait for the socket: stop decoding (see above).
+            if (protocol.pongBlocked) break;
+          } else if (type === "pong") host.onPong(frame.data);
           else if (type === "close") {
             this.#writePong();
             host.onPeerClose();
@@ -259,8 +269,14 @@ export class ManagedReader implements IncomingFeed<Frame> {
     this.#onPongWrittenCb ??= () => {
       this.#protocol.pongWritten();
       this.#writePong();
+      // The read loop may wait for this (a spurious wake only makes it look again).
+      if (!this.#protocol.pongBlocked) this.wake();
     };
-    this.#link.writer.writeUrgent(pong).then(this.#onPongWrittenCb, NOOP);
+    // A failed write ends the session (1006) even when the application never sent anything
+    // (the writer's own error callback is set at the first send): the read loop may be waiting
+    // for this pong, and only the write notices that the peer is gone.
+    this.#onPongFailedCb ??= (err) => this.#host.onWriteError(err);
+    this.#link.writer.writeUrgent(pong).then(this.#onPongWrittenCb, this.#onPongFailedCb);
   }
 
   /** Hands a complete message to `stream` (dropped when cancelled, or closing with no room). */

@@ -2,9 +2,10 @@
  * Attack soak: one listener under several attacks at once for a bounded time (ATTACK_SOAK_MS,
  * default 8000 ms), while a normal client keeps doing request/response echo on it.
  *
- * The attacks: ping floods from peers that never read, peers that send messages to the echo
- * route and never read the echoes, peers that ignore the server's close (never answer it, never
- * close TCP), random bytes after a valid upgrade, and upgrade requests with a 100 KB header.
+ * The attacks: ping floods from peers that never read (held back by TCP once the pongs wait),
+ * peers that send messages to the echo route and never read the echoes, peers that ignore the
+ * server's close (never answer it, never close TCP), random bytes after a valid upgrade, and
+ * upgrade requests with a 100 KB header.
  *
  * Checks: every round trip of the normal client succeeds, each within MAX_ROUND_TRIP_MS (fresh
  * connections too); the process's RSS grows by less than RSS_BOUND past a baseline taken after
@@ -147,15 +148,22 @@ Deno.test("attack soak: a normal client is served and RSS stays bounded under fi
   const ping = encodeFrame(Frame.ping(new Uint8Array(125).fill(7)), { maskKey: MASK });
   const pingBatch = new Uint8Array(ping.length * 500);
   for (let i = 0; i < 500; i++) pingBatch.set(ping, i * ping.length);
+  let floodsHeldBack = 0;
   const pingFlood = () =>
     attackers.loop("ping flood", 100, async () => {
       const peer = await attackers.open(port, "/echo");
+      let stalled: { pending: Promise<unknown> } | null = null;
       try {
-        // Up to 8000 batches of 500 pings (500 MB) a connection: a few seconds, so that pongs
-        // the server would queue for a peer that never reads pile up over the run.
-        for (let i = 0; i < 8000 && !attackers.stopped; i++) await write(peer.conn, pingBatch);
+        // Up to 8000 batches of 500 pings (500 MB) a connection, until the server stops
+        // reading (its pongs wait for the socket): a write not taken within STALL_MS. The
+        // flooding peer then disconnects with the pongs unread, and floods again.
+        for (let i = 0; i < 8000 && !attackers.stopped && stalled === null; i++) {
+          stalled = await writeUnlessStalled(peer.conn, pingBatch);
+        }
+        if (stalled !== null) floodsHeldBack++;
       } finally {
         attackers.release(peer.conn);
+        await stalled?.pending;
       }
     });
 
@@ -302,7 +310,8 @@ Deno.test("attack soak: a normal client is served and RSS stays bounded under fi
     `  RSS start ${fmt(rss.start)}, baseline ${fmt(rss.baseline)}, peak ${fmt(rss.peak)} ` +
       `(+${fmt(rss.peak - rss.baseline)}), peak after a full GC ${fmt(rss.retained)} ` +
       `(+${fmt(rss.retained - rss.baseline)}), end ${fmt(rss.end)}; ` +
-      `peak connections ${peakConnections}; non-reading clients ${nonReadingOpened}`,
+      `peak connections ${peakConnections}; non-reading clients ${nonReadingOpened}; ` +
+      `ping floods held back ${floodsHeldBack}`,
   );
   console.log(`  attacks done ${JSON.stringify(Object.fromEntries(attackers.counts))}`);
   console.log(
@@ -336,9 +345,43 @@ Deno.test("attack soak: a normal client is served and RSS stays bounded under fi
     assert.ok((attackers.counts.get(name) ?? 0) > 0, `${name} never completed`);
   }
   assert.ok(nonReadingOpened > 0, "no non-reading client connected");
+  assert.ok(floodsHeldBack > 0, "the server never held a ping flood back");
   assert.ok(closesIgnored > 0, "the server never dropped a client that ignored its close");
   assert.equal(server.connections, 0);
 });
+
+/** A write the server has not taken within this long: it stopped reading. */
+const STALL_MS = 250;
+
+/**
+ * Writes `bytes` to `conn`, unless a write is not taken within `STALL_MS`.
+ *
+ * @returns `null` once written, or the stalled write (settles once the connection closes).
+ */
+async function writeUnlessStalled(
+  conn: Deno.Conn,
+  bytes: Uint8Array,
+): Promise<{ pending: Promise<unknown> } | null> {
+  let off = 0;
+  while (off < bytes.length) {
+    const written = conn.write(bytes.subarray(off));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let n: number | null;
+    try {
+      n = await Promise.race([
+        written,
+        new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), STALL_MS);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (n === null) return { pending: written.catch(() => {}) };
+    off += n;
+  }
+  return null;
+}
 
 function parseStatus(bytes: Uint8Array): { status: number } {
   const m = /^HTTP\/1\.1 (\d{3})/.exec(new TextDecoder().decode(bytes.subarray(0, 32)));

@@ -304,14 +304,19 @@ Deno.test("Protocol §5.5.3: at most MAX_PONGS_IN_FLIGHT pongs wait for the sock
   assert.equal(taken.length, MAX_PONGS_IN_FLIGHT);
   assert.deepEqual(taken.map((f) => f.data), Array.from({ length: 64 }, (_, i) => payload(i)));
   assert.equal(p.takePong(), null, "nothing more while the bound is reached");
+  assert.ok(p.pongBlocked, "a pong is owed that must wait: the shell stops decoding");
   // One pong written frees one slot: the latest ping gets its pong, the others none.
   p.pongWritten();
+  assert.ok(!p.pongBlocked);
   assert.deepEqual(p.takePong()?.data, payload(pings - 1));
   assert.equal(p.takePong(), null);
+  assert.ok(!p.pongBlocked, "the bound is reached, but no pong is owed");
   // The bound is reached again; one more ping waits for a slot.
   receive(p, wire("server", Frame.ping(utf8("next"))));
   assert.equal(p.takePong(), null);
+  assert.ok(p.pongBlocked);
   p.pongWritten();
+  assert.ok(!p.pongBlocked);
   p.pongWritten();
   assert.deepEqual(p.takePong()?.data, utf8("next"));
   receive(p, wire("server", Frame.ping(utf8("free"))));
