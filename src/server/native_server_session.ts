@@ -5,11 +5,12 @@
  * @module
  */
 
+import { nativePayload, type NativeSend } from "./_native_payload.ts";
 import { blockCloseReason } from "../session/run_block.ts";
 import { CloseReason, isValidCloseCode } from "../core/close.ts";
 import { ConnectionClosedError } from "../core/errors.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
-import { Frame, readReason, readText } from "../core/frame.ts";
+import type { Frame } from "../core/frame.ts";
 import {
   checkValidator,
   deserializeAll,
@@ -20,7 +21,6 @@ import {
 } from "../session/converter.ts";
 import type { SessionState, Validator } from "../session/managed_session.ts";
 import type { Sendable, UpgradeCall, UpgradeRequest } from "../session/raw_session.ts";
-import { NOT_SENDABLE } from "../session/session_types.ts";
 import { NativeEnding } from "./_native_ending.ts";
 import { unsupported } from "./_native_errors.ts";
 import { NativeIncoming } from "./_native_incoming.ts";
@@ -278,33 +278,17 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    */
   send(data: Sendable, _options?: OutgoingHints): Promise<void> {
     if (!this.#ending.isOpen) return rejected(this.#ending.sendError());
-    let payload: string | Uint8Array | ArrayBuffer | ArrayBufferView | Blob;
-    if (typeof data === "string" || data instanceof Uint8Array) {
-      payload = data;
-    } else if (data instanceof Frame) {
-      if (data.type === "close") {
-        let reason: CloseReason | null;
-        try {
-          reason = readReason(data);
-        } catch (err) {
-          return Promise.reject(err);
-        }
-        this.#ending.startClose(reason);
-        return Promise.resolve();
-      }
-      if (data.type === "ping" || data.type === "pong") {
-        return Promise.reject(unsupported(`Sending a ${data.type} frame`));
-      }
-      if (!data.fin) return Promise.reject(unsupported("Sending a fragment"));
-      payload = data.type === "text" ? readText(data) : data.data;
-    } else if (
-      data instanceof ArrayBuffer || ArrayBuffer.isView(data) || data instanceof Blob
-    ) {
-      // Deno's WebSocket takes these as they are (a Blob in order with the other sends).
-      payload = data;
-    } else {
-      return Promise.reject(new TypeError(NOT_SENDABLE));
+    let send: NativeSend;
+    try {
+      send = nativePayload(data);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    if ("close" in send) {
+      this.#ending.startClose(send.close);
+      return Promise.resolve();
+    }
+    const payload = send.payload;
     try {
       this.#socket.send(payload);
     } catch (cause) {
