@@ -52,6 +52,9 @@ const CONNECT = {
   "expect-close": { type: "string" },
   "connect-timeout": { type: "string" },
   "close-timeout": { type: "string" },
+  proxy: { type: "string" },
+  location: { type: "boolean", short: "L" },
+  "max-redirs": { type: "string" },
 } as const;
 
 const LISTEN = {
@@ -66,9 +69,6 @@ const LISTEN = {
 
 /** Flags that are planned; given now they are a usage error that says so. */
 const COMING: Record<string, string> = {
-  "--proxy": "--proxy (and the proxy environment variables)",
-  "-L": "-L (follow redirects)",
-  "--location": "-L (follow redirects)",
   "--reconnect": "--reconnect",
 };
 
@@ -289,8 +289,37 @@ function parseConnect(
       closeTimeout: v["close-timeout"] === undefined
         ? 5_000
         : parseDuration("--close-timeout", v["close-timeout"]),
+      proxy: parseProxy(v.proxy),
+      followRedirects: v.location === true,
+      maxRedirects: parseRedirects(v["max-redirs"]),
     };
   });
+}
+
+/** `--proxy URL` (http://, socks5://, socks5h://) or `--proxy none`; absent: the environment. */
+function parseProxy(value: string | undefined): string | false | undefined {
+  if (value === undefined) return undefined;
+  if (value === "none" || value === "") return false;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new RangeError(`--proxy takes a URL (http://, socks5://, socks5h://) or none`);
+  }
+  if (!["http:", "socks5:", "socks5h:"].includes(url.protocol)) {
+    throw new RangeError(`--proxy takes http://, socks5:// or socks5h://, got ${url.protocol}//`);
+  }
+  return value;
+}
+
+/** `--max-redirs N`: a whole number, 0 or more. */
+function parseRedirects(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`--max-redirs takes a whole number, got "${value}"`);
+  }
+  return n;
 }
 
 function parseListen(

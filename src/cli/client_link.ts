@@ -88,6 +88,9 @@ export async function openClientLink(
 ): Promise<ClientLink> {
   const common = {
     headers: settings.headers,
+    ...(settings.proxy === undefined ? {} : { proxy: settings.proxy }),
+    followRedirects: settings.followRedirects,
+    ...(settings.maxRedirects === undefined ? {} : { maxRedirects: settings.maxRedirects }),
     protocols: settings.protocols,
     tls: options.tls,
     connectTimeout: settings.connectTimeout,

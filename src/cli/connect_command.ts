@@ -51,9 +51,12 @@ export async function runConnect(settings: ConnectSettings, io: CliIo): Promise<
   const terminal: Terminal | null = interactive ? openTerminal("> ") : null;
   const out = terminal?.output ?? plain;
   const notice = (text: string) => settings.quiet || out.note(text);
-  const recorder = new WireRecorder("client", {
-    onEntry: settings.showFrames ? (e) => formatEntry(e).forEach(out.note) : undefined,
-  });
+  const newRecorder = () =>
+    new WireRecorder("client", {
+      onEntry: settings.showFrames ? (e) => formatEntry(e).forEach(out.note) : undefined,
+    });
+  // One per connection: a redirect (-L) opens another, whose bytes start with a new handshake.
+  let recorder = newRecorder();
   if (settings.raw && (settings.deflate !== null || settings.pingInterval > 0)) {
     notice("note: --raw negotiates no extensions and sends no pings of its own");
   }
@@ -61,7 +64,7 @@ export async function runConnect(settings: ConnectSettings, io: CliIo): Promise<
   try {
     link = await openClientLink(settings, {
       tls,
-      wrap: (conn) => new TappedConn(conn, recorder),
+      wrap: (conn) => new TappedConn(conn, recorder = newRecorder()),
     });
   } catch (err) {
     terminal?.close();

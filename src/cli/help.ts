@@ -96,8 +96,14 @@ Connection:
   --max-message-size SIZE      the largest message accepted (default 16M)
   --connect-timeout DURATION   for TCP, TLS and the upgrade each (default 10s)
   --close-timeout DURATION     for the close handshake (default 5s)
-  coming in a later release: --proxy (and the proxy environment), -L (follow redirects),
-  --reconnect
+  --proxy URL                  connect through this proxy: http://[user:pass@]host:port
+                               (CONNECT), socks5://… or socks5h://… (the proxy resolves the
+                               name); "none" for a direct connection. Without it, the proxy
+                               environment is used (WSS_PROXY, HTTPS_PROXY, ALL_PROXY, WS_PROXY,
+                               HTTP_PROXY, NO_PROXY)
+  -L, --location               follow redirects (301, 302, 303, 307, 308; never wss: to ws:)
+  --max-redirs N               the most redirects -L follows (default 10)
+  coming in a later release: --reconnect
 
 Messages:
   -x, --execute LINE           send LINE (a message or a /command) after connecting

@@ -95,6 +95,12 @@ export interface ConnectSettings extends CommonSettings {
   connectTimeout: number;
   /** Milliseconds to wait for the close handshake. */
   closeTimeout: number;
+  /** `--proxy`: a proxy URL, `false` for none, `undefined` for the environment's. */
+  proxy: string | false | undefined;
+  /** `-L`: follow redirects. */
+  followRedirects: boolean;
+  /** `--max-redirs`: the most redirects followed (the library's default when absent). */
+  maxRedirects: number | undefined;
 }
 
 /** `listen [PORT]`. */

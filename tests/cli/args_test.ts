@@ -70,6 +70,23 @@ Deno.test("parseCommandLine: connect with every kind of flag", () => {
   assert.equal(run.showFrames, true);
   const https = parseCommandLine(["connect", "https://example.com/x"]);
   assert.equal(https.command === "connect" && https.url.protocol, "wss:");
+  assert.equal(https.command === "connect" && https.proxy, undefined, "the environment's");
+  assert.equal(https.command === "connect" && https.followRedirects, false);
+  const reach = parseCommandLine([
+    "connect",
+    "ws://x/",
+    "--proxy",
+    "socks5h://u:p@127.0.0.1:1080",
+    "-L",
+    "--max-redirs",
+    "3",
+  ]);
+  assert.ok(reach.command === "connect");
+  assert.equal(reach.proxy, "socks5h://u:p@127.0.0.1:1080");
+  assert.equal(reach.followRedirects, true);
+  assert.equal(reach.maxRedirects, 3);
+  const direct = parseCommandLine(["connect", "ws://x/", "--proxy", "none"]);
+  assert.equal(direct.command === "connect" && direct.proxy, false);
 });
 
 Deno.test("parseCommandLine: listen, help, version, and usage errors", () => {
@@ -98,7 +115,8 @@ Deno.test("parseCommandLine: listen, help, version, and usage errors", () => {
   usage(["connect", "ws://x/", "--cert", "c.pem"], /--cert and --key go together/);
   usage(["connect", "ws://x/", "--expect-close", "999"], /--expect-close takes a close code/);
   usage(["connect", "ws://x/", "--framing", "words"], /--framing takes line, null, whole/);
-  usage(["connect", "ws://x/", "-L"], /-L \(follow redirects\) is coming/);
+  usage(["connect", "ws://x/", "--proxy", "ftp://p:1/"], /--proxy takes http:\/\/, socks5/);
+  usage(["connect", "ws://x/", "--max-redirs=-1"], /--max-redirs takes a whole number/);
   usage(["connect", "ws://x/", "--reconnect"], /--reconnect is coming/);
   usage(["listen", "--max-connections", "0"], /--max-connections takes a whole number/);
   usage(["listen", "--path", "chat"], /--path must start with "\/"/);
@@ -205,7 +223,8 @@ Deno.test("main: help pages and usage errors, in process", async () => {
       /Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}4 .*\n {2}5 .*\n {2}6 /,
     );
   }
-  assert.match(helpText("connect"), /coming in a later release: --proxy .*-L .*\n {2}--reconnect/);
+  assert.match(helpText("connect"), /--proxy URL .*\n(.*\n)*.*-L, --location/);
+  assert.match(helpText("connect"), /coming in a later release: --reconnect/);
   assert.equal(await main(["connect", "--nope"], io), 2);
   assert.match(
     chunks.join(""),
