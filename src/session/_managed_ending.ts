@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { ManagedEndingOptions, ReaderHost, SenderHost } from "./_managed_parts.ts";
 import { CloseReason } from "../core/close.ts";
 import {
   ConnectionClosedError,
@@ -22,8 +23,8 @@ import { Frame } from "../core/frame.ts";
 import type { Protocol } from "../core/protocol.ts";
 import { Keepalive } from "./_keepalive.ts";
 import type { Link } from "./_link.ts";
-import { ManagedReader, type ReaderHost } from "./_managed_reader.ts";
-import { ManagedSender, type SenderHost } from "./_managed_sender.ts";
+import { ManagedReader } from "./_managed_reader.ts";
+import { ManagedSender } from "./_managed_sender.ts";
 
 const NOOP = (): void => {};
 const NORMAL = new CloseReason(1000, "");
@@ -35,18 +36,6 @@ interface PeerClose {
   timer: ReturnType<typeof setTimeout> | undefined;
   soon: ReturnType<typeof setTimeout> | undefined;
   answered?: boolean;
-}
-
-/** Options of {@linkcode ManagedEnding}. */
-export interface ManagedEndingOptions {
-  /** How long to wait for the peer's close frame, and for the socket at the end. */
-  closeTimeout: number;
-  /** The negotiated extensions (disposed of at the end). */
-  extensions: readonly WebSocketExtension[];
-  /** The strategy of the incoming queue (see `incomingStrategy`). */
-  incoming: QueuingStrategy<Frame>;
-  /** The outgoing queue's bound, in bytes. */
-  outgoingBytes: number;
 }
 
 /**

@@ -14,26 +14,9 @@ import type { Protocol } from "../core/protocol.ts";
 import { readFrame } from "../transport/read_loop.ts";
 import { type IncomingFeed, IncomingSource, IncomingStream } from "./_incoming_stream.ts";
 import type { Link } from "./_link.ts";
+import type { ReaderHost } from "./_managed_parts.ts";
 
 const NOOP = (): void => {};
-
-/** What the reader needs from its session: the session's ending (`_managed_ending.ts`). */
-export interface ReaderHost {
-  /** Whether the session ended: the loop stops and messages are dropped. */
-  readonly finished: boolean;
-  /** A pong arrived (settles the ping it answers, if any). */
-  onPong(data: Uint8Array): void;
-  /** The peer's close frame was read (the protocol noted it); the loop stops. */
-  onPeerClose(): void;
-  /** The socket reached its end of stream; the loop stops. */
-  onEof(): void;
-  /** Reading or decoding failed with `err`; the loop stops. */
-  onReadError(err: unknown): void;
-  /** The application read the last queued message (called on a pull of the empty queue). */
-  onDrained(): void;
-  /** A write failed with `err` (the session ends with 1006 when the writer broke). */
-  onWriteError(err: unknown): void;
-}
 
 /**
  * The incoming stream and the read loop feeding it. The read loop starts with `start()`, once

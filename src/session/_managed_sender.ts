@@ -19,6 +19,7 @@ import type { EncodedFrame } from "../core/encoded_frame.ts";
 import { Frame } from "../core/frame.ts";
 import type { Protocol } from "../core/protocol.ts";
 import type { Link } from "./_link.ts";
+import type { OutgoingOwner, SenderHost } from "./_managed_parts.ts";
 import { OutgoingQueue, rejected } from "./_outgoing.ts";
 import type { Sendable } from "./raw_session.ts";
 import { blobBytes, NOT_SENDABLE, viewBytes } from "./session_types.ts";
@@ -27,33 +28,6 @@ const NOOP = (): void => {};
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** What the sender needs from its session: the session's ending (`_managed_ending.ts`). */
-export interface SenderHost {
-  /** Whether the session ended: sends are refused. */
-  readonly finished: boolean;
-  /** Why the session ended (what `outgoing` errors with when made after the end). */
-  readonly abortReason: unknown;
-  /** Starts the close handshake with our close frame (a close frame given to `send()`). */
-  startClose(frame: Frame): Promise<void>;
-  /** Fails the session with `err`, closing with `reason` (an outgoing extension failed). */
-  fail(err: unknown, reason: CloseReason): void;
-  /** The writer reported a failed batch (the socket may be broken). */
-  onWriteError(err: unknown): void;
-}
-
-/**
- * The session's own methods that `outgoing` calls (through the session, so that a subclass
- * that overrides them sees the stream's writes too).
- */
-export interface OutgoingOwner {
-  /** Sends a frame. */
-  send(frame: Frame): Promise<void>;
-  /** Waits for the socket to take everything sent. */
-  flush(): Promise<void>;
-  /** Starts the close handshake. */
-  close(reason: CloseReason): Promise<void>;
 }
 
 /** The send path of a managed session. */
