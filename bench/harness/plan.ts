@@ -303,6 +303,7 @@ export function buildPlan(
       params: Partial<CellParams>,
       metrics: Metric[],
       impls: readonly Impl[] = IMPLS,
+      noBase = false,
     ) => {
       const id = `${workload} ${title} (${role})`;
       out.push({
@@ -310,7 +311,7 @@ export function buildPlan(
         workload,
         title,
         role,
-        impls: options.base === true ? withBase(impls) : impls,
+        impls: options.base === true && !noBase ? withBase(impls) : impls,
         params: { ...BASE, ...t, ...params, role },
         metrics,
       });
@@ -360,6 +361,7 @@ export function buildPlan(
         { ...w4Params, idiom: true, publish: true },
         DELIVERIES,
         W4_PUBLISH_IMPLS,
+        true, // a base checkout from before topics has no publish
       );
       add("W4", `${w4}, ${W4_ROUNDS}`, w4Params, DELIVERIES);
     }
