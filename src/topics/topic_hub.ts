@@ -125,7 +125,13 @@ export class TopicHub {
     }
     pending.offset = position.offset;
     const local = this.#topics.get(topic);
-    if (pending.counts === null && local !== undefined && position.offset > local.last) {
+    // A subscription still starting: its head decides whether this message comes back (a
+    // message at or below the head never does).
+    if (pending.counts === null && local !== undefined) await local.ready.catch(() => {});
+    if (
+      pending.counts === null && local !== undefined && this.#topics.get(topic) === local &&
+      position.offset > local.last
+    ) {
       // Delivered back by the backplane later (a remote one), or given up by an event.
       await new Promise<void>((resolve) => pending.done = resolve);
     }
@@ -171,7 +177,7 @@ export class TopicHub {
         epoch: "",
       };
       created.ready = this.#backplane.subscribe(topic).then((head) => {
-        created.last = head.offset;
+        if (head.offset > created.last || head.epoch !== created.epoch) created.last = head.offset;
         created.epoch = head.epoch;
         return head;
       });

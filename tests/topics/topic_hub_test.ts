@@ -182,3 +182,38 @@ Deno.test("options are checked", () => {
   assert.throws(() => new TopicHub({ maxRecover: -1 }), RangeError);
   assert.throws(() => memoryBackplane({ history: { size: 1.5 } }), RangeError);
 });
+
+Deno.test("a publish made while the first subscription is starting does not wait for ever", async () => {
+  // A backplane whose subscribe answers late, with a head that already holds the publish.
+  let offset = 0;
+  let host: { deliver(m: unknown): void } | null = null;
+  const subscribed = Promise.withResolvers<void>();
+  const backplane = {
+    name: "slow",
+    start(h: { deliver(m: unknown): void }) {
+      host = h;
+      return Promise.resolve();
+    },
+    publish: () => Promise.resolve({ offset: ++offset, epoch: "e" }),
+    async subscribe() {
+      await subscribed.promise;
+      return { offset, epoch: "e" };
+    },
+    unsubscribe: () => Promise.resolve(),
+    recover: () => Promise.reject(new Error("unused")),
+    close: () => Promise.resolve(),
+  };
+  const hub = new TopicHub({ backplane: backplane as never });
+  const sink = new FakeSink();
+  const subscribing = hub.subscribe(sink, "t");
+  const publishing = hub.publish("t", "before the head");
+  // Let the publish reach the backplane before the subscription answers with its head.
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  subscribed.resolve();
+  await subscribing;
+  const result = await publishing;
+  assert.equal(result.offset, 1);
+  assert.equal(result.queued, 0, "it was published before the subscription's head");
+  assert.ok(host !== null);
+  await hub.close();
+});
