@@ -210,9 +210,11 @@ Deno.test("exit 2: bad usage; 'coming' flags say so", async () => {
   assert.match(missing.stderr, /connect needs a URL/);
   const bad = await runCli(["connect", "ftp://x/", "--wait", "soon"]);
   assert.equal(bad.code, ExitCode.USAGE);
-  const coming = await runCli(["connect", "ws://127.0.0.1:1/", "--proxy", "http://p:3128"]);
+  const coming = await runCli(["connect", "ws://127.0.0.1:1/", "--reconnect"]);
   assert.equal(coming.code, ExitCode.USAGE);
-  assert.match(coming.stderr, /--proxy .* is coming in a later release/);
+  assert.match(coming.stderr, /--reconnect is coming in a later release/);
+  const proxy = await runCli(["connect", "ws://127.0.0.1:1/", "--proxy", "ftp://p:1"]);
+  assert.equal(proxy.code, ExitCode.USAGE);
 });
 
 Deno.test("exit 1: a CA file that cannot be read", async () => {
