@@ -76,3 +76,25 @@ export function toTopicData(data: unknown): TopicData {
   }
   throw new TypeError("publish accepts a string, bytes or a text or binary Frame");
 }
+
+/**
+ * Resolves once `sink` has room again (the `"wait"` policy), or after `timeout` ms, when the
+ * sink is closed as too slow (1013) instead; 0 waits as long as it takes.
+ *
+ * @param sink The subscriber over its bound.
+ * @param timeout The longest wait, in milliseconds.
+ * @returns A promise that never rejects.
+ */
+export function roomOrClose(sink: TopicSink, timeout: number): Promise<void> {
+  if (timeout === 0) return sink.topicRoom();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      sink.closeSlow();
+      resolve();
+    }, timeout);
+    sink.topicRoom().then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -17,6 +17,7 @@ import {
   HARD_LIMIT,
   type LocalTopic,
   type PendingPublish,
+  roomOrClose,
   type Subscription,
   toTopicData,
 } from "./_hub_parts.ts";
@@ -36,6 +37,7 @@ export class TopicHub {
   readonly #policy: SlowSubscriberPolicy;
   readonly #topicPolicy: ((topic: string) => SlowSubscriberPolicy | undefined) | undefined;
   readonly #maxRecover: number;
+  readonly #waitTimeout: number;
   readonly #onEvent: ((event: BackplaneEvent) => void) | undefined;
   readonly #topics = new Map<string, LocalTopic>();
   readonly #bySink = new Map<TopicSink, Set<string>>();
@@ -62,6 +64,11 @@ export class TopicHub {
       throw new RangeError(`topics.maxRecover must be a whole number >= 0, got ${maxRecover}`);
     }
     this.#maxRecover = maxRecover;
+    const waitTimeout = options?.waitTimeout ?? 30_000;
+    if (!Number.isFinite(waitTimeout) || waitTimeout < 0) {
+      throw new RangeError(`topics.waitTimeout must be milliseconds >= 0, got ${waitTimeout}`);
+    }
+    this.#waitTimeout = waitTimeout;
     this.#onEvent = options?.onBackplaneEvent;
   }
 
@@ -329,7 +336,7 @@ export class TopicHub {
             sink.closeSlow();
             continue;
           }
-          pending?.waits.push(sink.topicRoom());
+          pending?.waits.push(roomOrClose(sink, this.#waitTimeout));
         } else if (buffered * 2 >= bound) {
           crowded = true;
         }

@@ -14,7 +14,8 @@ import type { PreparedMessage } from "./prepared_message.ts";
  *   reconnect and recover what it missed;
  * - `"drop"`: the message is not sent to it (counted in `dropped`);
  * - `"wait"`: the message is queued anyway, and `publish` resolves only once every such
- *   subscriber is back under its bound, holding the publisher back.
+ *   subscriber is back under its bound, holding the publisher back (for at most
+ *   `waitTimeout`, after which the subscriber is closed as under `"close"`).
  *
  * Under every policy, a subscriber whose queue passes four times its bound (which a publisher
  * that does not await `publish`, or a publisher in another process, can cause under `"wait"`)
@@ -51,6 +52,15 @@ export interface TopicsOptions {
    * @default {10000}
    */
   maxRecover?: number;
+  /**
+   * Under `"wait"`, the longest a publish waits for one subscriber to get back under its bound,
+   * in milliseconds; a subscriber still over it then is closed with 1013, as under `"close"`
+   * (so a reader that vanished without a FIN, or never reads, cannot hold publishers for ever).
+   * 0 waits as long as it takes.
+   *
+   * @default {30000}
+   */
+  waitTimeout?: number;
   /**
    * Called with the backplane's events (down, up, gaps, new epochs). Envelope subscribers are
    * told of gaps and new epochs in any case.

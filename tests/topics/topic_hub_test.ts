@@ -1,3 +1,4 @@
+import FakeTimers from "npm:@sinonjs/fake-timers@14.0.0";
 import assert from "node:assert/strict";
 import { memoryBackplane } from "../../src/topics/memory_backplane.ts";
 import type { PreparedMessage } from "../../src/topics/prepared_message.ts";
@@ -216,4 +217,31 @@ Deno.test("a publish made while the first subscription is starting does not wait
   assert.equal(result.queued, 0, "it was published before the subscription's head");
   assert.ok(host !== null);
   await hub.close();
+});
+
+Deno.test("wait: a subscriber that never gets room is closed after waitTimeout, and the publish goes on", async () => {
+  const clock = FakeTimers.withGlobal(globalThis).install({
+    toFake: ["setTimeout", "clearTimeout"],
+  });
+  try {
+    const hub = new TopicHub({ slowSubscribers: "wait", waitTimeout: 5_000 });
+    const dead = new FakeSink(); // never drains
+    await hub.subscribe(dead, "t");
+    dead.queued = 1000;
+    let settled = false;
+    const p = hub.publish("t", "x").then((r) => {
+      settled = true;
+      return r;
+    });
+    await clock.tickAsync(4_999);
+    assert.equal(settled, false);
+    assert.equal(dead.slowClosed, false);
+    await clock.tickAsync(1);
+    assert.equal(dead.slowClosed, true);
+    assert.equal((await p).queued, 1);
+    await hub.close();
+  } finally {
+    clock.uninstall();
+  }
+  assert.throws(() => new TopicHub({ waitTimeout: -1 }), RangeError);
 });
