@@ -15,8 +15,8 @@ import { type ParsedResponseHead, parseResponseHeadLazily } from "../core/http1_
 import {
   abortError,
   connectionErrorFrom,
-  deadline,
-  openConnection,
+  connectWithin,
+  phasedDeadline,
   type TlsOptions,
 } from "../transport/connect.ts";
 import type { ConnWrapper } from "../transport/conn_wrapper.ts";
@@ -91,32 +91,51 @@ export async function dial(endpoint: Endpoint, options?: DialOptions): Promise<D
     extensions: options?.extensions,
     headers: options?.headers,
   });
-  const opened = await openConnection(
-    {
-      hostname: endpoint.hostname,
-      port: endpoint.port,
-      secure: endpoint.secure,
-      unixPath: options?.unixPath,
-    },
-    {
-      tls: options?.tls,
-      connectTimeout: options?.connectTimeout,
-      signal: options?.signal,
-      proxy: options?.unixPath === undefined ? resolveProxy(endpoint.url, options?.proxy) : null,
-    },
-  );
-  const conn = options?.wrapConn?.(opened) ?? opened;
-  const where = options?.unixPath ?? `${endpoint.hostname}:${endpoint.port}`;
-  const guard = deadline(
-    options?.handshakeTimeout ?? 0,
-    "HANDSHAKE_TIMEOUT",
-    `The opening handshake with ${where}`,
-    options?.signal,
-  );
-  const progress = { refused: false };
-  const upgrading = upgrade(conn, request, key, where, endpoint, options, guard.promise, progress);
+  // One deadline for both phases (connect, then upgrade): one timer and one abort listener.
+  const guard = phasedDeadline(options?.signal);
   try {
-    return await Promise.race([upgrading, guard.promise]);
+    const opened = await connectWithin(
+      {
+        hostname: endpoint.hostname,
+        port: endpoint.port,
+        secure: endpoint.secure,
+        unixPath: options?.unixPath,
+      },
+      {
+        tls: options?.tls,
+        connectTimeout: options?.connectTimeout,
+        signal: options?.signal,
+        proxy: options?.unixPath === undefined ? resolveProxy(endpoint.url, options?.proxy) : null,
+      },
+      guard,
+    );
+    const conn = options?.wrapConn?.(opened) ?? opened;
+    const where = options?.unixPath ?? `${endpoint.hostname}:${endpoint.port}`;
+    guard.phase(
+      options?.handshakeTimeout ?? 0,
+      "HANDSHAKE_TIMEOUT",
+      `The opening handshake with ${where}`,
+    );
+    return await handshake(conn, request, key, where, endpoint, options, guard.promise);
+  } finally {
+    guard.cleanup();
+  }
+}
+
+/** The upgrade over a connected socket, within `deadline` (which also settles on abort). */
+async function handshake(
+  conn: Deno.Conn,
+  request: { head: Uint8Array; fields: [string, string][] },
+  key: string,
+  where: string,
+  endpoint: Endpoint,
+  options: DialOptions | undefined,
+  deadline: Promise<never>,
+): Promise<DialResult> {
+  const progress = { refused: false };
+  const upgrading = upgrade(conn, request, key, where, endpoint, options, deadline, progress);
+  try {
+    return await Promise.race([upgrading, deadline]);
   } catch (err) {
     let failure = err;
     if (progress.refused && !options?.signal?.aborted) {
@@ -133,8 +152,6 @@ export async function dial(endpoint: Endpoint, options?: DialOptions): Promise<D
     throw failure instanceof WebSocketError
       ? failure
       : connectionErrorFrom(failure, where, endpoint.secure);
-  } finally {
-    guard.cleanup();
   }
 }
 

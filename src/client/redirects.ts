@@ -46,11 +46,16 @@ export async function dialFollowing(
 ): Promise<FollowedDial> {
   let current = endpoint;
   let headers = options.headers;
-  const chain = [endpoint.url.href];
+  // Made at the first redirect: a dial answered with 101 copies neither options nor result.
+  let chain: string[] | null = null;
   while (true) {
     try {
-      const result = await dial(current, { ...options, headers });
-      return { ...result, endpoint: current };
+      const result = await dial(
+        current,
+        headers === options.headers ? options : { ...options, headers },
+      ) as FollowedDial;
+      result.endpoint = current;
+      return result;
     } catch (err) {
       if (
         !settings.follow || !(err instanceof HandshakeError) || err.code !== "HANDSHAKE_STATUS" ||
@@ -59,6 +64,7 @@ export async function dialFollowing(
       const location = err.headers?.get("location");
       if (location === null || location === undefined) throw err;
       const response = { status: err.status!, headers: err.headers! };
+      chain ??= [endpoint.url.href];
       if (chain.length > settings.max) {
         throw new RedirectError(
           "TOO_MANY_REDIRECTS",

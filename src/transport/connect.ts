@@ -129,25 +129,59 @@ export function connectionErrorFrom(err: unknown, where: string, secure: boolean
   });
 }
 
+/** The codes a {@linkcode Deadline} phase times out with. */
+export type DeadlineCode = "CONNECT_TIMEOUT" | "HANDSHAKE_TIMEOUT" | "CLOSE_TIMEOUT";
+
 /**
- * Rejects with the signal's reason as a typed error when `signal` aborts, or with a
- * {@linkcode TimeoutError} after `ms` (0 = never). `cleanup` stops the timer and the listener.
+ * @internal A deadline over consecutive phases (a dial's connect, then its upgrade): `promise`
+ * rejects with the signal's reason as a typed error when `signal` aborts, or with a
+ * {@linkcode TimeoutError} when the current phase outlasts its limit. One timer and one abort
+ * listener serve every phase: a phase whose end comes after the running timer's leaves it
+ * running, and the timer, when it fires early for that phase, waits again for the rest.
+ * `cleanup` stops the timer and the listener.
  */
-export function deadline(
-  ms: number,
-  code: "CONNECT_TIMEOUT" | "HANDSHAKE_TIMEOUT" | "CLOSE_TIMEOUT",
-  what: string,
-  signal?: AbortSignal,
-): { promise: Promise<never>; cleanup: () => void } {
+export interface Deadline {
+  /** Rejects at the current phase's limit or on abort (never resolves). */
+  readonly promise: Promise<never>;
+  /**
+   * Starts a phase that may last `ms` from now (0 = no limit), failing with `code`.
+   *
+   * @param ms The phase's limit in milliseconds; 0 means none.
+   * @param code The timeout's code.
+   * @param what What timed out, for the message.
+   */
+  phase(ms: number, code: DeadlineCode, what: string): void;
+  /** Stops the timer and the abort listener: nothing settles `promise` any more. */
+  cleanup(): void;
+}
+
+/**
+ * @internal A {@linkcode Deadline} with no phase yet (no limit); `signal` aborts at any time.
+ *
+ * @param signal Cancels the whole operation.
+ * @returns The deadline.
+ */
+export function phasedDeadline(signal?: AbortSignal): Deadline {
   const { promise, reject } = Promise.withResolvers<never>();
   promise.catch(() => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
-  if (ms > 0) {
-    timer = setTimeout(
-      () => reject(new TimeoutError(code, `${what} timed out after ${ms} ms`)),
-      ms,
-    );
-  }
+  /** When the running timer fires, and when the current phase times out (or `Infinity`). */
+  let timerAt = 0;
+  let due = Infinity;
+  let limit = 0;
+  let timeoutCode: DeadlineCode = "CONNECT_TIMEOUT";
+  let subject = "";
+  const fire = () => {
+    timer = undefined;
+    const left = due - performance.now();
+    if (left === Infinity) return;
+    if (left >= 1) arm(performance.now(), left);
+    else reject(new TimeoutError(timeoutCode, `${subject} timed out after ${limit} ms`));
+  };
+  const arm = (now: number, ms: number) => {
+    timerAt = now + ms;
+    timer = setTimeout(fire, ms);
+  };
   const onAbort = () => reject(abortError(signal!));
   if (signal) {
     if (signal.aborted) onAbort();
@@ -155,11 +189,44 @@ export function deadline(
   }
   return {
     promise,
-    cleanup: () => {
+    phase(ms, code, what) {
+      limit = ms;
+      timeoutCode = code;
+      subject = what;
+      if (ms <= 0) {
+        // A running timer finds no limit when it fires, and stops.
+        due = Infinity;
+        return;
+      }
+      const now = performance.now();
+      due = now + ms;
+      // The running timer fires first: it waits again for the rest then.
+      if (timer !== undefined && timerAt <= due) return;
       if (timer !== undefined) clearTimeout(timer);
+      arm(now, ms);
+    },
+    cleanup() {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      due = Infinity;
       signal?.removeEventListener("abort", onAbort);
     },
   };
+}
+
+/**
+ * Rejects with the signal's reason as a typed error when `signal` aborts, or with a
+ * {@linkcode TimeoutError} after `ms` (0 = never). `cleanup` stops the timer and the listener.
+ */
+export function deadline(
+  ms: number,
+  code: DeadlineCode,
+  what: string,
+  signal?: AbortSignal,
+): Deadline {
+  const guard = phasedDeadline(signal);
+  guard.phase(ms, code, what);
+  return guard;
 }
 
 /** The error an aborted signal stands for. */
@@ -186,6 +253,29 @@ export async function openConnection(
   target: ConnectTarget,
   options?: ConnectOptions,
 ): Promise<Deno.Conn> {
+  const guard = phasedDeadline(options?.signal);
+  try {
+    return await connectWithin(target, options, guard);
+  } finally {
+    guard.cleanup();
+  }
+}
+
+/**
+ * @internal {@linkcode openConnection} under a deadline that outlives it (a dial's, whose next
+ * phase is the upgrade): starts the deadline's connect phase, and leaves the cleanup to the
+ * caller.
+ *
+ * @param target Where to connect.
+ * @param options TLS, timeout and proxy (the signal is the deadline's too).
+ * @param guard The deadline: its connect phase starts here.
+ * @returns The connected socket.
+ */
+export async function connectWithin(
+  target: ConnectTarget,
+  options: ConnectOptions | undefined,
+  guard: Deadline,
+): Promise<Deno.Conn> {
   const proxy = target.unixPath === undefined ? options?.proxy ?? null : null;
   const tls = options?.tls;
   const hostname = target.hostname.startsWith("[") ? target.hostname.slice(1, -1) : target.hostname;
@@ -204,7 +294,7 @@ export async function openConnection(
   const timeout = options?.connectTimeout ?? 0;
   const signal = options?.signal;
   if (signal?.aborted) throw abortError(signal);
-  const guard = deadline(timeout, "CONNECT_TIMEOUT", `Connecting to ${direct}`, signal);
+  guard.phase(timeout, "CONNECT_TIMEOUT", `Connecting to ${direct}`);
   let conn: Deno.Conn | null = null;
   let gaveUp = false;
   const hold = <C extends Deno.Conn>(c: C): C => {
@@ -280,7 +370,5 @@ export async function openConnection(
     }
     attempt.catch(() => {});
     throw connectionErrorFrom(err, where, target.secure);
-  } finally {
-    guard.cleanup();
   }
 }

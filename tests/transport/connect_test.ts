@@ -12,8 +12,10 @@ import {
 import {
   abortError,
   connectionErrorFrom,
+  type Deadline,
   deadline,
   openConnection,
+  phasedDeadline,
 } from "../../src/transport/connect.ts";
 import { RawServer } from "../_helpers/raw_server.ts";
 
@@ -188,6 +190,42 @@ Deno.test("deadline: an abort rejects with ABORTED and the reason as cause; clea
   quiet.cleanup();
   later.abort();
   await settle();
+  assert.equal(settled, false);
+});
+
+Deno.test("Deadline: each phase keeps its own limit with one timer", async () => {
+  const outcome = (guard: Deadline) =>
+    guard.promise.then(() => null, (e: TimeoutError) => ({ code: e.code, at: performance.now() }));
+
+  // A shorter second phase replaces the running timer.
+  let guard = phasedDeadline();
+  let start = performance.now();
+  guard.phase(5_000, "CONNECT_TIMEOUT", "c");
+  guard.phase(20, "HANDSHAKE_TIMEOUT", "h");
+  let got = await outcome(guard);
+  guard.cleanup();
+  assert.equal(got?.code, "HANDSHAKE_TIMEOUT");
+  assert.ok(got!.at - start < 2_000);
+
+  // A longer second phase: the first phase's timer fires early, then waits for the rest.
+  guard = phasedDeadline();
+  guard.phase(20, "CONNECT_TIMEOUT", "c");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  start = performance.now();
+  guard.phase(80, "HANDSHAKE_TIMEOUT", "the upgrade");
+  got = await outcome(guard);
+  guard.cleanup();
+  assert.equal(got?.code, "HANDSHAKE_TIMEOUT");
+  assert.ok(got!.at - start >= 75, `${got!.at - start} ms`);
+
+  // A second phase with no limit: the first phase's timer fires and settles nothing.
+  guard = phasedDeadline();
+  let settled = false;
+  guard.promise.catch(() => settled = true);
+  guard.phase(10, "CONNECT_TIMEOUT", "c");
+  guard.phase(0, "HANDSHAKE_TIMEOUT", "h");
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  guard.cleanup();
   assert.equal(settled, false);
 });
 
