@@ -55,6 +55,7 @@ const CONNECT = {
   proxy: { type: "string" },
   location: { type: "boolean", short: "L" },
   "max-redirs": { type: "string" },
+  reconnect: { type: "boolean" },
 } as const;
 
 const LISTEN = {
@@ -68,9 +69,7 @@ const LISTEN = {
 } as const;
 
 /** Flags that are planned; given now they are a usage error that says so. */
-const COMING: Record<string, string> = {
-  "--reconnect": "--reconnect",
-};
+const COMING: Record<string, string> = {};
 
 /**
  * Reads the command line.
@@ -292,6 +291,7 @@ function parseConnect(
       proxy: parseProxy(v.proxy),
       followRedirects: v.location === true,
       maxRedirects: parseRedirects(v["max-redirs"]),
+      reconnect: v.reconnect === true,
     };
   });
 }

@@ -7,6 +7,8 @@
  */
 
 import { Frame, readText } from "../core/frame.ts";
+import { isTransientCloseCode, isTransientError } from "../core/transient.ts";
+import { Backoff } from "../client/backoff.ts";
 import type { ConnectSettings } from "./settings.ts";
 import { type ClientLink, openClientLink } from "./client_link.ts";
 import { COMMAND_HELP, parseCommand } from "./commands.ts";
@@ -60,52 +62,205 @@ export async function runConnect(settings: ConnectSettings, io: CliIo): Promise<
   if (settings.raw && (settings.deflate !== null || settings.pingInterval > 0)) {
     notice("note: --raw negotiates no extensions and sends no pings of its own");
   }
-  let link: ClientLink;
-  try {
-    link = await openClientLink(settings, {
+  const open = () =>
+    openClientLink(settings, {
       tls,
       wrap: (conn) => new TappedConn(conn, recorder = newRecorder()),
     });
+  let link: ClientLink;
+  try {
+    link = await open();
   } catch (err) {
     terminal?.close();
     out.note(describeError(err));
     if (settings.showFrames) formatSummary(recorder).forEach(out.note);
     return exitCodeFor(err);
   }
-  const details = [
-    link.protocol === "" ? "" : `subprotocol ${link.protocol}`,
-    link.extensions === "" ? "" : `extensions ${link.extensions}`,
-    link.raw ? "raw: nothing automatic" : "",
-  ].filter((s) => s !== "");
-  notice(`connected to ${settings.url.href}${details.length ? ` (${details.join("; ")})` : ""}`);
+  const connected = (link: ClientLink) => {
+    const details = [
+      link.protocol === "" ? "" : `subprotocol ${link.protocol}`,
+      link.extensions === "" ? "" : `extensions ${link.extensions}`,
+      link.raw ? "raw: nothing automatic" : "",
+    ].filter((s) => s !== "");
+    notice(`connected to ${settings.url.href}${details.length ? ` (${details.join("; ")})` : ""}`);
+  };
+  connected(link);
   if (interactive) notice("type a message and Enter; /help lists the commands; Ctrl-D leaves");
 
-  const run = new ClientRun(link, out, settings, interactive ? "< " : "");
-  const ended = run.readIncoming();
-  const input = terminal
+  // --reconnect: one ClientRun per connection; the input outlives them. Piped stdin is read by
+  // each run in turn (a message read while disconnected waits for the next connection); the
+  // terminal and the -x lines go to the run of the moment.
+  let run = new ClientRun(link, out, settings, interactive ? "< " : "");
+  const piped = terminal === null && settings.execute.length === 0
+    ? new PipedInput(io.stdin(), settings.framing)
+    : null;
+  const shared: Promise<InputEnd> | null = terminal
     ? terminal.run((line) => run.line(line))
-    : settings.execute.length > 0
-    ? run.lines(settings.execute)
-    : run.pipe(io.stdin());
-  const stopOnSignal = () => run.stop();
-  addSignalListener("SIGINT", stopOnSignal);
-  try {
-    const first = await Promise.race([ended.then(() => "ended" as const), input]);
-    if (first !== "ended") {
-      const leaving = first === "quit" || first === "interrupt";
-      if (!settings.noClose || leaving) {
-        if (!leaving && settings.wait > 0) await run.waitOrEnd(settings.wait);
-        await run.closeOnce(1000, "");
+    : piped === null
+    ? (async () => {
+      for (const line of settings.execute) {
+        if (run.ended) break;
+        if ((await run.line(line)) === "quit") return "quit";
       }
+      return "eof";
+    })()
+    : null;
+  let inputEnd: InputEnd | null = null;
+  let stopped = false;
+  const stopping = new AbortController();
+  const stopOnSignal = () => {
+    stopped = true;
+    stopping.abort();
+    run.stop();
+  };
+  addSignalListener("SIGINT", stopOnSignal);
+  const backoff = new Backoff(CLI_BACKOFF);
+  let attempt = 0;
+  try {
+    while (true) {
+      const openedAt = Date.now();
+      const ended = run.readIncoming();
+      const input: Promise<InputEnd | "ended"> = inputEnd !== null
+        ? new Promise<never>(() => {})
+        : piped
+        ? run.pipe(piped)
+        : shared!;
+      const first = await Promise.race([ended.then(() => "ended" as const), input]);
+      if (first !== "ended") {
+        inputEnd = first;
+        const leaving = first === "quit" || first === "interrupt";
+        if (!settings.noClose || leaving) {
+          if (!leaving && settings.wait > 0) await run.waitOrEnd(settings.wait);
+          await run.closeOnce(1000, "");
+        }
+      }
+      const end = await ended;
+      let cause = settings.reconnect && !stopped && !run.closing && inputEnd !== "quit" &&
+          inputEnd !== "interrupt"
+        ? transientCause(end, recorder)
+        : null;
+      if (cause === null) {
+        terminal?.close();
+        if (settings.showFrames) formatSummary(recorder).forEach(out.note);
+        return run.exitCode(end, recorder);
+      }
+      if (settings.showFrames) formatSummary(recorder).forEach(out.note);
+      await link.dispose().catch(() => {});
+      if (Date.now() - openedAt >= backoff.minUptime) {
+        backoff.reset();
+        attempt = 0;
+      }
+      let next: ClientLink | null = null;
+      while (next === null) {
+        const delay = Math.round(backoff.next());
+        out.note(`reconnecting in ${delay} ms (attempt ${++attempt}): ${cause}`);
+        const waited = await Promise.race([
+          sleep(delay, stopping.signal),
+          // Ctrl-D, Ctrl-C or /quit at the prompt while waiting: leave.
+          terminal && inputEnd === null ? shared!.then(() => false) : new Promise<never>(() => {}),
+        ]);
+        if (!waited) {
+          terminal?.close();
+          return run.exitCode(end, recorder);
+        }
+        try {
+          next = await open();
+        } catch (err) {
+          if (!isTransientError(err) || stopped) {
+            terminal?.close();
+            out.note(describeError(err));
+            if (settings.showFrames) formatSummary(recorder).forEach(out.note);
+            return exitCodeFor(err);
+          }
+          cause = describeError(err);
+        }
+      }
+      link = next;
+      connected(link);
+      run = new ClientRun(link, out, settings, interactive ? "< " : "");
+      if (stopped) run.stop();
     }
-    const end = await ended;
-    terminal?.close();
-    if (settings.showFrames) formatSummary(recorder).forEach(out.note);
-    return run.exitCode(end, recorder);
   } finally {
     removeSignalListener("SIGINT", stopOnSignal);
     terminal?.close();
+    piped?.cancel();
     await link.dispose().catch(() => {});
+  }
+}
+
+/** How the input ended. */
+type InputEnd = "eof" | "quit" | "interrupt";
+
+/** The backoff of `--reconnect`: the library's, with a first delay of up to 1 s. */
+const CLI_BACKOFF = { initialDelay: 1_000 };
+
+/**
+ * Why a connection's end is worth a reconnect (the library's classification), in words, or
+ * `null` when it is not.
+ */
+function transientCause(end: ReadEnd, recorder: WireRecorder): string | null {
+  if (end.error !== undefined) {
+    return isTransientError(end.error) ? describeError(end.error) : null;
+  }
+  const peerClose = recorder.closes.find((c) => c.direction === "in");
+  if (peerClose === undefined) return "the server sent no close frame (abnormal closure)";
+  return isTransientCloseCode(peerClose.code)
+    ? `the server closed with ${describeClose(peerClose.code, peerClose.reason)}`
+    : null;
+}
+
+/** Waits `ms`: `true`, or `false` as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Piped stdin as pieces, read across connections: a piece asked for by one connection that
+ * ended before it came is kept for the next.
+ */
+class PipedInput {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #pieces: AsyncIterator<Uint8Array>;
+  #pending: Promise<IteratorResult<Uint8Array>> | null = null;
+  /** Pieces taken so far (for the notices). */
+  index = 0;
+
+  constructor(stdin: ReadableStream<Uint8Array>, framing: ConnectSettings["framing"]) {
+    const reader = this.#reader = stdin.getReader();
+    const stream = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+    });
+    this.#pieces = splitStream(stream, framing)[Symbol.asyncIterator]();
+  }
+
+  /** The next piece (the same promise until {@linkcode PipedInput.take}). */
+  next(): Promise<IteratorResult<Uint8Array>> {
+    return this.#pending ??= this.#pieces.next();
+  }
+
+  /** The piece from {@linkcode PipedInput.next} was used. */
+  take(): void {
+    this.#pending = null;
+  }
+
+  /** Stops reading stdin. */
+  cancel(): void {
+    this.#reader.cancel().catch(() => {});
   }
 }
 
@@ -130,6 +285,16 @@ class ClientRun {
   #closing: Promise<void> | null = null;
   /** Ctrl-Cs received (outside the terminal). */
   #interrupts = 0;
+
+  /** Whether the connection ended. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Whether the tool started closing (end of input, `/close`, Ctrl-C). */
+  get closing(): boolean {
+    return this.#closing !== null;
+  }
 
   constructor(link: ClientLink, out: Output, settings: ConnectSettings, prefix: string) {
     this.#link = link;
@@ -251,47 +416,42 @@ class ClientRun {
     }
   }
 
-  /** Runs the `-x` lines in order. */
-  async lines(lines: readonly string[]): Promise<"eof" | "quit"> {
-    for (const line of lines) {
-      if (this.#ended) break;
-      if ((await this.line(line)) === "quit") return "quit";
-    }
-    return "eof";
-  }
-
-  /** Sends piped stdin as messages, in order, each once the previous one was taken. */
-  async pipe(stdin: ReadableStream<Uint8Array>): Promise<"eof"> {
-    const reader = stdin.getReader();
-    const stream = new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-    });
-    this.#endedSignal.promise.then(() => reader.cancel().catch(() => {}));
-    let index = 0;
-    try {
-      for await (const piece of splitStream(stream, this.#settings.framing)) {
-        index++;
-        if (this.#ended) break;
-        const message = toMessage(piece, this.#settings.input);
-        if (message.kind === "invalid") {
-          this.#out.note(`stdin message ${index} skipped: ${message.error}`);
-          continue;
-        }
-        const frame = message.kind === "text"
-          ? Frame.text(message.text)
-          : Frame.binary(message.data);
-        await this.#link.send(frame);
+  /**
+   * Sends piped stdin as messages, in order, each once the previous one was taken; `"ended"`
+   * when the connection ended first.
+   */
+  async pipe(input: PipedInput): Promise<"eof" | "ended"> {
+    const ended = this.#endedSignal.promise.then(() => null);
+    while (true) {
+      if (this.#ended) return "ended";
+      let next;
+      try {
+        next = await Promise.race([input.next(), ended]);
+      } catch (err) {
+        input.take();
+        if (this.#ended) return "ended";
+        this.#out.note(`stdin: ${describeError(err)}`);
+        return "eof";
       }
-    } catch (err) {
-      if (!this.#ended) this.#out.note(`stdin: ${describeError(err)}`);
-    } finally {
-      reader.releaseLock();
+      if (next === null) return "ended";
+      input.take();
+      if (next.done) return "eof";
+      const index = ++input.index;
+      const message = toMessage(next.value, this.#settings.input);
+      if (message.kind === "invalid") {
+        this.#out.note(`stdin message ${index} skipped: ${message.error}`);
+        continue;
+      }
+      const frame = message.kind === "text" ? Frame.text(message.text) : Frame.binary(message.data);
+      try {
+        await this.#link.send(frame);
+      } catch (err) {
+        // The connection is going down, most likely: the message is lost, never sent again.
+        if (!this.#ended) this.#out.note(`stdin message ${index} not sent: ${describeError(err)}`);
+        await this.waitOrEnd(this.#settings.closeTimeout);
+        return this.#ended ? "ended" : "eof";
+      }
     }
-    return "eof";
   }
 
   /** Waits `ms`, or less if the connection ends first. */

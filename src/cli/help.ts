@@ -103,7 +103,10 @@ Connection:
                                HTTP_PROXY, NO_PROXY)
   -L, --location               follow redirects (301, 302, 303, 307, 308; never wss: to ws:)
   --max-redirs N               the most redirects -L follows (default 10)
-  coming in a later release: --reconnect
+  --reconnect                  when the connection ends transiently (dropped, 1001, 1011-1014),
+                               reconnect after a random delay (up to 1s), then a jittered
+                               exponential backoff (up to 60s); piped stdin goes on to the new
+                               connection
 
 Messages:
   -x, --execute LINE           send LINE (a message or a /command) after connecting

@@ -101,6 +101,8 @@ export interface ConnectSettings extends CommonSettings {
   followRedirects: boolean;
   /** `--max-redirs`: the most redirects followed (the library's default when absent). */
   maxRedirects: number | undefined;
+  /** `--reconnect`: reconnect with backoff when the connection ends transiently. */
+  reconnect: boolean;
 }
 
 /** `listen [PORT]`. */

@@ -87,6 +87,9 @@ Deno.test("parseCommandLine: connect with every kind of flag", () => {
   assert.equal(reach.maxRedirects, 3);
   const direct = parseCommandLine(["connect", "ws://x/", "--proxy", "none"]);
   assert.equal(direct.command === "connect" && direct.proxy, false);
+  assert.equal(direct.command === "connect" && direct.reconnect, false);
+  const again = parseCommandLine(["connect", "ws://x/", "--reconnect"]);
+  assert.equal(again.command === "connect" && again.reconnect, true);
 });
 
 Deno.test("parseCommandLine: listen, help, version, and usage errors", () => {
@@ -117,7 +120,6 @@ Deno.test("parseCommandLine: listen, help, version, and usage errors", () => {
   usage(["connect", "ws://x/", "--framing", "words"], /--framing takes line, null, whole/);
   usage(["connect", "ws://x/", "--proxy", "ftp://p:1/"], /--proxy takes http:\/\/, socks5/);
   usage(["connect", "ws://x/", "--max-redirs=-1"], /--max-redirs takes a whole number/);
-  usage(["connect", "ws://x/", "--reconnect"], /--reconnect is coming/);
   usage(["listen", "--max-connections", "0"], /--max-connections takes a whole number/);
   usage(["listen", "--path", "chat"], /--path must start with "\/"/);
 });
@@ -224,7 +226,8 @@ Deno.test("main: help pages and usage errors, in process", async () => {
     );
   }
   assert.match(helpText("connect"), /--proxy URL .*\n(.*\n)*.*-L, --location/);
-  assert.match(helpText("connect"), /coming in a later release: --reconnect/);
+  assert.match(helpText("connect"), /--reconnect +when the connection ends transiently/);
+  assert.doesNotMatch(helpText("connect"), /coming in a later release/);
   assert.equal(await main(["connect", "--nope"], io), 2);
   assert.match(
     chunks.join(""),

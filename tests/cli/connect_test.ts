@@ -204,15 +204,12 @@ Deno.test("headers, Basic auth, origin and subprotocols reach the server", async
   assert.deepEqual(seen.messages, ["hello"]);
 });
 
-Deno.test("exit 2: bad usage; 'coming' flags say so", async () => {
+Deno.test("exit 2: bad usage", async () => {
   const missing = await runCli(["connect"]);
   assert.equal(missing.code, ExitCode.USAGE);
   assert.match(missing.stderr, /connect needs a URL/);
   const bad = await runCli(["connect", "ftp://x/", "--wait", "soon"]);
   assert.equal(bad.code, ExitCode.USAGE);
-  const coming = await runCli(["connect", "ws://127.0.0.1:1/", "--reconnect"]);
-  assert.equal(coming.code, ExitCode.USAGE);
-  assert.match(coming.stderr, /--reconnect is coming in a later release/);
   const proxy = await runCli(["connect", "ws://127.0.0.1:1/", "--proxy", "ftp://p:1"]);
   assert.equal(proxy.code, ExitCode.USAGE);
 });
