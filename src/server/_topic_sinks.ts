@@ -6,8 +6,12 @@
  */
 
 import { CloseReason } from "../core/close.ts";
-import type { SessionState } from "../session/managed_session.ts";
-import { type ManagedWebSocketSession, senderOf } from "../session/managed_session.ts";
+import {
+  type ManagedWebSocketSession,
+  senderOf,
+  type SessionState,
+} from "../session/managed_session.ts";
+import type { ManagedSender } from "../session/_managed_sender.ts";
 import type { PreparedMessage } from "../topics/prepared_message.ts";
 import type { TopicSink } from "../topics/topic_types.ts";
 
@@ -18,17 +22,18 @@ export const SLOW_SUBSCRIBER: CloseReason = new CloseReason(1013, "Subscriber to
 /** A managed listener session as a topic subscriber. */
 export class ManagedTopicSink implements TopicSink {
   readonly owner: ManagedWebSocketSession;
+  readonly topicBound: number;
+  /** The session's send path (looked up once: a publish reads it for every subscriber). */
+  readonly #sender: ManagedSender;
 
   constructor(session: ManagedWebSocketSession) {
     this.owner = session;
+    this.#sender = senderOf(session);
+    this.topicBound = this.#sender.budget;
   }
 
   get queued(): number {
-    return senderOf(this.owner).queuedBytes;
-  }
-
-  get topicBound(): number {
-    return senderOf(this.owner).budget;
+    return this.#sender.queuedBytes;
   }
 
   get open(): boolean {
@@ -36,7 +41,7 @@ export class ManagedTopicSink implements TopicSink {
   }
 
   deliverTopic(message: PreparedMessage, envelope: boolean): boolean {
-    const sender = senderOf(this.owner);
+    const sender = this.#sender;
     // Shared bytes when nothing per-session changes them (no extension, no masking); otherwise
     // the frame goes through the session's extensions (deflate compresses it per session).
     if (sender.sharesEncoded) return sender.sendShared(message.encoded(envelope));
