@@ -116,6 +116,22 @@ Deno.test("topics: a subscriber that reconnects with its offset gets exactly wha
 });
 
 /**
+ * Serves `/t`: each session subscribes to the topic `t`, says `ready`, then reads until the end
+ * (what it reads is dropped). `onEnd` gets each session's close code.
+ */
+function topicRoute(server: WebSocketServer, onEnd?: (code: Promise<number>) => void) {
+  server.webSocket("/t", async (session) => {
+    onEnd?.(session.closeReason.then((r) => r.code));
+    await session.subscribe("t");
+    await session.send("ready");
+    for await (const _ of session.incoming) {
+      // ignore
+    }
+  });
+  return server.listen({ port: 0, hostname: "127.0.0.1" });
+}
+
+/**
  * Publishes 16 KiB messages until the slow peer is over its bound (bounded loop), each once the
  * fast subscriber has read the one before (so that only the slow one falls behind).
  */
@@ -147,15 +163,7 @@ for (const policy of ["close", "drop"] as const) {
       topics: { slowSubscribers: policy },
     });
     const ended: Promise<number>[] = [];
-    server.webSocket("/t", async (session) => {
-      ended.push(session.closeReason.then((r) => r.code));
-      await session.subscribe("t");
-      await session.send("ready");
-      for await (const _ of session.incoming) {
-        // ignore
-      }
-    });
-    const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
+    const listener = topicRoute(server, (code) => ended.push(code));
     const port = listener.addr.port;
     const fast = await webSocketSession(`ws://127.0.0.1:${port}/t`);
     const { peer: slow } = await RawPeer.open(port, "/t");
@@ -204,14 +212,7 @@ Deno.test("topics: a plain loop of awaited publishes, well over the bound, close
   // Without a turn of the event loop between publishes nothing is written: every queue only
   // grows and every subscriber, however fast, goes over its bound ("close" closes it).
   const server = createServer({ outgoingQueue: { bytes: 64 * 1024 } });
-  server.webSocket("/t", async (session) => {
-    await session.subscribe("t");
-    await session.send("ready");
-    for await (const _ of session.incoming) {
-      // ignore
-    }
-  });
-  const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
+  const listener = topicRoute(server);
   const url = `ws://127.0.0.1:${listener.addr.port}/t`;
   const readers = await Promise.all([webSocketSession(url), webSocketSession(url)]);
   const count = 1000; // 1 MiB to each: 16 times the bound.
@@ -336,14 +337,7 @@ Deno.test("topics: policy wait holds the publisher until the slow subscriber rea
     outgoingQueue: { bytes: 64 * 1024 },
     topics: { slowSubscribers: "wait" },
   });
-  server.webSocket("/t", async (session) => {
-    await session.subscribe("t");
-    await session.send("ready");
-    for await (const _ of session.incoming) {
-      // ignore
-    }
-  });
-  const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
+  const listener = topicRoute(server);
   const port = listener.addr.port;
   const fast = await webSocketSession(`ws://127.0.0.1:${port}/t`);
   const { peer: slow } = await RawPeer.open(port, "/t");
