@@ -28,17 +28,10 @@ import type { DefaultWebSocketServerSession } from "./managed_server_session.ts"
 import { NativeTopicSink } from "./_topic_sinks.ts";
 import type { TopicHub } from "../topics/topic_hub.ts";
 import type { SubscribeOptions, SubscribeResult } from "../topics/topic_types.ts";
+import { rejected } from "../session/_outgoing.ts";
 
 /** Deno's own limit on a message (fastwebsockets' default); it cannot be changed. */
 const NATIVE_MAX_FRAME = 64 * 1024 * 1024;
-
-const NOOP = (): void => {};
-
-function rejected<T>(err: unknown): Promise<T> {
-  const p = Promise.reject(err);
-  p.catch(NOOP);
-  return p;
-}
 
 /** @internal What the adapter knows when it creates a session. */
 export interface NativeSessionInit<D> {
