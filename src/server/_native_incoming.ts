@@ -6,7 +6,7 @@
  * @module
  */
 
-import { IncomingStream } from "../session/_incoming_stream.ts";
+import { type IncomingGuard, IncomingStream } from "../session/_incoming_stream.ts";
 import { CloseReason, truncateUtf8 } from "../core/close.ts";
 import { ConnectionClosedError, ProtocolError, WebSocketError } from "../core/errors.ts";
 import { Frame } from "../core/frame.ts";
@@ -32,7 +32,11 @@ export interface NativeIncomingOptions {
 }
 
 /** The `incoming` stream of a native session. */
-export class NativeIncoming {
+export class NativeIncoming implements IncomingGuard {
+  /** See `IncomingGuard`. */
+  blockGrace = 0;
+  /** See `IncomingGuard`. */
+  leftEarly = false;
   /** Complete text and binary messages from the client. */
   readonly stream: ReadableStream<Frame>;
   /** The largest message; a larger one closes the session with 1009 once received. */
@@ -67,26 +71,35 @@ export class NativeIncoming {
       };
     }
     this.#highWaterMark = strategy.highWaterMark!;
-    const incoming = new IncomingStream<Frame>({
-      start: (controller) => {
-        this.#controller = controller;
-      },
-      pull: (controller) => {
-        if (this.#pendingError !== null && controller.desiredSize === this.#highWaterMark) {
-          const err = this.#pendingError;
-          this.#pendingError = null;
-          try {
-            controller.error(err);
-          } catch {
-            // Already ended.
+    const incoming = new IncomingStream<Frame>(
+      {
+        start: (controller) => {
+          this.#controller = controller;
+        },
+        pull: (controller) => {
+          if (this.#pendingError !== null && controller.desiredSize === this.#highWaterMark) {
+            const err = this.#pendingError;
+            this.#pendingError = null;
+            try {
+              controller.error(err);
+            } catch {
+              // Already ended.
+            }
           }
-        }
+        },
+        cancel: () => {
+          this.#cancelled = true;
+        },
       },
-      cancel: () => {
-        this.#cancelled = true;
-      },
-    }, strategy);
+      strategy,
+      this,
+    );
     this.stream = incoming;
+  }
+
+  /** Whether the stream is locked. */
+  get locked(): boolean {
+    return this.stream.locked;
   }
 
   /**

@@ -7,6 +7,7 @@
 
 import { nativePayload, type NativeSend } from "./_native_payload.ts";
 import { blockCloseReason } from "../session/run_block.ts";
+import { INCOMING_GUARD, type IncomingGuard } from "../session/_incoming_stream.ts";
 import { CloseReason, isValidCloseCode } from "../core/close.ts";
 import { ConnectionClosedError } from "../core/errors.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
@@ -189,7 +190,12 @@ export class NativeWebSocketServerSession<D = unknown> implements DefaultWebSock
    * `DefaultWebSocketSession.closeReason`).
    */
   get closeReason(): Promise<CloseReason> {
-    return blockCloseReason(this.#ending.closeReason, this.incoming, this);
+    return blockCloseReason(this.#ending.closeReason, this.#incoming, this);
+  }
+
+  /** @ignore */
+  get [INCOMING_GUARD](): IncomingGuard {
+    return this.#incoming;
   }
 
   /** Aborted when the session ends. */

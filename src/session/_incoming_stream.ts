@@ -6,6 +6,45 @@
  */
 
 /**
+ * What `runBlock` notes about a session's `incoming` while a block's handler runs (see
+ * `blockCloseReason`). Kept by the session's reader, not by the stream: the stream may not be
+ * made yet when a block starts (sessions make `incoming` when it is first read).
+ */
+export interface IncomingGuard {
+  /**
+   * While a block's handler runs: how long `closeReason`, read after the handler left its loop
+   * over `incoming` early, waits for a close before it rejects; 0 when no block runs.
+   */
+  blockGrace: number;
+  /** Whether the last `for await` loop over `incoming` was left early (tracked in blocks). */
+  leftEarly: boolean;
+  /** Whether `incoming` is made and locked to a reader. */
+  readonly locked: boolean;
+}
+
+/**
+ * Where a session keeps its {@linkcode IncomingGuard} (a property keyed by this symbol), so that
+ * `runBlock` reaches it without making `incoming`.
+ */
+export const INCOMING_GUARD: unique symbol = Symbol("wirestream.incomingGuard");
+
+/** A session whose `incoming` has a guard. */
+export interface GuardedSession {
+  /** The guard of the session's `incoming`. */
+  readonly [INCOMING_GUARD]: IncomingGuard;
+}
+
+/**
+ * The guard of `session`, if it has one.
+ *
+ * @param session A session.
+ * @returns Its guard, or `null`.
+ */
+export function incomingGuard(session: object): IncomingGuard | null {
+  return (session as Partial<GuardedSession>)[INCOMING_GUARD] ?? null;
+}
+
+/**
  * A `ReadableStream` iterated with `preventCancel: true` by default: leaving a `for await` loop
  * early (`break`, `return`, a throw) releases the reader without cancelling the stream, so the
  * frames that follow stay readable and a close handshake can still run.
@@ -14,14 +53,23 @@
  * holds no extra closure, and every stream keeps the same shape.
  */
 export class IncomingStream<T> extends ReadableStream<T> {
+  readonly #guard: IncomingGuard;
+
   /**
-   * While a block's handler runs (see `runBlock`): how long `closeReason`, read after the
-   * handler left its loop over this stream early, waits for a close before it rejects; 0 when
-   * no block runs.
+   * Makes the stream.
+   *
+   * @param source Its underlying source.
+   * @param strategy Its queuing strategy.
+   * @param guard Where a loop left early is noted.
    */
-  blockGrace = 0;
-  /** Whether the last `for await` loop over the stream was left early (tracked in blocks). */
-  leftEarly = false;
+  constructor(
+    source: UnderlyingDefaultSource<T>,
+    strategy: QueuingStrategy<T>,
+    guard: IncomingGuard,
+  ) {
+    super(source, strategy);
+    this.#guard = guard;
+  }
 
   /**
    * Iterates the stream; `preventCancel` defaults to `true`.
@@ -33,12 +81,13 @@ export class IncomingStream<T> extends ReadableStream<T> {
     options?: ReadableStreamIteratorOptions,
   ): ReturnType<ReadableStream<T>["values"]> {
     const iterator = this.values({ preventCancel: options?.preventCancel ?? true });
-    this.leftEarly = false;
+    const guard = this.#guard;
+    guard.leftEarly = false;
     const leave = iterator.return;
     // In a block only (one closure per loop, none per message): note a loop left early.
-    if (this.blockGrace > 0 && leave !== undefined) {
+    if (guard.blockGrace > 0 && leave !== undefined) {
       iterator.return = (value?: unknown) => {
-        this.leftEarly = true;
+        guard.leftEarly = true;
         return leave.call(iterator, value);
       };
     }

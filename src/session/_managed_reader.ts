@@ -11,7 +11,12 @@
 import { ConnectionClosedError, ProtocolError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
 import type { Protocol } from "../core/protocol.ts";
-import { type IncomingFeed, IncomingSource, IncomingStream } from "./_incoming_stream.ts";
+import {
+  type IncomingFeed,
+  type IncomingGuard,
+  IncomingSource,
+  IncomingStream,
+} from "./_incoming_stream.ts";
 import type { Link } from "./_link.ts";
 import type { ReaderHost } from "./_managed_parts.ts";
 
@@ -31,18 +36,35 @@ const WAITING_ROOM = 4;
 /** Not waiting for anything (running or stopped). */
 const STOPPED = 5;
 
+/**
+ * While the incoming queue is full, reads go on (and their messages are queued over its bound)
+ * until this many bytes came: the end of stream of a peer that sent up to this much and vanished
+ * is noticed.
+ */
+const PAUSED_READ_BYTES = 16 * 1024;
+
 // The read loop's state (`ManagedReader.#state`).
 const LOOP_IDLE = 0;
 const LOOP_RUNNING = 1;
 const LOOP_STOPPED = 2;
 
+/** How `end()` ended a stream not made yet: cleanly. */
+const ENDED_CLEANLY = Symbol("ended cleanly");
+
 /**
  * The incoming stream and the read loop feeding it. The read loop starts with `start()`, once
  * the host is ready.
+ *
+ * The stream is made when the application first reads it (or `receive()`s) or when the first
+ * message arrives, not with the session: a session that only sends, or whose messages nobody
+ * has read yet, holds no stream, controller and queue (about 1.7 KB of resident memory per idle
+ * client connection in W5, `deno task bench --only=W5`).
  */
-export class ManagedReader implements IncomingFeed<Frame> {
-  /** Complete text and binary messages from the peer. */
-  readonly stream: ReadableStream<Frame>;
+export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard {
+  /** See `IncomingGuard`. */
+  blockGrace = 0;
+  /** See `IncomingGuard`. */
+  leftEarly = false;
   /** Whether the application cancelled `stream` (messages are dropped, reading goes on). */
   cancelled = false;
   /** Whether the current socket read delivered a message to `stream`. */
@@ -50,8 +72,13 @@ export class ManagedReader implements IncomingFeed<Frame> {
   readonly #protocol: Protocol;
   readonly #link: Link;
   readonly #host: ReaderHost;
+  readonly #strategy: QueuingStrategy<Frame>;
   readonly #highWaterMark: number;
-  #controller!: ReadableStreamDefaultController<Frame>;
+  #stream: IncomingStream<Frame> | null = null;
+  /** Set by `stream`'s start, synchronously as it is made. */
+  #controller: ReadableStreamDefaultController<Frame> | null = null;
+  /** How `end()` ended the stream before it was made (`null`: not ended). */
+  #endedEarly: unknown = null;
   /** The failure, raised once the queued messages have been read. */
   #pendingError: unknown = null;
   /** Whether the read loop has not started, runs, or stopped. */
@@ -66,6 +93,8 @@ export class ManagedReader implements IncomingFeed<Frame> {
   #loopDone: Promise<void> | null = null;
   #resolveLoopDone: (() => void) | null = null;
   #receiving: Promise<unknown> | null = null;
+  /** Bytes read since decoding paused for a full queue (see PAUSED_READ_BYTES). */
+  #pausedBytes = 0;
   /** Takes the next owed pong once the socket took the last one (made at the first ping). */
   #onPongWrittenCb: (() => void) | null = null;
   /** Reports a pong that the socket refused: the peer is gone (made at the first ping). */
@@ -88,9 +117,33 @@ export class ManagedReader implements IncomingFeed<Frame> {
     this.#protocol = protocol;
     this.#link = link;
     this.#host = host;
+    this.#strategy = strategy;
     this.#highWaterMark = strategy.highWaterMark!;
+  }
+
+  /** Complete text and binary messages from the peer (made on first use). */
+  get stream(): ReadableStream<Frame> {
+    return this.#stream ?? this.#makeStream();
+  }
+
+  /** Whether the stream is made and locked. */
+  get locked(): boolean {
+    return this.#stream !== null && this.#stream.locked;
+  }
+
+  #makeStream(): IncomingStream<Frame> {
     // Leaving a `for await` loop early does not cancel the session's incoming messages.
-    this.stream = new IncomingStream<Frame>(new IncomingSource(this), strategy);
+    const stream = this.#stream = new IncomingStream<Frame>(
+      new IncomingSource(this),
+      this.#strategy,
+      this,
+    );
+    const ended = this.#endedEarly;
+    if (ended !== null) {
+      this.#endedEarly = null;
+      this.end(ended === ENDED_CLEANLY ? null : ended);
+    }
+    return stream;
   }
 
   /** The stream started (see `IncomingSource`). */
@@ -131,7 +184,8 @@ export class ManagedReader implements IncomingFeed<Frame> {
 
   /** Whether messages wait in the incoming queue. */
   get queued(): boolean {
-    return (this.#controller.desiredSize ?? 0) < this.#highWaterMark;
+    const controller = this.#controller;
+    return controller !== null && (controller.desiredSize ?? 0) < this.#highWaterMark;
   }
 
   /** Resumes a read loop that waits for room in the queue. */
@@ -151,6 +205,11 @@ export class ManagedReader implements IncomingFeed<Frame> {
    */
   end(err: unknown): void {
     const controller = this.#controller;
+    if (controller === null) {
+      // Not made yet: it is made ended (nothing was queued).
+      this.#endedEarly ??= err === null ? ENDED_CLEANLY : err;
+      return;
+    }
     try {
       if (err === null) {
         controller.close();
@@ -229,8 +288,16 @@ export class ManagedReader implements IncomingFeed<Frame> {
     const host = this.#host;
     try {
       if (phase === AFTER_PAUSED_READ) {
-        reader.commit(n!);
-        phase = TOP;
+        if (reader.commit(n!) && !protocol.pongBlocked) {
+          // Decoded at once, over the queue's bound (PAUSED_READ_BYTES at most): what waits
+          // undecoded is then at most one split frame, which a wake could not decode anyway.
+          this.#pausedBytes += n!;
+          phase = AFTER_FRAME_READ;
+        } else {
+          // The end of stream (the top decodes what waits, then ends), or bytes that wait
+          // undecoded while a pong must wait for the socket.
+          phase = TOP;
+        }
       } else if (phase === AFTER_FRAME_READ) {
         if (!reader.commit(n!)) {
           host.onEof();
@@ -243,21 +310,27 @@ export class ManagedReader implements IncomingFeed<Frame> {
           if (host.finished || protocol.closeReceived) break;
           if (
             !reader.eof && (protocol.pongBlocked ||
-              (!this.cancelled && !protocol.closeSent &&
+              (!this.cancelled && !protocol.closeSent && this.#controller !== null &&
                 (this.#controller.desiredSize ?? 0) <= 0))
           ) {
             // Decoding stops while the incoming queue is full (the application does not read)
             // or while a pong is owed that must wait for the socket (MAX_PONGS_IN_FLIGHT pongs
             // wait: the peer does not read), so that TCP backpressure reaches the peer: a ping
-            // flood is held back instead of decoded and discarded as fast as it comes. One more
-            // read stays posted while nothing waits undecoded, so that a peer that vanished is
-            // noticed (its end of stream or reset ends the session with 1006); what that read
-            // brings waits in the decoder (one read buffer at most), and a peer that goes on
-            // sending is held back by TCP. Waiting for pongs, the write in flight notices a
-            // reset (see #writePong).
-            if (protocol.decoder.buffered === 0) {
+            // flood is held back instead of decoded and discarded as fast as it comes. Reads stay
+            // posted so that a peer that vanished is noticed (its end of stream or reset ends the
+            // session with 1006), and a peer that goes on sending is held back by TCP:
+            // - while the queue is full, until PAUSED_READ_BYTES came since the pause (decoded
+            //   into the queue over its bound, so that nothing decodable waits for a wake);
+            // - while a pong must wait, while nothing waits undecoded; what that read brings
+            //   waits in the decoder, and the write in flight notices a reset (see #writePong).
+            const pongPause = protocol.pongBlocked;
+            const rest = PAUSED_READ_BYTES - this.#pausedBytes;
+            if (pongPause ? protocol.decoder.buffered === 0 : rest > 0) {
               this.#waitingFor = AFTER_PAUSED_READ;
-              link.conn.read(reader.window()).then(this.#onSettled, this.#onFailed);
+              const window = reader.window();
+              link.conn.read(
+                pongPause || window.length <= rest ? window : window.subarray(0, rest),
+              ).then(this.#onSettled, this.#onFailed);
             } else {
               // `wake()` resumes the loop.
               this.#waitingFor = WAITING_ROOM;
@@ -265,6 +338,7 @@ export class ManagedReader implements IncomingFeed<Frame> {
             return;
           }
           this.deliveredThisRead = false;
+          this.#pausedBytes = 0;
         }
         phase = TOP;
         // The protocol decodes, reassembles, runs the extensions and notes pings and the close.
@@ -371,7 +445,7 @@ export class ManagedReader implements IncomingFeed<Frame> {
   /** Hands a complete message to `stream` (dropped when cancelled, or closing with no room). */
   #deliver(frame: Frame): void {
     if (this.cancelled || this.#host.finished) return;
-    const controller = this.#controller;
+    const controller = this.#controller ?? (this.#makeStream(), this.#controller!);
     if (this.#protocol.closeSent && (controller.desiredSize ?? 0) <= 0) return;
     controller.enqueue(frame);
     this.deliveredThisRead = true;

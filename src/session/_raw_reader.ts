@@ -16,23 +16,37 @@ import {
 import type { Frame } from "../core/frame.ts";
 import type { Protocol } from "../core/protocol.ts";
 import { readFrame } from "../transport/read_loop.ts";
-import { type IncomingFeed, IncomingSource, IncomingStream } from "./_incoming_stream.ts";
+import {
+  type IncomingFeed,
+  type IncomingGuard,
+  IncomingSource,
+  IncomingStream,
+} from "./_incoming_stream.ts";
 import type { Link } from "./_link.ts";
 
 /** `incoming` is pulled: nothing is read ahead of the application. */
 const ZERO_WATER_MARK: QueuingStrategy<Frame> = { highWaterMark: 0 };
 
-/** The incoming stream of a raw session and the reads that feed it. */
-export class RawReader implements IncomingFeed<Frame> {
-  /** Frames from the peer, as they arrive. */
-  readonly stream: ReadableStream<Frame>;
+/**
+ * The incoming stream of a raw session and the reads that feed it. The stream is made when it
+ * is first asked for: nothing is read before that anyway.
+ */
+export class RawReader implements IncomingFeed<Frame>, IncomingGuard {
+  /** See `IncomingGuard`. */
+  blockGrace = 0;
+  /** See `IncomingGuard`. */
+  leftEarly = false;
   /** Whether `stream` ended. */
   ended = false;
   readonly #protocol: Protocol;
   readonly #link: Link;
   readonly #closeTimeout: number;
   readonly #cancel: (reason: unknown) => void;
-  #inController!: ReadableStreamDefaultController<Frame>;
+  #stream: IncomingStream<Frame> | null = null;
+  /** Set by `stream`'s start, synchronously as it is made. */
+  #inController: ReadableStreamDefaultController<Frame> | null = null;
+  /** How `end()` ended the stream before it was made (`undefined`: not ended). */
+  #endedEarly: unknown = undefined;
   /** A protocol error found after frames that were delivered first (raised on the next pull). */
   #pendingError: ProtocolError | null = null;
   /** The socket read in flight (a pull, or closeAndRelease discarding), if any. */
@@ -56,7 +70,25 @@ export class RawReader implements IncomingFeed<Frame> {
     // Leaving a `for await` loop early must not cancel the stream (which aborts the session):
     // the frames that follow stay readable, and a close handshake can still run.
     this.#cancel = options.cancel;
-    this.stream = new IncomingStream<Frame>(new IncomingSource(this), ZERO_WATER_MARK);
+  }
+
+  /** Frames from the peer, as they arrive (made on first use). */
+  get stream(): ReadableStream<Frame> {
+    let stream = this.#stream;
+    if (stream === null) {
+      stream = this.#stream = new IncomingStream<Frame>(
+        new IncomingSource(this),
+        ZERO_WATER_MARK,
+        this,
+      );
+      if (this.#endedEarly !== undefined) this.#endStream(this.#endedEarly);
+    }
+    return stream;
+  }
+
+  /** Whether the stream is made and locked. */
+  get locked(): boolean {
+    return this.#stream !== null && this.#stream.locked;
   }
 
   /** The stream started (see `IncomingSource`). */
@@ -94,9 +126,14 @@ export class RawReader implements IncomingFeed<Frame> {
   end(err: unknown): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.#inController === null) this.#endedEarly = err;
+    else this.#endStream(err);
+  }
+
+  #endStream(err: unknown): void {
     try {
-      if (err === null) this.#inController.close();
-      else this.#inController.error(err);
+      if (err === null) this.#inController!.close();
+      else this.#inController!.error(err);
     } catch {
       // The stream already ended.
     }

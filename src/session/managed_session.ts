@@ -11,6 +11,7 @@ import { extensionRsv } from "../core/extension_chain.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
 import { Frame } from "../core/frame.ts";
 import { Protocol, type SessionState } from "../core/protocol.ts";
+import { INCOMING_GUARD, type IncomingGuard } from "./_incoming_stream.ts";
 import { Link } from "./_link.ts";
 import type { Keepalive } from "./_keepalive.ts";
 import { ManagedEnding } from "./_managed_ending.ts";
@@ -78,8 +79,6 @@ export let senderOf: (session: ManagedWebSocketSession) => ManagedSender;
  * ```
  */
 export class ManagedWebSocketSession implements DefaultWebSocketSession {
-  /** Complete text and binary messages from the peer. */
-  readonly incoming: ReadableStream<Frame>;
   /** The HTTP upgrade exchange. */
   readonly call: UpgradeCall;
   /** The negotiated subprotocol, or `""`. */
@@ -152,9 +151,18 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
     });
     this.#reader = ending.reader;
     this.#sender = ending.sender;
-    this.incoming = ending.reader.stream;
     this.#reader.start();
     if (this.#pingInterval > 0) this.#pinger().restart();
+  }
+
+  /** Complete text and binary messages from the peer (made on first use). */
+  get incoming(): ReadableStream<Frame> {
+    return this.#reader.stream;
+  }
+
+  /** @ignore */
+  get [INCOMING_GUARD](): IncomingGuard {
+    return this.#reader;
   }
 
   /** Frames to the peer (made on first use). */
@@ -169,7 +177,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    * `DefaultWebSocketSession.closeReason`).
    */
   get closeReason(): Promise<CloseReason> {
-    return blockCloseReason(this.#ending.closeReason, this.incoming, this);
+    return blockCloseReason(this.#ending.closeReason, this.#reader, this);
   }
 
   /** Aborted when the session ends, with the failure error or a `SESSION_CLOSED` error. */

@@ -75,8 +75,6 @@ export {
  * ```
  */
 export class RawWebSocketSession implements AsyncDisposable {
-  /** Frames from the peer, as they arrive. */
-  readonly incoming: ReadableStream<Frame>;
   /** The HTTP upgrade exchange. */
   readonly call: UpgradeCall;
   /** The negotiated subprotocol, or `""`. */
@@ -124,7 +122,11 @@ export class RawWebSocketSession implements AsyncDisposable {
       closeTimeout: init.closeTimeout,
       cancel: (reason) => this.abort(reason),
     });
-    this.incoming = this.#reader.stream;
+  }
+
+  /** Frames from the peer, as they arrive (made on first use). */
+  get incoming(): ReadableStream<Frame> {
+    return this.#reader.stream;
   }
 
   /** Frames to the peer (made on first use). */

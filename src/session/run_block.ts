@@ -6,7 +6,7 @@
  * @module
  */
 
-import { IncomingStream } from "./_incoming_stream.ts";
+import { type IncomingGuard, incomingGuard } from "./_incoming_stream.ts";
 import { CloseReason, MAX_CLOSE_REASON_BYTES, truncateUtf8 } from "../core/close.ts";
 import {
   ConnectionClosedError,
@@ -151,16 +151,15 @@ const deadlockMessage = (grace: number) =>
  * Outside that state it is `reason` itself.
  *
  * @param reason The session's close reason.
- * @param incoming The session's `incoming`.
+ * @param incoming The guard of the session's `incoming`.
  * @param session The session (its `state`).
  * @returns `reason`, or the bounded promise.
  */
 export function blockCloseReason(
   reason: Promise<CloseReason>,
-  incoming: ReadableStream<unknown>,
+  incoming: IncomingGuard,
   session: { readonly state: string },
 ): Promise<CloseReason> {
-  if (!(incoming instanceof IncomingStream)) return reason;
   const grace = incoming.blockGrace;
   if (grace === 0 || !incoming.leftEarly || incoming.locked || session.state !== "open") {
     return reason;
@@ -188,8 +187,8 @@ export function blockCloseReason(
  * run.
  */
 function guard(session: object, grace: number): void {
-  const incoming = (session as { readonly incoming?: unknown }).incoming;
-  if (!(incoming instanceof IncomingStream)) return;
+  const incoming = incomingGuard(session);
+  if (incoming === null) return;
   incoming.blockGrace = grace;
   incoming.leftEarly = false;
 }

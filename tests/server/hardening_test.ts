@@ -11,30 +11,33 @@ import { createServer } from "../../src/server/server.ts";
 import type { DefaultWebSocketServerSession } from "../../src/server/managed_server_session.ts";
 import { RawPeer } from "./_tcp.ts";
 
-Deno.test("hardening: a peer that vanishes while the handler does not read ends the session with 1006", async () => {
-  const server = createServer();
-  const ended = Promise.withResolvers<CloseReason | null>();
-  let session: DefaultWebSocketServerSession | null = null;
-  server.webSocket("/", async (s) => {
-    session = s;
-    // Never reads: the incoming queue fills (16 messages), then reading stops.
-    ended.resolve(await s.closeReason);
+for (const [what, size] of [["short", 8], ["8 KiB of", 200]] as const) {
+  Deno.test(`hardening: a peer that sends ${what} messages and vanishes while the handler does not read ends the session with 1006`, async () => {
+    const server = createServer();
+    const ended = Promise.withResolvers<CloseReason | null>();
+    let session: DefaultWebSocketServerSession | null = null;
+    server.webSocket("/", async (s) => {
+      session = s;
+      // Never reads: the incoming queue fills (16 messages), then decoding stops; reads go on
+      // for a while, so the end of stream after the last message is noticed.
+      ended.resolve(await s.closeReason);
+    });
+    const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
+    const { peer } = await RawPeer.open(listener.addr.port);
+    for (let i = 0; i < 40; i++) await peer.send(Frame.text(`message ${i} `.padEnd(size, ".")));
+    peer.conn.close();
+    const guard = Promise.withResolvers<never>();
+    const timer = setTimeout(() => guard.reject(new Error("the session never ended")), 10_000);
+    try {
+      const reason = await Promise.race([ended.promise, guard.promise]);
+      assert.equal(reason?.code, 1006);
+      await (session as DefaultWebSocketServerSession | null)?.closed;
+    } finally {
+      clearTimeout(timer);
+      await listener.shutdown();
+    }
   });
-  const listener = server.listen({ port: 0, hostname: "127.0.0.1" });
-  const { peer } = await RawPeer.open(listener.addr.port);
-  for (let i = 0; i < 40; i++) await peer.send(Frame.text(`message ${i}`));
-  peer.conn.close();
-  const guard = Promise.withResolvers<never>();
-  const timer = setTimeout(() => guard.reject(new Error("the session never ended")), 10_000);
-  try {
-    const reason = await Promise.race([ended.promise, guard.promise]);
-    assert.equal(reason?.code, 1006);
-    await (session as DefaultWebSocketServerSession | null)?.closed;
-  } finally {
-    clearTimeout(timer);
-    await listener.shutdown();
-  }
-});
+}
 
 Deno.test("hardening: peer misbehaviour and a shutdown's 1001 are not handler failures for onError", async () => {
   const reported: unknown[] = [];
