@@ -69,6 +69,7 @@ export {
 } from "./src/server/options.ts";
 export type { OriginPattern } from "./src/server/origins.ts";
 export type { RawRouteOptions, RouteKind, RouteOptions } from "./src/server/router.ts";
+export type { WebSocketEvents } from "./src/session/message_events.ts";
 export type { UpgradeAcceptance, UpgradeContext, UpgradeHook } from "./src/server/upgrade_hook.ts";
 export {
   RawWebSocketServerSession,

@@ -130,6 +130,12 @@ export interface CellParams {
    * implementations of the variant run their plain loop ({@linkcode CellParams.idiom}).
    */
   publish?: boolean;
+  /**
+   * W5 with the managed route in event form (`server.webSocket(path, { message })`): no
+   * `incoming` stream and no handler suspended in `for await` per session. The other
+   * implementations of the variant are the same as in the headline.
+   */
+  events?: boolean;
 }
 
 /** A figure a workload reports, and how it reads. */
@@ -179,6 +185,7 @@ const BASE: CellParams = {
   corpus: "",
   idiom: false,
   publish: false,
+  events: false,
 };
 
 const KIB = 1024;
@@ -281,6 +288,9 @@ export const W4_PUBLISH = "publish";
  */
 export const W4_PUBLISH_IMPLS: readonly Impl[] = ["wirestream", "deno", "tcp"];
 
+/** The title suffix of W5 with the managed route in event form. */
+export const W5_EVENTS = "managed route in event form";
+
 /**
  * Builds the list of variants. Where a workload has a variant written as users write it
  * ({@linkcode CellParams.idiom}), that one comes first: it is the headline.
@@ -365,11 +375,24 @@ export function buildPlan(
       );
       add("W4", `${w4}, ${W4_ROUNDS}`, w4Params, DELIVERIES);
     }
-    add("W5", `${scale.w5Connections.toLocaleString("en-US")} idle connections`, {
+    const w5 = `${scale.w5Connections.toLocaleString("en-US")} idle connections`;
+    const w5Params: Partial<CellParams> = {
       kind: "idle",
       connections: scale.w5Connections,
       concurrency: 64,
-    }, IDLE);
+    };
+    add("W5", w5, w5Params, IDLE);
+    if (role === "server") {
+      // Beside the headline (a handler in `for await`): the route's event form.
+      add(
+        "W5",
+        `${w5}, ${W5_EVENTS}`,
+        { ...w5Params, events: true },
+        IDLE,
+        W4_PUBLISH_IMPLS,
+        true, // a base checkout from before the event form has none
+      );
+    }
     const deflateImpls: Impl[] = ["wirestream", "ws"];
     add(
       "W6",

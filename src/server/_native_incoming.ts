@@ -7,6 +7,7 @@
  */
 
 import { type IncomingGuard, IncomingStream } from "../session/_incoming_stream.ts";
+import type { MessageSink, SinkHost } from "../session/_message_sink.ts";
 import { CloseReason, truncateUtf8 } from "../core/close.ts";
 import { ConnectionClosedError, ProtocolError, WebSocketError } from "../core/errors.ts";
 import { Frame } from "../core/frame.ts";
@@ -29,10 +30,12 @@ export interface NativeIncomingOptions {
   incomingMessages: number;
   /** How many bytes may wait. */
   incomingBytes: number;
+  /** Where messages go instead of the stream (a route in event form). */
+  sink?: MessageSink<never>;
 }
 
 /** The `incoming` stream of a native session. */
-export class NativeIncoming implements IncomingGuard {
+export class NativeIncoming implements IncomingGuard, SinkHost {
   /** See `IncomingGuard`. */
   blockGrace = 0;
   /** See `IncomingGuard`. */
@@ -46,6 +49,7 @@ export class NativeIncoming implements IncomingGuard {
   #controller!: ReadableStreamDefaultController<Frame>;
   #cancelled = false;
   #pendingError: unknown = null;
+  readonly #sink: MessageSink<never> | null;
   #receiving: Promise<unknown> = Promise.resolve();
 
   /**
@@ -71,6 +75,8 @@ export class NativeIncoming implements IncomingGuard {
       };
     }
     this.#highWaterMark = strategy.highWaterMark!;
+    const sink = this.#sink = options.sink ?? null;
+    sink?.bind(this, strategy);
     const incoming = new IncomingStream<Frame>(
       {
         start: (controller) => {
@@ -96,6 +102,9 @@ export class NativeIncoming implements IncomingGuard {
     );
     this.stream = incoming;
   }
+
+  /** The sink has room again: Deno reads on regardless (see `MessageSink`). */
+  onSinkRoom(): void {}
 
   /** Whether the stream is locked. */
   get locked(): boolean {
@@ -124,14 +133,19 @@ export class NativeIncoming implements IncomingGuard {
       this.#host.fail(err, new CloseReason(1009, truncateUtf8(err.message, 123)));
       return;
     }
+    const sink = this.#sink;
     const controller = this.#controller;
+    const full = sink !== null ? sink.full : (controller.desiredSize ?? 0) <= 0;
     if (closing) {
       // Closing: keep what fits, drop the rest.
-      if ((controller.desiredSize ?? 0) > 0) controller.enqueue(frame);
+      if (!full) {
+        if (sink !== null) sink.offer(frame);
+        else controller.enqueue(frame);
+      }
       return;
     }
-    const full = (controller.desiredSize ?? 0) <= 0;
-    controller.enqueue(frame);
+    if (sink !== null) sink.offer(frame);
+    else controller.enqueue(frame);
     if (full) {
       this.#host.fail(
         new WebSocketError(

@@ -25,6 +25,7 @@ import type { Sendable, UpgradeCall, UpgradeRequest } from "../session/raw_sessi
 import { NativeEnding } from "./_native_ending.ts";
 import { unsupported } from "./_native_errors.ts";
 import { NativeIncoming } from "./_native_incoming.ts";
+import type { MessageSink } from "../session/_message_sink.ts";
 import type { DefaultWebSocketServerSession } from "./managed_server_session.ts";
 import { NativeTopicSink } from "./_topic_sinks.ts";
 import type { TopicHub } from "../topics/topic_hub.ts";
@@ -49,6 +50,8 @@ export interface NativeSessionInit<D> {
   converter: WebSocketContentConverter | undefined;
   incomingMessages: number;
   incomingBytes: number;
+  /** Where messages go instead of `incoming` (a route in event form). */
+  sink?: MessageSink<never>;
   outgoingBytes: number;
   /** The server's topics. */
   topics: TopicHub;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { WebSocketEvents } from "../session/message_events.ts";
 import { isToken } from "../core/http1_syntax.ts";
 import type { UpgradeHook } from "./upgrade_hook.ts";
 
@@ -49,6 +50,9 @@ export interface Route {
   readonly pattern: URLPattern;
   // deno-lint-ignore no-explicit-any
   readonly handler: (session: any) => unknown;
+  /** The handlers of a managed route in event form (then `handler` is not called). */
+  // deno-lint-ignore no-explicit-any
+  readonly events?: WebSocketEvents<any>;
   readonly protocol: string | undefined;
   readonly negotiateExtensions: boolean;
   // deno-lint-ignore no-explicit-any

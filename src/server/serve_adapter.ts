@@ -11,6 +11,7 @@ import type { UpgradeRequest } from "../session/raw_session.ts";
 import type { ServerCore } from "./listener.ts";
 import { NativeWebSocketServerSession } from "./native_server_session.ts";
 import { runHandler as runManaged } from "./session_runner.ts";
+import { MessageSink } from "../session/_message_sink.ts";
 import type { SessionTracker } from "./session_tracker.ts";
 import { decideUpgrade, type IncomingRequest, report } from "./upgrade.ts";
 
@@ -140,6 +141,8 @@ export async function handleFetch(
     });
     return text(400, "The request cannot be upgraded here");
   }
+  const events = plan.route.events;
+  const sink = events === undefined ? undefined : new MessageSink(events);
   const session = new NativeWebSocketServerSession({
     socket: upgraded.socket,
     call: {
@@ -162,10 +165,13 @@ export async function handleFetch(
     incomingBytes: options.incomingBytes,
     outgoingBytes: options.session.outgoingQueue?.bytes ?? SESSION_DEFAULTS.outgoingBytes,
     topics: options.topics,
+    sink: sink as MessageSink<never> | undefined,
   });
   // The place is taken until Deno's socket is gone, not when the session gave up on it.
   session.released.then(() => core.release());
-  const task = session.opened.then((open) => open ? runManaged(options, session, plan) : undefined);
+  const task = session.opened.then((open) =>
+    open ? runManaged(options, session, plan, sink) : undefined
+  );
   tracker.add(session, task);
   return upgraded.response;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isEventHandlers, type WebSocketEvents } from "../session/message_events.ts";
 import { checkBoolean, checkFunction } from "../session/options.ts";
 import { Listener, type ServerCore, type ServerListener } from "./listener.ts";
 import type { RawWebSocketServerSession } from "./raw_server_session.ts";
@@ -99,6 +100,11 @@ export class WebSocketServer {
    * the session sends 1000 and waits up to `closeTimeout` for the client's close; when it throws,
    * it sends 1011 and the error goes to `onError`.
    *
+   * The handler may also be an object of event handlers (`{ open?, message, close? }`, see
+   * {@linkcode WebSocketEvents}): `message` is called for each message, with no `incoming`
+   * stream and no suspended handler per session (less memory per idle connection), and the
+   * session stays open until either side closes it.
+   *
    * @example
    * ```ts ignore
    * import { createServer } from "@wirestream/ws/server";
@@ -110,14 +116,16 @@ export class WebSocketServer {
    * ```
    *
    * @param path A `URLPattern` pathname (`"/chat/:room"`) or a `URLPattern`.
-   * @param handler The session handler.
+   * @param handler The session handler, or the event handlers.
    * @param options The subprotocol and an upgrade hook.
    * @returns The server, for chaining.
    * @throws {TypeError} On a bad path, handler or option.
    */
   webSocket<D = unknown>(
     path: string | URLPattern,
-    handler: RouteHandler<DefaultWebSocketServerSession<D>>,
+    handler:
+      | RouteHandler<DefaultWebSocketServerSession<D>>
+      | WebSocketEvents<DefaultWebSocketServerSession<D>>,
     options?: RouteOptions<D>,
   ): this {
     this.#addRoute("managed", path, handler, options, false);
@@ -167,7 +175,14 @@ export class WebSocketServer {
     options: RouteOptions<any> | undefined,
     negotiateExtensions: boolean,
   ): void {
-    if (typeof handler !== "function") throw new TypeError("A route needs a handler function");
+    const events = kind === "managed" && isEventHandlers(handler) ? handler : undefined;
+    if (events === undefined && typeof handler !== "function") {
+      throw new TypeError(
+        kind === "managed"
+          ? "A route needs a handler function or an object with a message function"
+          : "A route needs a handler function",
+      );
+    }
     if (options !== undefined && (typeof options !== "object" || options === null)) {
       throw new TypeError("Route options must be an object");
     }
@@ -177,7 +192,8 @@ export class WebSocketServer {
       kind,
       path: text,
       pattern,
-      handler: handler as (session: unknown) => unknown,
+      handler: events === undefined ? handler as (session: unknown) => unknown : noHandler,
+      events,
       protocol: routeProtocol(options?.protocol),
       negotiateExtensions,
       upgrade: options?.upgrade,
@@ -423,3 +439,6 @@ export function createServer(options?: ServerOptions): WebSocketServer {
 }
 
 export type { FallbackHandler };
+
+/** The `handler` of a route in event form: never called. */
+function noHandler(): void {}

@@ -13,6 +13,8 @@ import type { ManagedSessionInit } from "../session/managed_session.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { SessionInit, UpgradeCall, UpgradeRequest } from "../session/raw_session.ts";
 import { type BlockSession, runBlock, type RunBlockOptions } from "../session/run_block.ts";
+import { type EventSession, runEvents } from "../session/run_events.ts";
+import { MessageSink } from "../session/_message_sink.ts";
 import { ManagedWebSocketServerSession } from "./managed_server_session.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import { RawWebSocketServerSession } from "./raw_server_session.ts";
@@ -74,12 +76,14 @@ export function startSocketSession(
     }
     return { tracked: session, task };
   }
+  const sink = route.events === undefined ? undefined : new MessageSink(route.events);
+  if (sink !== undefined) init.sink = sink as MessageSink<never>;
   const session = new ManagedWebSocketServerSession(
     init,
     options.session,
     { params: plan.params, data: plan.data, topics: options.topics },
   );
-  return { tracked: session, task: runHandler(options, session, plan) };
+  return { tracked: session, task: runHandler(options, session, plan, sink) };
 }
 
 /**
@@ -92,13 +96,23 @@ export function startSocketSession(
  * @param options The server options.
  * @param session The session given to the handler.
  * @param plan The route and the upgrade request.
+ * @param sink The route's event handlers bound to the session, for a route in event form.
  * @returns A promise for the end of the session.
  */
 export function runHandler(
   options: ResolvedServerOptions,
   session: BlockSession & { readonly remoteAddr?: Deno.Addr },
   plan: { route: { path: string; handler: (session: never) => unknown }; request: UpgradeRequest },
+  sink?: MessageSink<unknown>,
 ): Promise<void> {
+  if (sink !== undefined) {
+    // Only managed sessions are made with a sink.
+    return runEvents(
+      session as EventSession,
+      sink as MessageSink<EventSession>,
+      new HandlerErrors(options, session, plan.route.path, plan.request),
+    );
+  }
   // No async function and no closure over the plan: a waiting handler holds only the chain of
   // `runBlock` and this small object (the plan's other parts are let go).
   return runBlock(

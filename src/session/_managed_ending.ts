@@ -77,7 +77,7 @@ export class ManagedEnding implements ReaderHost, SenderHost {
     this.#link = link;
     this.#closeTimeout = options.closeTimeout;
     this.#extensions = options.extensions;
-    this.reader = new ManagedReader(protocol, link, options.incoming, this);
+    this.reader = new ManagedReader(protocol, link, options.incoming, this, options.sink ?? null);
     this.sender = new ManagedSender(link, this, {
       protocol,
       extensions: options.extensions,

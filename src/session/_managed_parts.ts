@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { MessageSink } from "./_message_sink.ts";
 import type { CloseReason } from "../core/close.ts";
 import type { WebSocketExtension } from "../core/extension.ts";
 import type { Frame } from "../core/frame.ts";
@@ -66,4 +67,6 @@ export interface ManagedEndingOptions {
   incoming: QueuingStrategy<Frame>;
   /** The outgoing queue's bound, in bytes. */
   outgoingBytes: number;
+  /** Where messages go instead of the incoming stream (a route in event form). */
+  sink?: MessageSink<never>;
 }

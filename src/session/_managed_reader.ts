@@ -18,6 +18,7 @@ import {
   IncomingStream,
 } from "./_incoming_stream.ts";
 import type { Link } from "./_link.ts";
+import type { MessageSink, SinkHost } from "./_message_sink.ts";
 import type { ReaderHost } from "./_managed_parts.ts";
 
 const NOOP = (): void => {};
@@ -60,7 +61,7 @@ const ENDED_CLEANLY = Symbol("ended cleanly");
  * has read yet, holds no stream, controller and queue (about 1.7 KB of resident memory per idle
  * client connection in W5, `deno task bench --only=W5`).
  */
-export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard {
+export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard, SinkHost {
   /** See `IncomingGuard`. */
   blockGrace = 0;
   /** See `IncomingGuard`. */
@@ -73,6 +74,8 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard {
   readonly #link: Link;
   readonly #host: ReaderHost;
   readonly #strategy: QueuingStrategy<Frame>;
+  /** Where messages go instead of the stream (a route in event form), else `null`. */
+  readonly #sink: MessageSink<never> | null;
   readonly #highWaterMark: number;
   #stream: IncomingStream<Frame> | null = null;
   /** Set by `stream`'s start, synchronously as it is made. */
@@ -107,18 +110,28 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard {
    * @param link The socket.
    * @param strategy The incoming queue's strategy (see `incomingStrategy`).
    * @param host The session's ending.
+   * @param sink Where messages go instead of the stream (a route in event form), or `null`.
    */
   constructor(
     protocol: Protocol,
     link: Link,
     strategy: QueuingStrategy<Frame>,
     host: ReaderHost,
+    sink: MessageSink<never> | null,
   ) {
     this.#protocol = protocol;
     this.#link = link;
     this.#host = host;
     this.#strategy = strategy;
     this.#highWaterMark = strategy.highWaterMark!;
+    this.#sink = sink;
+    sink?.bind(this, strategy);
+  }
+
+  /** The sink has room again (see `MessageSink`). */
+  onSinkRoom(): void {
+    if (!this.#sink!.pending) this.#host.onDrained();
+    this.wake();
   }
 
   /** Complete text and binary messages from the peer (made on first use). */
@@ -184,6 +197,7 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard {
 
   /** Whether messages wait in the incoming queue. */
   get queued(): boolean {
+    if (this.#sink !== null) return this.#sink.pending;
     const controller = this.#controller;
     return controller !== null && (controller.desiredSize ?? 0) < this.#highWaterMark;
   }
@@ -310,8 +324,7 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard {
           if (host.finished || protocol.closeReceived) break;
           if (
             !reader.eof && (protocol.pongBlocked ||
-              (!this.cancelled && !protocol.closeSent && this.#controller !== null &&
-                (this.#controller.desiredSize ?? 0) <= 0))
+              (!this.cancelled && !protocol.closeSent && this.#full()))
           ) {
             // Decoding stops while the incoming queue is full (the application does not read)
             // or while a pong is owed that must wait for the socket (MAX_PONGS_IN_FLIGHT pongs
@@ -442,9 +455,23 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard {
     this.#link.writer.writeUrgent(pong).then(this.#onPongWrittenCb, this.#onPongFailedCb);
   }
 
+  /** Whether the incoming queue (or the sink's backlog) is full. */
+  #full(): boolean {
+    if (this.#sink !== null) return this.#sink.full;
+    const controller = this.#controller;
+    return controller !== null && (controller.desiredSize ?? 0) <= 0;
+  }
+
   /** Hands a complete message to `stream` (dropped when cancelled, or closing with no room). */
   #deliver(frame: Frame): void {
     if (this.cancelled || this.#host.finished) return;
+    const sink = this.#sink;
+    if (sink !== null) {
+      if (this.#protocol.closeSent && sink.full) return;
+      sink.offer(frame);
+      this.deliveredThisRead = true;
+      return;
+    }
     const controller = this.#controller ?? (this.#makeStream(), this.#controller!);
     if (this.#protocol.closeSent && (controller.desiredSize ?? 0) <= 0) return;
     controller.enqueue(frame);

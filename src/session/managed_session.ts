@@ -148,6 +148,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
         o.incomingQueue?.bytes ?? SESSION_DEFAULTS.incomingBytes,
       ),
       outgoingBytes: o.outgoingQueue?.bytes ?? SESSION_DEFAULTS.outgoingBytes,
+      sink: init.sink,
     });
     this.#reader = ending.reader;
     this.#sender = ending.sender;

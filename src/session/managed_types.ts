@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { MessageSink } from "./_message_sink.ts";
 import type { CloseReason } from "../core/close.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
 import type { Frame } from "../core/frame.ts";
@@ -81,6 +82,8 @@ export interface ManagedSessionInit extends Omit<SessionInit, "extensions"> {
    * @default {[]}
    */
   extensions?: readonly WebSocketExtension[];
+  /** @ignore Where messages go instead of `incoming` (a route in event form). */
+  sink?: MessageSink<never>;
 }
 
 /** Options of {@linkcode DefaultWebSocketSession.ping}. */

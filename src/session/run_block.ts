@@ -193,8 +193,11 @@ function guard(session: object, grace: number): void {
   incoming.leftEarly = false;
 }
 
-/** The handler threw `err`: the session ends as `runBlock` describes. */
-async function handlerFailed<T>(
+/**
+ * @internal The handler threw `err`: the session ends as `runBlock` describes (also used by the
+ * event form, `runEvents`).
+ */
+export async function handlerFailed<T>(
   session: BlockSession,
   err: unknown,
   options: RunBlockOptions | undefined,

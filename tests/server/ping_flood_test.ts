@@ -16,27 +16,10 @@ import { webSocketSession } from "../../src/client/default_client.ts";
 import { createServer } from "../../src/server/server.ts";
 import type { DefaultWebSocketServerSession } from "../../src/server/managed_server_session.ts";
 import { RawPeer, write } from "./_tcp.ts";
+import { floodUntilStalled, type Stalled } from "./_flood.ts";
 
-/** A write the other end has not taken within this long: it stopped reading. */
-const STALL_MS = 1000;
 /** The most a session may queue: every pong in flight (131 bytes each when masked). */
 const QUEUED_BOUND = MAX_PONGS_IN_FLIGHT * 131;
-
-/**
- * The most a peer can write to an endpoint that stopped reading: the kernel's largest receive
- * and send buffers (tcp_rmem, tcp_wmem) and one read buffer of the session (256 KiB) more.
- */
-function kernelBound(): number {
-  try {
-    const max = (name: string) =>
-      Number(Deno.readTextFileSync(`/proc/sys/net/ipv4/${name}`).trim().split(/\s+/)[2]);
-    const bound = max("tcp_rmem") + max("tcp_wmem");
-    if (Number.isFinite(bound) && bound > 0) return bound + 4 * 1024 * 1024;
-  } catch {
-    // Not Linux: a generous bound.
-  }
-  return 64 * 1024 * 1024;
-}
 
 /** 1,000 pings of 125 bytes, masked (from a client) or not. */
 function pings(masked: boolean): Uint8Array {
@@ -46,41 +29,6 @@ function pings(masked: boolean): Uint8Array {
   const batch = new Uint8Array(ping.length * 1000);
   for (let i = 0; i < 1000; i++) batch.set(ping, i * ping.length);
   return batch;
-}
-
-/** What {@linkcode floodUntilStalled} leaves: the bytes written and the write that stalled. */
-interface Stalled {
-  written: number;
-  /** The stalled write (settles once the other end reads, or this end closes). */
-  pending: Promise<unknown>;
-}
-
-/**
- * Writes pings to `conn` without reading until one write is not taken within `STALL_MS`.
- *
- * @throws {Error} When more than the kernel can hold was written: the other end kept reading.
- */
-async function floodUntilStalled(conn: Deno.Conn, batch: Uint8Array): Promise<Stalled> {
-  const bound = kernelBound();
-  let written = 0;
-  let off = 0;
-  while (written < bound) {
-    const write = conn.write(batch.subarray(off));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stalled = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), STALL_MS);
-    });
-    let n: number | null;
-    try {
-      n = await Promise.race([write, stalled]);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (n === null) return { written, pending: write.catch(() => {}) };
-    written += n;
-    off = (off + n) % batch.length;
-  }
-  throw new Error(`${written} bytes of pings were read: the other end never stopped reading`);
 }
 
 /** `promise`, or a rejection naming `what` after 10 s. */

@@ -110,7 +110,10 @@ export function startWirestream(params: CellParams, raw: boolean, lib: ServerLib
       ? plainBroadcast(members, messages, bytes)
       : broadcast(lib, members, messages, params.size);
 
-  if (!raw) {
+  if (!raw && params.events === true) {
+    // W5 with the route in event form: an idle session holds no stream and no handler frame.
+    server.webSocket("/bench", { message() {} });
+  } else if (!raw) {
     server.webSocket("/bench", async (session: DefaultWebSocketServerSession) => {
       if (kind === "echo-seq" || kind === "echo-pipe" || kind === "deflate") {
         for await (const message of session.incoming) await session.send(message);
