@@ -248,8 +248,8 @@ export class ManagedEnding implements ReaderHost, SenderHost {
     }
     this.keepalive?.stop();
     const reader = this.reader;
-    const queued = reader.queued;
-    if (!reader.cancelled && (queued || reader.deliveredThisRead)) {
+    const queued = reader.incoming.queued;
+    if (!reader.incoming.cancelled && (queued || reader.deliveredThisRead)) {
       // Messages that came with the close frame are queued, or in the application's hands: let
       // it read (and answer) them before our close frame goes out, which RFC 6455 §5.5.1 allows
       // ("MAY delay sending a Close frame until its current message is sent"). Autobahn 7.1.1
@@ -389,7 +389,7 @@ export class ManagedEnding implements ReaderHost, SenderHost {
     );
     const sender = this.sender;
     sender.rejectAll(sender.withCloseReason(err ?? closedError));
-    this.reader.end(err);
+    this.reader.incoming.end(err);
     this.abortReason = err ?? closedError;
     sender.errorOutgoing(this.abortReason);
     this.#closeReasonDeferred?.resolve(reason);

@@ -1,6 +1,7 @@
 /**
- * The incoming side of a managed session: the `incoming` stream, the read loop that fills it
- * while it has room, the pongs owed, and `receive()`.
+ * The read loop of a managed session: it fills the incoming side (`ManagedIncoming`: the
+ * `incoming` stream or the sink of a route in event form) while it has room, and writes the pongs
+ * owed.
  *
  * What a frame means is decided by the protocol; what the end of the read means (end of stream,
  * a broken read, the peer's close frame) is decided by the session's {@linkcode ReaderHost}.
@@ -8,20 +9,13 @@
  * @module
  */
 
-import { ConnectionClosedError, ProtocolError } from "../core/errors.ts";
+import { ProtocolError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
 import type { Protocol } from "../core/protocol.ts";
-import {
-  type IncomingFeed,
-  type IncomingGuard,
-  IncomingSource,
-  IncomingStream,
-} from "./_incoming_stream.ts";
 import type { Link } from "./_link.ts";
-import type { MessageSink, SinkHost } from "./_message_sink.ts";
+import { ManagedIncoming } from "./_managed_incoming.ts";
+import type { MessageSink } from "./_message_sink.ts";
 import type { ReaderHost } from "./_managed_parts.ts";
-
-const NOOP = (): void => {};
 
 // Where the read loop resumes (`ManagedReader.#waitingFor`).
 /** The top of the loop: check the end and the room in the queue. */
@@ -49,41 +43,18 @@ const LOOP_IDLE = 0;
 const LOOP_RUNNING = 1;
 const LOOP_STOPPED = 2;
 
-/** How `end()` ended a stream not made yet: cleanly. */
-const ENDED_CLEANLY = Symbol("ended cleanly");
-
 /**
- * The incoming stream and the read loop feeding it. The read loop starts with `start()`, once
- * the host is ready.
- *
- * The stream is made when the application first reads it (or `receive()`s) or when the first
- * message arrives, not with the session: a session that only sends, or whose messages nobody
- * has read yet, holds no stream, controller and queue (about 1.7 KB of resident memory per idle
- * client connection in W5, `deno task bench --only=W5`).
+ * The read loop feeding a session's incoming side. It starts with `start()`, once the host is
+ * ready.
  */
-export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard, SinkHost {
-  /** See `IncomingGuard`. */
-  blockGrace = 0;
-  /** See `IncomingGuard`. */
-  leftEarly = false;
-  /** Whether the application cancelled `stream` (messages are dropped, reading goes on). */
-  cancelled = false;
-  /** Whether the current socket read delivered a message to `stream`. */
+export class ManagedReader {
+  /** Where the messages go: `incoming`, `receive()`, or a route's sink. */
+  readonly incoming: ManagedIncoming;
+  /** Whether the current socket read delivered a message. */
   deliveredThisRead = false;
   readonly #protocol: Protocol;
   readonly #link: Link;
   readonly #host: ReaderHost;
-  readonly #strategy: QueuingStrategy<Frame>;
-  /** Where messages go instead of the stream (a route in event form), else `null`. */
-  readonly #sink: MessageSink<never> | null;
-  readonly #highWaterMark: number;
-  #stream: IncomingStream<Frame> | null = null;
-  /** Set by `stream`'s start, synchronously as it is made. */
-  #controller: ReadableStreamDefaultController<Frame> | null = null;
-  /** How `end()` ended the stream before it was made (`null`: not ended). */
-  #endedEarly: unknown = null;
-  /** The failure, raised once the queued messages have been read. */
-  #pendingError: unknown = null;
   /** Whether the read loop has not started, runs, or stopped. */
   #state = LOOP_IDLE;
   /** Where the read loop resumes once what it waits for settles (see `#run`). */
@@ -95,7 +66,6 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard, SinkHo
   /** Made when `loopDone` is asked for while the loop runs. */
   #loopDone: Promise<void> | null = null;
   #resolveLoopDone: (() => void) | null = null;
-  #receiving: Promise<unknown> | null = null;
   /** Bytes read since decoding paused for a full queue (see PAUSED_READ_BYTES). */
   #pausedBytes = 0;
   /** Takes the next owed pong once the socket took the last one (made at the first ping). */
@@ -104,7 +74,7 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard, SinkHo
   #onPongFailedCb: ((err: unknown) => void) | null = null;
 
   /**
-   * Makes the incoming stream (reading starts with `start()`).
+   * Makes the reader and the incoming side (reading starts with `start()`).
    *
    * @param protocol The session's protocol.
    * @param link The socket.
@@ -122,57 +92,7 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard, SinkHo
     this.#protocol = protocol;
     this.#link = link;
     this.#host = host;
-    this.#strategy = strategy;
-    this.#highWaterMark = strategy.highWaterMark!;
-    this.#sink = sink;
-    sink?.bind(this, strategy);
-  }
-
-  /** The sink has room again (see `MessageSink`). */
-  onSinkRoom(): void {
-    if (!this.#sink!.pending) this.#host.onDrained();
-    this.wake();
-  }
-
-  /** Complete text and binary messages from the peer (made on first use). */
-  get stream(): ReadableStream<Frame> {
-    return this.#stream ?? this.#makeStream();
-  }
-
-  /** Whether the stream is made and locked. */
-  get locked(): boolean {
-    return this.#stream !== null && this.#stream.locked;
-  }
-
-  #makeStream(): IncomingStream<Frame> {
-    // Leaving a `for await` loop early does not cancel the session's incoming messages.
-    const stream = this.#stream = new IncomingStream<Frame>(
-      new IncomingSource(this),
-      this.#strategy,
-      this,
-    );
-    const ended = this.#endedEarly;
-    if (ended !== null) {
-      this.#endedEarly = null;
-      this.end(ended === ENDED_CLEANLY ? null : ended);
-    }
-    return stream;
-  }
-
-  /** The stream started (see `IncomingSource`). */
-  feedStart(controller: ReadableStreamDefaultController<Frame>): void {
-    this.#controller = controller;
-  }
-
-  /** The stream pulled. */
-  feedPull(controller: ReadableStreamDefaultController<Frame>): void {
-    this.#onPull(controller);
-  }
-
-  /** The application cancelled the stream. */
-  feedCancel(): void {
-    this.cancelled = true;
-    this.wake();
+    this.incoming = new ManagedIncoming(protocol, host, this, { strategy, sink });
   }
 
   /** Starts the read loop (once). */
@@ -195,13 +115,6 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard, SinkHo
     return this.#loopDone;
   }
 
-  /** Whether messages wait in the incoming queue. */
-  get queued(): boolean {
-    if (this.#sink !== null) return this.#sink.pending;
-    const controller = this.#controller;
-    return controller !== null && (controller.desiredSize ?? 0) < this.#highWaterMark;
-  }
-
   /** Resumes a read loop that waits for room in the queue. */
   wake(): void {
     if (this.#waitingFor === WAITING_ROOM) {
@@ -209,77 +122,6 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard, SinkHo
       // Resumed in a microtask, not inside the caller (a stream pull, the session's ending).
       queueMicrotask(this.#onSettled as () => void);
     }
-  }
-
-  /**
-   * Ends `stream`: closed when `err` is `null`; otherwise errored at once when empty (or
-   * cancelled), else once the queued messages have been read.
-   *
-   * @param err The session's failure, or `null` for a clean end.
-   */
-  end(err: unknown): void {
-    const controller = this.#controller;
-    if (controller === null) {
-      // Not made yet: it is made ended (nothing was queued).
-      this.#endedEarly ??= err === null ? ENDED_CLEANLY : err;
-      return;
-    }
-    try {
-      if (err === null) {
-        controller.close();
-      } else if (this.cancelled || controller.desiredSize === this.#highWaterMark) {
-        controller.error(err);
-      } else {
-        // Messages are still queued: raise the error once they have been read.
-        this.#pendingError = err;
-      }
-    } catch {
-      // The stream already ended (cancelled).
-    }
-  }
-
-  /**
-   * The next message, leaving `stream` unlocked; receives queue behind each other.
-   *
-   * @returns The message.
-   */
-  receive(): Promise<Frame> {
-    const next = (this.#receiving ?? Promise.resolve()).then(async () => {
-      const reader = this.stream.getReader();
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          throw new ConnectionClosedError(
-            "SESSION_CLOSED",
-            "Cannot receive: the session is closed",
-            { closeReason: this.#protocol.closeReason },
-          );
-        }
-        return value;
-      } finally {
-        reader.releaseLock();
-      }
-    });
-    this.#receiving = next.catch(NOOP);
-    return next;
-  }
-
-  #onPull(controller: ReadableStreamDefaultController<Frame>): void {
-    if (controller.desiredSize === this.#highWaterMark) {
-      this.#host.onDrained();
-      if (this.#pendingError !== null) {
-        // The queue has drained: now raise the failure.
-        const err = this.#pendingError;
-        this.#pendingError = null;
-        try {
-          controller.error(err);
-        } catch {
-          // Already ended.
-        }
-        return;
-      }
-    }
-    this.wake();
   }
 
   /**
@@ -324,7 +166,7 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard, SinkHo
           if (host.finished || protocol.closeReceived) break;
           if (
             !reader.eof && (protocol.pongBlocked ||
-              (!this.cancelled && !protocol.closeSent && this.#full()))
+              (!this.incoming.cancelled && !protocol.closeSent && this.incoming.full))
           ) {
             // Decoding stops while the incoming queue is full (the application does not read)
             // or while a pong is owed that must wait for the socket (MAX_PONGS_IN_FLIGHT pongs
@@ -378,8 +220,9 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard, SinkHo
         // frames before bad bytes are handled before the protocol throws.
         do {
           const type = frame.type;
-          if (type === "text" || type === "binary") this.#deliver(frame);
-          else if (type === "ping") {
+          if (type === "text" || type === "binary") {
+            if (this.incoming.deliver(frame)) this.deliveredThisRead = true;
+          } else if (type === "ping") {
             this.#writePong();
             // The pong owed must wait for the socket: stop decoding (see above).
             if (protocol.pongBlocked) break;
@@ -403,7 +246,7 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard, SinkHo
   /** Reading or decoding failed: the host ends the session, and the loop stops. */
   #fail(err: unknown): void {
     this.#waitingFor = STOPPED;
-    if (err instanceof ProtocolError && this.deliveredThisRead && !this.cancelled) {
+    if (err instanceof ProtocolError && this.deliveredThisRead && !this.incoming.cancelled) {
       // Messages that came just before the violation are in the application's hands: one
       // macrotask lets it answer them before the connection is failed (Autobahn 3.2, 4.1.3,
       // 5.15 expect the echo of the message sent before the bad frame).
@@ -453,28 +296,5 @@ export class ManagedReader implements IncomingFeed<Frame>, IncomingGuard, SinkHo
     // for this pong, and only the write notices that the peer is gone.
     this.#onPongFailedCb ??= (err) => this.#host.onWriteError(err);
     this.#link.writer.writeUrgent(pong).then(this.#onPongWrittenCb, this.#onPongFailedCb);
-  }
-
-  /** Whether the incoming queue (or the sink's backlog) is full. */
-  #full(): boolean {
-    if (this.#sink !== null) return this.#sink.full;
-    const controller = this.#controller;
-    return controller !== null && (controller.desiredSize ?? 0) <= 0;
-  }
-
-  /** Hands a complete message to `stream` (dropped when cancelled, or closing with no room). */
-  #deliver(frame: Frame): void {
-    if (this.cancelled || this.#host.finished) return;
-    const sink = this.#sink;
-    if (sink !== null) {
-      if (this.#protocol.closeSent && sink.full) return;
-      sink.offer(frame);
-      this.deliveredThisRead = true;
-      return;
-    }
-    const controller = this.#controller ?? (this.#makeStream(), this.#controller!);
-    if (this.#protocol.closeSent && (controller.desiredSize ?? 0) <= 0) return;
-    controller.enqueue(frame);
-    this.deliveredThisRead = true;
   }
 }

@@ -158,12 +158,12 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
 
   /** Complete text and binary messages from the peer (made on first use). */
   get incoming(): ReadableStream<Frame> {
-    return this.#reader.stream;
+    return this.#reader.incoming.stream;
   }
 
   /** @ignore */
   get [INCOMING_GUARD](): IncomingGuard {
-    return this.#reader;
+    return this.#reader.incoming;
   }
 
   /** Frames to the peer (made on first use). */
@@ -178,7 +178,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    * `DefaultWebSocketSession.closeReason`).
    */
   get closeReason(): Promise<CloseReason> {
-    return blockCloseReason(this.#ending.closeReason, this.#reader, this);
+    return blockCloseReason(this.#ending.closeReason, this.#reader.incoming, this);
   }
 
   /** Aborted when the session ends, with the failure error or a `SESSION_CLOSED` error. */
@@ -418,7 +418,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
   async receiveDeserialized<T = unknown>(validate?: Validator<T>): Promise<T> {
     const converter = requireConverter(this.converter);
     checkValidator(validate);
-    return deserializeFrame(converter, await this.#reader.receive(), validate);
+    return deserializeFrame(converter, await this.#reader.incoming.receive(), validate);
   }
 
   /**
@@ -436,7 +436,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    *   and no message is left; the failure error when it failed.
    */
   receive(): Promise<Frame> {
-    return this.#reader.receive();
+    return this.#reader.incoming.receive();
   }
 
   /**
@@ -457,7 +457,7 @@ export class ManagedWebSocketSession implements DefaultWebSocketSession {
    *   `receiveDeserialized` for a message that does not deserialize.
    */
   deserialized<T = unknown>(validate?: Validator<T>): AsyncGenerator<T, void, undefined> {
-    return deserializeAll(this.converter, () => this.#reader.receive(), validate);
+    return deserializeAll(this.converter, () => this.#reader.incoming.receive(), validate);
   }
 
   /** The keepalive, made when the pinger starts or the application first pings. */
