@@ -6,10 +6,10 @@
  * @module
  */
 
-import { type IncomingGuard, IncomingStream } from "../session/_incoming_stream.ts";
+import { type IncomingGuard, IncomingStream, receiveOne } from "../session/_incoming_stream.ts";
 import type { MessageSink, SinkHost } from "../session/_message_sink.ts";
 import { CloseReason, truncateUtf8 } from "../core/close.ts";
-import { ConnectionClosedError, ProtocolError, WebSocketError } from "../core/errors.ts";
+import { ProtocolError, WebSocketError } from "../core/errors.ts";
 import { Frame } from "../core/frame.ts";
 
 const NOOP = (): void => {};
@@ -181,24 +181,7 @@ export class NativeIncoming implements IncomingGuard, SinkHost {
    * @returns The message.
    */
   receive(): Promise<Frame> {
-    const next = this.#receiving.then(async () => {
-      const reader = this.stream.getReader();
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          throw new ConnectionClosedError(
-            "SESSION_CLOSED",
-            "Cannot receive: the session is closed",
-            {
-              closeReason: this.#host.reason,
-            },
-          );
-        }
-        return value;
-      } finally {
-        reader.releaseLock();
-      }
-    });
+    const next = this.#receiving.then(() => receiveOne(this.stream, () => this.#host.reason));
     this.#receiving = next.catch(NOOP);
     return next;
   }

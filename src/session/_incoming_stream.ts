@@ -5,6 +5,9 @@
  * @module
  */
 
+import type { CloseReason } from "../core/close.ts";
+import { ConnectionClosedError } from "../core/errors.ts";
+
 /**
  * What `runBlock` notes about a session's `incoming` while a block's handler runs (see
  * `blockCloseReason`). Kept by the session's reader, not by the stream: the stream may not be
@@ -135,5 +138,32 @@ export class IncomingSource<T> implements UnderlyingDefaultSource<T> {
   /** Passes the cancellation on. */
   cancel(reason: unknown): void {
     this.#feed.feedCancel(reason);
+  }
+}
+
+/**
+ * Reads one message of `stream` and releases it again: `receive()` of the managed sessions
+ * (listener and `Deno.serve`).
+ *
+ * @param stream The session's `incoming`.
+ * @param closeReason The session's close reason, read once the stream has ended.
+ * @returns The message.
+ * @throws {ConnectionClosedError} `SESSION_CLOSED` when the stream has ended.
+ */
+export async function receiveOne<T>(
+  stream: ReadableStream<T>,
+  closeReason: () => CloseReason | null,
+): Promise<T> {
+  const reader = stream.getReader();
+  try {
+    const { done, value } = await reader.read();
+    if (done) {
+      throw new ConnectionClosedError("SESSION_CLOSED", "Cannot receive: the session is closed", {
+        closeReason: closeReason(),
+      });
+    }
+    return value;
+  } finally {
+    reader.releaseLock();
   }
 }

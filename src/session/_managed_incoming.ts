@@ -5,7 +5,6 @@
  * @module
  */
 
-import { ConnectionClosedError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
 import type { Protocol } from "../core/protocol.ts";
 import {
@@ -13,6 +12,7 @@ import {
   type IncomingGuard,
   IncomingSource,
   IncomingStream,
+  receiveOne,
 } from "./_incoming_stream.ts";
 import type { MessageSink, SinkHost } from "./_message_sink.ts";
 import type { ReaderHost } from "./_managed_parts.ts";
@@ -165,22 +165,9 @@ export class ManagedIncoming implements IncomingFeed<Frame>, IncomingGuard, Sink
    * @returns The message.
    */
   receive(): Promise<Frame> {
-    const next = (this.#receiving ?? Promise.resolve()).then(async () => {
-      const reader = this.stream.getReader();
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          throw new ConnectionClosedError(
-            "SESSION_CLOSED",
-            "Cannot receive: the session is closed",
-            { closeReason: this.#protocol.closeReason },
-          );
-        }
-        return value;
-      } finally {
-        reader.releaseLock();
-      }
-    });
+    const next = (this.#receiving ?? Promise.resolve()).then(() =>
+      receiveOne(this.stream, () => this.#protocol.closeReason)
+    );
     this.#receiving = next.catch(NOOP);
     return next;
   }
