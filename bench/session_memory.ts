@@ -1,6 +1,7 @@
 /**
  * Memory per idle server session: starts a wirestream server (a managed route, or a raw one with
- * `--raw`) whose handler waits in `for await` over `incoming`, opens N upgraded connections from a
+ * `--raw`) whose handler waits in `for await` over `incoming` (or a managed route in event form
+ * with `--events`: `{ open, message }`), opens N upgraded connections from a
  * second process, and prints the growth of RSS, live heap, committed heap and array buffers per
  * session, measured after garbage collection. `--snapshot=DIR` also writes heap snapshots before
  * and after (`node:v8`), to diff by constructor.
@@ -8,6 +9,7 @@
  * ```sh
  * deno run -A --v8-flags=--expose-gc bench/session_memory.ts 3000
  * deno run -A --v8-flags=--expose-gc bench/session_memory.ts 3000 --raw
+ * deno run -A --v8-flags=--expose-gc bench/session_memory.ts 3000 --events
  * ```
  *
  * @module
@@ -53,7 +55,11 @@ async function client(port: number, n: number): Promise<void> {
 }
 
 /** The server process: measures, then lets the client go. */
-async function server(n: number, raw: boolean, snapshotDir: string | undefined): Promise<void> {
+async function server(
+  n: number,
+  kind: "managed" | "raw" | "events",
+  snapshotDir: string | undefined,
+): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error("run with --v8-flags=--expose-gc");
   const measure = () => {
@@ -67,7 +73,9 @@ async function server(n: number, raw: boolean, snapshotDir: string | undefined):
     if (++started === n) resolve();
   };
   const app = createServer({ onError: () => {} });
-  if (raw) {
+  if (kind === "events") {
+    app.webSocket("/idle", { open: count, message() {} });
+  } else if (kind === "raw") {
     app.webSocketRaw("/idle", async (session) => {
       count();
       for await (const _ of session.incoming) {
@@ -83,7 +91,6 @@ async function server(n: number, raw: boolean, snapshotDir: string | undefined):
     });
   }
   const listener = app.listen({ hostname: "127.0.0.1", port: 0 });
-  const kind = raw ? "raw" : "managed";
   const before = measure();
   if (snapshotDir !== undefined) writeHeapSnapshot(`${snapshotDir}/before-${kind}.heapsnapshot`);
   const t0 = performance.now();
@@ -117,11 +124,17 @@ async function server(n: number, raw: boolean, snapshotDir: string | undefined):
 
 const args = parseArgs({
   args: Deno.args,
-  options: { raw: { type: "boolean" }, client: { type: "boolean" }, snapshot: { type: "string" } },
+  options: {
+    raw: { type: "boolean" },
+    events: { type: "boolean" },
+    client: { type: "boolean" },
+    snapshot: { type: "string" },
+  },
   allowPositionals: true,
 });
 if (args.values.client) {
   await client(Number(args.positionals[0]), Number(args.positionals[1]));
 } else {
-  await server(Number(args.positionals[0] ?? 3000), args.values.raw ?? false, args.values.snapshot);
+  const kind = args.values.raw ? "raw" : args.values.events ? "events" : "managed";
+  await server(Number(args.positionals[0] ?? 3000), kind, args.values.snapshot);
 }

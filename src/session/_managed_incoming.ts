@@ -7,15 +7,11 @@
 
 import type { Frame } from "../core/frame.ts";
 import type { Protocol } from "../core/protocol.ts";
-import {
-  type IncomingFeed,
-  type IncomingGuard,
-  IncomingSource,
-  IncomingStream,
-  receiveOne,
-} from "./_incoming_stream.ts";
+import type { IncomingGuard } from "./_incoming_stream.ts";
+import { MessageStream, type MessageStreamHost } from "./_message_stream.ts";
 import type { MessageSink, SinkHost } from "./_message_sink.ts";
 import type { ReaderHost } from "./_managed_parts.ts";
+import { ConnectionClosedError } from "../core/errors.ts";
 
 const NOOP = (): void => {};
 
@@ -30,28 +26,21 @@ const ENDED_CLEANLY = Symbol("ended cleanly");
  * has read yet, holds no stream, controller and queue (about 1.7 KB of resident memory per idle
  * client connection in W5, `deno task bench --only=W5`).
  */
-export class ManagedIncoming implements IncomingFeed<Frame>, IncomingGuard, SinkHost {
+export class ManagedIncoming implements MessageStreamHost, IncomingGuard, SinkHost {
   /** See `IncomingGuard`. */
   blockGrace = 0;
   /** See `IncomingGuard`. */
   leftEarly = false;
-  /** Whether the application cancelled `stream` (messages are dropped, reading goes on). */
-  cancelled = false;
   readonly #protocol: Protocol;
   readonly #host: ReaderHost;
   /** The read loop, resumed once there is room. */
   readonly #loop: { wake(): void };
   readonly #strategy: QueuingStrategy<Frame>;
-  readonly #highWaterMark: number;
   /** Where messages go instead of the stream (a route in event form), else `null`. */
   readonly #sink: MessageSink<never> | null;
-  #stream: IncomingStream<Frame> | null = null;
-  /** Set by `stream`'s start, synchronously as it is made. */
-  #controller: ReadableStreamDefaultController<Frame> | null = null;
+  #stream: MessageStream<Frame> | null = null;
   /** How `end()` ended the stream before it was made (`null`: not ended). */
   #endedEarly: unknown = null;
-  /** The failure, raised once the queued messages have been read. */
-  #pendingError: unknown = null;
   #receiving: Promise<unknown> | null = null;
 
   /**
@@ -73,7 +62,6 @@ export class ManagedIncoming implements IncomingFeed<Frame>, IncomingGuard, Sink
     this.#host = host;
     this.#loop = loop;
     this.#strategy = options.strategy;
-    this.#highWaterMark = options.strategy.highWaterMark!;
     this.#sink = options.sink;
     options.sink?.bind(this, options.strategy);
   }
@@ -86,7 +74,7 @@ export class ManagedIncoming implements IncomingFeed<Frame>, IncomingGuard, Sink
 
   /** Complete text and binary messages from the peer (made on first use). */
   get stream(): ReadableStream<Frame> {
-    return this.#stream ?? this.#makeStream();
+    return (this.#stream ?? this.#makeStream()) as unknown as ReadableStream<Frame>;
   }
 
   /** Whether the stream is made and locked. */
@@ -94,42 +82,36 @@ export class ManagedIncoming implements IncomingFeed<Frame>, IncomingGuard, Sink
     return this.#stream !== null && this.#stream.locked;
   }
 
-  #makeStream(): IncomingStream<Frame> {
-    // Leaving a `for await` loop early does not cancel the session's incoming messages.
-    const stream = this.#stream = new IncomingStream<Frame>(
-      new IncomingSource(this),
-      this.#strategy,
-      this,
-    );
+  /** Whether the application cancelled `stream` (messages are dropped, reading goes on). */
+  get cancelled(): boolean {
+    return this.#stream !== null && this.#stream.cancelled;
+  }
+
+  #makeStream(): MessageStream<Frame> {
+    const stream = this.#stream = new MessageStream<Frame>(this, this.#strategy, this);
     const ended = this.#endedEarly;
     if (ended !== null) {
       this.#endedEarly = null;
-      this.end(ended === ENDED_CLEANLY ? null : ended);
+      stream.end(ended === ENDED_CLEANLY ? null : ended);
     }
     return stream;
   }
 
-  /** The stream started (see `IncomingSource`). */
-  feedStart(controller: ReadableStreamDefaultController<Frame>): void {
-    this.#controller = controller;
-  }
-
-  /** The stream pulled. */
-  feedPull(controller: ReadableStreamDefaultController<Frame>): void {
-    this.#onPull(controller);
+  /** A message was taken from the stream (see `MessageStream`). */
+  onTaken(empty: boolean): void {
+    if (empty) this.#host.onDrained();
+    this.#loop.wake();
   }
 
   /** The application cancelled the stream. */
-  feedCancel(): void {
-    this.cancelled = true;
+  onCancel(): void {
     this.#loop.wake();
   }
 
   /** Whether messages wait in the incoming queue. */
   get queued(): boolean {
     if (this.#sink !== null) return this.#sink.pending;
-    const controller = this.#controller;
-    return controller !== null && (controller.desiredSize ?? 0) < this.#highWaterMark;
+    return this.#stream !== null && this.#stream.queued;
   }
 
   /**
@@ -139,24 +121,13 @@ export class ManagedIncoming implements IncomingFeed<Frame>, IncomingGuard, Sink
    * @param err The session's failure, or `null` for a clean end.
    */
   end(err: unknown): void {
-    const controller = this.#controller;
-    if (controller === null) {
+    const stream = this.#stream;
+    if (stream === null) {
       // Not made yet: it is made ended (nothing was queued).
       this.#endedEarly ??= err === null ? ENDED_CLEANLY : err;
       return;
     }
-    try {
-      if (err === null) {
-        controller.close();
-      } else if (this.cancelled || controller.desiredSize === this.#highWaterMark) {
-        controller.error(err);
-      } else {
-        // Messages are still queued: raise the error once they have been read.
-        this.#pendingError = err;
-      }
-    } catch {
-      // The stream already ended (cancelled).
-    }
+    stream.end(err);
   }
 
   /**
@@ -165,36 +136,28 @@ export class ManagedIncoming implements IncomingFeed<Frame>, IncomingGuard, Sink
    * @returns The message.
    */
   receive(): Promise<Frame> {
-    const next = (this.#receiving ?? Promise.resolve()).then(() =>
-      receiveOne(this.stream, () => this.#protocol.closeReason)
-    );
+    const next = (this.#receiving ?? Promise.resolve()).then(() => {
+      const stream = this.#stream ?? this.#makeStream();
+      if (stream.locked) throw new TypeError("ReadableStream is locked");
+      return stream.read().then((result) => {
+        if (result.done) {
+          throw new ConnectionClosedError(
+            "SESSION_CLOSED",
+            "Cannot receive: the session is closed",
+            { closeReason: this.#protocol.closeReason },
+          );
+        }
+        return result.value;
+      });
+    });
     this.#receiving = next.catch(NOOP);
     return next;
-  }
-
-  #onPull(controller: ReadableStreamDefaultController<Frame>): void {
-    if (controller.desiredSize === this.#highWaterMark) {
-      this.#host.onDrained();
-      if (this.#pendingError !== null) {
-        // The queue has drained: now raise the failure.
-        const err = this.#pendingError;
-        this.#pendingError = null;
-        try {
-          controller.error(err);
-        } catch {
-          // Already ended.
-        }
-        return;
-      }
-    }
-    this.#loop.wake();
   }
 
   /** Whether the incoming queue (or the sink's backlog) is full. */
   get full(): boolean {
     if (this.#sink !== null) return this.#sink.full;
-    const controller = this.#controller;
-    return controller !== null && (controller.desiredSize ?? 0) <= 0;
+    return this.#stream !== null && this.#stream.full;
   }
 
   /**
@@ -212,9 +175,9 @@ export class ManagedIncoming implements IncomingFeed<Frame>, IncomingGuard, Sink
       sink.offer(frame);
       return true;
     }
-    const controller = this.#controller ?? (this.#makeStream(), this.#controller!);
-    if (this.#protocol.closeSent && (controller.desiredSize ?? 0) <= 0) return false;
-    controller.enqueue(frame);
+    const stream = this.#stream ?? this.#makeStream();
+    if (this.#protocol.closeSent && stream.full) return false;
+    stream.push(frame);
     return true;
   }
 }
