@@ -6,13 +6,13 @@
  * @module
  */
 
-import { type IncomingGuard, IncomingStream, receiveOne } from "../session/_incoming_stream.ts";
+import type { IncomingGuard } from "../session/_incoming_guard.ts";
+import { MessageStream, type MessageStreamHost } from "../session/_message_stream.ts";
+import { incomingStrategy } from "../session/_queues.ts";
 import type { MessageSink, SinkHost } from "../session/_message_sink.ts";
 import { CloseReason, truncateUtf8 } from "../core/close.ts";
 import { ProtocolError, WebSocketError } from "../core/errors.ts";
 import { Frame } from "../core/frame.ts";
-
-const NOOP = (): void => {};
 
 /** What the incoming side needs from its session (the session's ending, `_native_ending.ts`). */
 export interface NativeIncomingHost {
@@ -35,7 +35,7 @@ export interface NativeIncomingOptions {
 }
 
 /** The `incoming` stream of a native session. */
-export class NativeIncoming implements IncomingGuard, SinkHost {
+export class NativeIncoming implements IncomingGuard, SinkHost, MessageStreamHost {
   /** See `IncomingGuard`. */
   blockGrace = 0;
   /** See `IncomingGuard`. */
@@ -45,12 +45,8 @@ export class NativeIncoming implements IncomingGuard, SinkHost {
   /** The largest message; a larger one closes the session with 1009 once received. */
   maxMessageSize: number;
   readonly #host: NativeIncomingHost;
-  readonly #highWaterMark: number;
-  #controller!: ReadableStreamDefaultController<Frame>;
-  #cancelled = false;
-  #pendingError: unknown = null;
+  readonly #queue: MessageStream<Frame>;
   readonly #sink: MessageSink<never> | null;
-  #receiving: Promise<unknown> = Promise.resolve();
 
   /**
    * Makes the stream.
@@ -61,54 +57,28 @@ export class NativeIncoming implements IncomingGuard, SinkHost {
   constructor(host: NativeIncomingHost, options: NativeIncomingOptions) {
     this.#host = host;
     this.maxMessageSize = options.maxMessageSize;
-    const messages = options.incomingMessages;
-    const bytes = options.incomingBytes;
-    let strategy: QueuingStrategy<Frame>;
-    if (bytes === Infinity) strategy = { highWaterMark: messages, size: () => 1 };
-    else if (messages === Infinity) {
-      strategy = { highWaterMark: bytes, size: (f) => f.data.length || 1 };
-    } else {
-      const unit = Math.max(1, Math.ceil(bytes / messages));
-      strategy = {
-        highWaterMark: unit * messages,
-        size: (f) => (f.data.length > unit ? f.data.length : unit),
-      };
-    }
-    this.#highWaterMark = strategy.highWaterMark!;
+    const strategy = incomingStrategy(options.incomingMessages, options.incomingBytes);
     const sink = this.#sink = options.sink ?? null;
     sink?.bind(this, strategy);
-    const incoming = new IncomingStream<Frame>(
-      {
-        start: (controller) => {
-          this.#controller = controller;
-        },
-        pull: (controller) => {
-          if (this.#pendingError !== null && controller.desiredSize === this.#highWaterMark) {
-            const err = this.#pendingError;
-            this.#pendingError = null;
-            try {
-              controller.error(err);
-            } catch {
-              // Already ended.
-            }
-          }
-        },
-        cancel: () => {
-          this.#cancelled = true;
-        },
-      },
-      strategy,
-      this,
-    );
-    this.stream = incoming;
+    this.#queue = new MessageStream<Frame>(this, strategy, this);
+    this.stream = this.#queue as unknown as ReadableStream<Frame>;
   }
 
   /** The sink has room again: Deno reads on regardless (see `MessageSink`). */
   onSinkRoom(): void {}
 
+  /** A message was taken: Deno reads on regardless (see `MessageStream`). */
+  onTaken(): void {}
+
+  /** The application cancelled the stream: messages are dropped from now on. */
+  onCancel(): void {}
+
+  /** A read waits: Deno delivers messages as they come. */
+  onWait(): void {}
+
   /** Whether the stream is locked. */
   get locked(): boolean {
-    return this.stream.locked;
+    return this.#queue.locked;
   }
 
   /**
@@ -118,7 +88,7 @@ export class NativeIncoming implements IncomingGuard, SinkHost {
    * @param closing Whether our close frame was sent: what does not fit is dropped.
    */
   onMessage(data: unknown, closing: boolean): void {
-    if (this.#cancelled) return;
+    if (this.#queue.cancelled) return;
     let frame: Frame;
     if (typeof data === "string") frame = Frame.text(data);
     else if (data instanceof ArrayBuffer) frame = Frame.binary(new Uint8Array(data));
@@ -134,18 +104,17 @@ export class NativeIncoming implements IncomingGuard, SinkHost {
       return;
     }
     const sink = this.#sink;
-    const controller = this.#controller;
-    const full = sink !== null ? sink.full : (controller.desiredSize ?? 0) <= 0;
+    const full = sink !== null ? sink.full : this.#queue.full;
     if (closing) {
       // Closing: keep what fits, drop the rest.
       if (!full) {
         if (sink !== null) sink.offer(frame);
-        else controller.enqueue(frame);
+        else this.#queue.push(frame);
       }
       return;
     }
     if (sink !== null) sink.offer(frame);
-    else controller.enqueue(frame);
+    else this.#queue.push(frame);
     if (full) {
       this.#host.fail(
         new WebSocketError(
@@ -164,15 +133,7 @@ export class NativeIncoming implements IncomingGuard, SinkHost {
    * @param err The session's failure, or `null`.
    */
   end(err: unknown): void {
-    const controller = this.#controller;
-    try {
-      if (err === null) controller.close();
-      else if (this.#cancelled || controller.desiredSize === this.#highWaterMark) {
-        controller.error(err);
-      } else this.#pendingError = err;
-    } catch {
-      // Already ended.
-    }
+    this.#queue.end(err);
   }
 
   /**
@@ -181,8 +142,6 @@ export class NativeIncoming implements IncomingGuard, SinkHost {
    * @returns The message.
    */
   receive(): Promise<Frame> {
-    const next = this.#receiving.then(() => receiveOne(this.stream, () => this.#host.reason));
-    this.#receiving = next.catch(NOOP);
-    return next;
+    return this.#queue.receive(() => this.#host.reason);
   }
 }

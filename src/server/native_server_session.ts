@@ -7,7 +7,7 @@
 
 import { nativePayload, type NativeSend } from "./_native_payload.ts";
 import { blockCloseReason } from "../session/run_block.ts";
-import { INCOMING_GUARD, type IncomingGuard } from "../session/_incoming_stream.ts";
+import { INCOMING_GUARD, type IncomingGuard } from "../session/_incoming_guard.ts";
 import { CloseReason, isValidCloseCode } from "../core/close.ts";
 import { ConnectionClosedError } from "../core/errors.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";

@@ -7,13 +7,10 @@
 
 import type { Frame } from "../core/frame.ts";
 import type { Protocol } from "../core/protocol.ts";
-import type { IncomingGuard } from "./_incoming_stream.ts";
+import type { IncomingGuard } from "./_incoming_guard.ts";
 import { MessageStream, type MessageStreamHost } from "./_message_stream.ts";
 import type { MessageSink, SinkHost } from "./_message_sink.ts";
 import type { ReaderHost } from "./_managed_parts.ts";
-import { ConnectionClosedError } from "../core/errors.ts";
-
-const NOOP = (): void => {};
 
 /** How `end()` ended a stream not made yet: cleanly. */
 const ENDED_CLEANLY = Symbol("ended cleanly");
@@ -41,7 +38,6 @@ export class ManagedIncoming implements MessageStreamHost, IncomingGuard, SinkHo
   #stream: MessageStream<Frame> | null = null;
   /** How `end()` ended the stream before it was made (`null`: not ended). */
   #endedEarly: unknown = null;
-  #receiving: Promise<unknown> | null = null;
 
   /**
    * Makes the incoming side (the stream itself is made on first use).
@@ -108,6 +104,9 @@ export class ManagedIncoming implements MessageStreamHost, IncomingGuard, SinkHo
     this.#loop.wake();
   }
 
+  /** A read waits: the read loop reads ahead anyway. */
+  onWait(): void {}
+
   /** Whether messages wait in the incoming queue. */
   get queued(): boolean {
     if (this.#sink !== null) return this.#sink.pending;
@@ -136,22 +135,7 @@ export class ManagedIncoming implements MessageStreamHost, IncomingGuard, SinkHo
    * @returns The message.
    */
   receive(): Promise<Frame> {
-    const next = (this.#receiving ?? Promise.resolve()).then(() => {
-      const stream = this.#stream ?? this.#makeStream();
-      if (stream.locked) throw new TypeError("ReadableStream is locked");
-      return stream.read().then((result) => {
-        if (result.done) {
-          throw new ConnectionClosedError(
-            "SESSION_CLOSED",
-            "Cannot receive: the session is closed",
-            { closeReason: this.#protocol.closeReason },
-          );
-        }
-        return result.value;
-      });
-    });
-    this.#receiving = next.catch(NOOP);
-    return next;
+    return (this.#stream ?? this.#makeStream()).receive(() => this.#protocol.closeReason);
   }
 
   /** Whether the incoming queue (or the sink's backlog) is full. */

@@ -12,14 +12,18 @@
  * @module
  */
 
-import type { IncomingGuard } from "./_incoming_stream.ts";
+import type { CloseReason } from "../core/close.ts";
+import { ConnectionClosedError } from "../core/errors.ts";
+import type { IncomingGuard } from "./_incoming_guard.ts";
 
 /** What the queue tells its owner (the session's incoming side). */
 export interface MessageStreamHost {
   /** A message was taken: the read loop may go on; `empty` when the queue is now empty. */
   onTaken(empty: boolean): void;
   /** The application cancelled the stream: messages are dropped from now on. */
-  onCancel(): void;
+  onCancel(reason: unknown): void;
+  /** A read waits on the empty queue (a pulled source reads now). */
+  onWait(): void;
 }
 
 /** What a stream's `values()` returns. */
@@ -32,6 +36,8 @@ const CLOSED = 1;
 const ERRORED = 2;
 
 const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined });
+
+const NOOP = (): void => {};
 
 function lockedError(): TypeError {
   return new TypeError("ReadableStream is locked");
@@ -69,6 +75,8 @@ export class MessageStream<T> {
   #iterating = false;
   /** The real stream, made for the uses other than iteration (it then holds the lock). */
   #real: ReadableStream<T> | null = null;
+  /** The last `receive()`, which the next one follows. */
+  #receiving: Promise<unknown> | null = null;
 
   /**
    * Makes the queue.
@@ -169,11 +177,39 @@ export class MessageStream<T> {
     const reading = this.#reading = new Promise<IteratorResult<T>>((resolve, reject) => {
       this.#waiter = { resolve, reject, iterator: iterator ?? null };
     });
+    this.#host.onWait();
     return reading;
   }
 
+  /**
+   * The session's `receive()`: the next message, without a lock left behind; receives queue
+   * behind each other.
+   *
+   * @param closeReason The session's close reason, for the error once the stream has ended.
+   * @returns The message.
+   * @throws {ConnectionClosedError} (rejects) `SESSION_CLOSED` once the stream has ended.
+   * @throws {TypeError} (rejects) While a reader or a loop holds the stream.
+   */
+  receive(closeReason: () => CloseReason | null): Promise<T> {
+    const next = (this.#receiving ?? Promise.resolve()).then(() => {
+      if (this.locked) throw lockedError();
+      return this.read().then((result) => {
+        if (result.done) {
+          throw new ConnectionClosedError(
+            "SESSION_CLOSED",
+            "Cannot receive: the session is closed",
+            { closeReason: closeReason() },
+          );
+        }
+        return result.value;
+      });
+    });
+    this.#receiving = next.catch(NOOP);
+    return next;
+  }
+
   /** Drops what waits and ends the stream: the application wants no more messages. */
-  #cancel(): void {
+  #cancel(reason: unknown): void {
     if (this.#cancelled) return;
     this.#cancelled = true;
     this.#items = null;
@@ -188,7 +224,7 @@ export class MessageStream<T> {
         waiter.resolve(DONE);
       }
     }
-    this.#host.onCancel();
+    this.#host.onCancel(reason);
   }
 
   // The stream face.
@@ -201,13 +237,13 @@ export class MessageStream<T> {
   /**
    * Cancels the stream: the messages that wait and those to come are dropped.
    *
-   * @param reason Ignored (as the session's own `incoming.cancel()` always did).
+   * @param reason Passed to the session (a raw session is aborted with it).
    * @returns Resolves once done; rejects when the stream is locked.
    */
   cancel(reason?: unknown): Promise<void> {
     if (this.#real !== null) return this.#real.cancel(reason);
     if (this.#iterating) return Promise.reject(lockedError());
-    this.#cancel();
+    this.#cancel(reason);
     return Promise.resolve();
   }
 
@@ -286,7 +322,7 @@ export class MessageStream<T> {
   release(early: boolean, cancel: boolean): void {
     this.#iterating = false;
     if (early && this.#guard.blockGrace > 0) this.#guard.leftEarly = true;
-    if (cancel) this.#cancel();
+    if (cancel) this.#cancel(undefined);
   }
 
   #realStream(): ReadableStream<T> {
@@ -294,9 +330,13 @@ export class MessageStream<T> {
     return this.#real ??= new ReadableStream<T>(new RealSource(this), { highWaterMark: 0 });
   }
 
-  /** Cancelled through the real stream. */
-  cancelFromReal(): void {
-    this.#cancel();
+  /**
+   * Cancelled through the real stream.
+   *
+   * @param reason The reason given.
+   */
+  cancelFromReal(reason: unknown): void {
+    this.#cancel(reason);
   }
 
   /** How `console.log` shows it. */
@@ -324,8 +364,8 @@ class RealSource<T> implements UnderlyingDefaultSource<T> {
     }, (err) => controller.error(err));
   }
 
-  cancel(): void {
-    this.#queue.cancelFromReal();
+  cancel(reason: unknown): void {
+    this.#queue.cancelFromReal(reason);
   }
 }
 

@@ -16,12 +16,8 @@ import {
 import type { Frame } from "../core/frame.ts";
 import type { Protocol } from "../core/protocol.ts";
 import { readFrame } from "../transport/read_loop.ts";
-import {
-  type IncomingFeed,
-  type IncomingGuard,
-  IncomingSource,
-  IncomingStream,
-} from "./_incoming_stream.ts";
+import type { IncomingGuard } from "./_incoming_guard.ts";
+import { MessageStream, type MessageStreamHost } from "./_message_stream.ts";
 import type { Link } from "./_link.ts";
 
 /** `incoming` is pulled: nothing is read ahead of the application. */
@@ -31,7 +27,7 @@ const ZERO_WATER_MARK: QueuingStrategy<Frame> = { highWaterMark: 0 };
  * The incoming stream of a raw session and the reads that feed it. The stream is made when it
  * is first asked for: nothing is read before that anyway.
  */
-export class RawReader implements IncomingFeed<Frame>, IncomingGuard {
+export class RawReader implements MessageStreamHost, IncomingGuard {
   /** See `IncomingGuard`. */
   blockGrace = 0;
   /** See `IncomingGuard`. */
@@ -42,9 +38,7 @@ export class RawReader implements IncomingFeed<Frame>, IncomingGuard {
   readonly #link: Link;
   readonly #closeTimeout: number;
   readonly #cancel: (reason: unknown) => void;
-  #stream: IncomingStream<Frame> | null = null;
-  /** Set by `stream`'s start, synchronously as it is made. */
-  #inController: ReadableStreamDefaultController<Frame> | null = null;
+  #stream: MessageStream<Frame> | null = null;
   /** How `end()` ended the stream before it was made (`undefined`: not ended). */
   #endedEarly: unknown = undefined;
   /** A protocol error found after frames that were delivered first (raised on the next pull). */
@@ -74,15 +68,12 @@ export class RawReader implements IncomingFeed<Frame>, IncomingGuard {
 
   /** Frames from the peer, as they arrive (made on first use). */
   get stream(): ReadableStream<Frame> {
-    let stream = this.#stream;
-    if (stream === null) {
-      stream = this.#stream = new IncomingStream<Frame>(
-        new IncomingSource(this),
-        ZERO_WATER_MARK,
-        this,
-      );
-      if (this.#endedEarly !== undefined) this.#endStream(this.#endedEarly);
-    }
+    return (this.#stream ?? this.#makeStream()) as unknown as ReadableStream<Frame>;
+  }
+
+  #makeStream(): MessageStream<Frame> {
+    const stream = this.#stream = new MessageStream<Frame>(this, ZERO_WATER_MARK, this);
+    if (this.#endedEarly !== undefined) stream.end(this.#endedEarly);
     return stream;
   }
 
@@ -91,18 +82,16 @@ export class RawReader implements IncomingFeed<Frame>, IncomingGuard {
     return this.#stream !== null && this.#stream.locked;
   }
 
-  /** The stream started (see `IncomingSource`). */
-  feedStart(controller: ReadableStreamDefaultController<Frame>): void {
-    this.#inController = controller;
+  /** A read of the stream waits: read the socket (see `MessageStream`). */
+  onWait(): void {
+    this.#pull();
   }
 
-  /** The stream pulled. */
-  feedPull(controller: ReadableStreamDefaultController<Frame>): Promise<void> {
-    return this.#pull(controller);
-  }
+  /** A frame was taken: nothing is read ahead. */
+  onTaken(): void {}
 
   /** The application cancelled the stream: the session is aborted. */
-  feedCancel(reason: unknown): void {
+  onCancel(reason: unknown): void {
     this.#cancel(reason);
   }
 
@@ -126,27 +115,19 @@ export class RawReader implements IncomingFeed<Frame>, IncomingGuard {
   end(err: unknown): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.#inController === null) this.#endedEarly = err;
-    else this.#endStream(err);
+    if (this.#stream === null) this.#endedEarly = err;
+    else this.#stream.end(err);
   }
 
-  #endStream(err: unknown): void {
-    try {
-      if (err === null) this.#inController!.close();
-      else this.#inController!.error(err);
-    } catch {
-      // The stream already ended.
-    }
-  }
-
-  #pull(controller: ReadableStreamDefaultController<Frame>): Promise<void> {
+  #pull(): void {
     if (this.#inFlight === null && this.#pendingError === null) {
-      return this.#track(this.#readOnce(controller));
+      this.#track(this.#readOnce(this.#stream));
+    } else {
+      this.#pullSlow();
     }
-    return this.#pullSlow(controller);
   }
 
-  async #pullSlow(controller: ReadableStreamDefaultController<Frame>): Promise<void> {
+  async #pullSlow(): Promise<void> {
     // closeAndRelease may be reading: one socket read at a time.
     while (this.#inFlight !== null) await this.#inFlight;
     const pending = this.#pendingError;
@@ -159,7 +140,7 @@ export class RawReader implements IncomingFeed<Frame>, IncomingGuard {
       if (!this.ended) this.#fail(pending);
       return;
     }
-    await this.#track(this.#readOnce(controller));
+    await this.#track(this.#readOnce(this.#stream));
   }
 
   /** Records `read` (which never rejects) as the read in flight until it settles. */
@@ -171,10 +152,10 @@ export class RawReader implements IncomingFeed<Frame>, IncomingGuard {
   }
 
   /**
-   * Reads the next frames; enqueues them on `incoming` (or, with no controller, discards them
-   * but still notes a close frame) and ends the session's reading side as they require.
+   * Reads the next frames; queues them on `incoming` (or, with no stream, discards them but
+   * still notes a close frame) and ends the session's reading side as they require.
    */
-  async #readOnce(controller: ReadableStreamDefaultController<Frame> | null): Promise<void> {
+  async #readOnce(stream: MessageStream<Frame> | null): Promise<void> {
     if (this.ended) return;
     const link = this.#link;
     const protocol = this.#protocol;
@@ -191,13 +172,13 @@ export class RawReader implements IncomingFeed<Frame>, IncomingGuard {
       }
       // Every frame the read delivered, enqueued as it is decoded (no array per read).
       do {
-        controller?.enqueue(frame);
+        stream?.push(frame);
         delivered++;
         frame = protocol.next();
       } while (frame !== null);
     } catch (err) {
       link.reading = false;
-      if (controller !== null && delivered > 0 && err instanceof ProtocolError) {
+      if (stream !== null && delivered > 0 && err instanceof ProtocolError) {
         // The frames decoded before the bad bytes are valid and were delivered first (nothing
         // is lost; Autobahn 3.2, 4.1.3 and 5.15 expect their echo); the session fails when the
         // application comes back for more (see #pull).

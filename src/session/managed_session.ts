@@ -11,7 +11,7 @@ import { extensionRsv } from "../core/extension_chain.ts";
 import type { OutgoingHints, WebSocketExtension } from "../core/extension.ts";
 import { Frame } from "../core/frame.ts";
 import { Protocol, type SessionState } from "../core/protocol.ts";
-import { INCOMING_GUARD, type IncomingGuard } from "./_incoming_stream.ts";
+import { INCOMING_GUARD, type IncomingGuard } from "./_incoming_guard.ts";
 import { Link } from "./_link.ts";
 import type { Keepalive } from "./_keepalive.ts";
 import { ManagedEnding } from "./_managed_ending.ts";

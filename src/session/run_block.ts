@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type IncomingGuard, incomingGuard } from "./_incoming_stream.ts";
+import { type IncomingGuard, incomingGuard } from "./_incoming_guard.ts";
 import { CloseReason, MAX_CLOSE_REASON_BYTES, truncateUtf8 } from "../core/close.ts";
 import {
   ConnectionClosedError,

@@ -7,12 +7,16 @@
 
 import assert from "node:assert/strict";
 import { MessageStream, type MessageStreamHost } from "../../src/session/_message_stream.ts";
-import type { IncomingGuard } from "../../src/session/_incoming_stream.ts";
+import type { IncomingGuard } from "../../src/session/_incoming_guard.ts";
 
 class Host implements MessageStreamHost {
   taken = 0;
   emptied = 0;
   cancelled = 0;
+  waits = 0;
+  onWait(): void {
+    this.waits++;
+  }
   onTaken(empty: boolean): void {
     this.taken++;
     if (empty) this.emptied++;
@@ -143,6 +147,20 @@ Deno.test("message stream: pipeThrough, tee and cancel through the real stream",
   assert.equal(third.stream.cancelled, true);
   assert.equal(third.host.cancelled, 1);
   assert.equal(host.cancelled, 0);
+});
+
+Deno.test("message stream: a read that waits tells the host once (a pulled source reads then)", async () => {
+  const { stream, host } = make(0);
+  const reader = face(stream).getReader();
+  const first = reader.read();
+  await Promise.resolve();
+  assert.equal(host.waits, 1);
+  stream.push("a");
+  stream.push("b");
+  assert.deepEqual(await first, { done: false, value: "a" });
+  assert.deepEqual(await reader.read(), { done: false, value: "b" });
+  assert.equal(host.waits, 1);
+  reader.releaseLock();
 });
 
 Deno.test("message stream: cancel() when not locked drops what waits and ends reads", async () => {
