@@ -13,19 +13,27 @@ import type { UpgradeCall, UpgradeRequest, UpgradeResponse } from "../session/se
 class DialRequest implements UpgradeRequest {
   readonly url: URL;
   readonly method: string;
-  #fields: [string, string][] | null;
+  /** Names and values in turn: one array per session rather than one per field. */
+  #fields: string[] | null;
   #headers: Headers | null = null;
 
   constructor(url: URL, method: string, fields: [string, string][]) {
     this.url = url;
     this.method = method;
-    this.#fields = fields;
+    const flat = new Array<string>(fields.length * 2);
+    for (let i = 0; i < fields.length; i++) {
+      flat[2 * i] = fields[i]![0];
+      flat[2 * i + 1] = fields[i]![1];
+    }
+    this.#fields = flat;
   }
 
   /** The request headers sent. */
   get headers(): Headers {
     if (this.#headers === null) {
-      this.#headers = new Headers(this.#fields!);
+      const headers = this.#headers = new Headers();
+      const fields = this.#fields!;
+      for (let i = 0; i < fields.length; i += 2) headers.append(fields[i]!, fields[i + 1]!);
       this.#fields = null;
     }
     return this.#headers;
