@@ -155,6 +155,9 @@ async function handshake(
   }
 }
 
+/** The first buffer for the response head (see `upgrade`). */
+const FIRST_HEAD_BUFFER = 512;
+
 async function upgrade(
   conn: Deno.Conn,
   request: { head: Uint8Array; fields: [string, string][] },
@@ -166,7 +169,9 @@ async function upgrade(
   progress: { refused: boolean },
 ): Promise<DialResult> {
   await writeAll(conn, request.head);
-  let buf = new Uint8Array(4096);
+  // A 101 takes about 130-250 bytes: a small first buffer (it grows), so that a burst of dials
+  // does not allocate (and zero) 4 KiB each.
+  let buf = new Uint8Array(FIRST_HEAD_BUFFER);
   let len = 0;
   let response: ParsedResponseHead | null = null;
   while (response === null) {
