@@ -8,6 +8,7 @@
  */
 
 import type { Frame } from "../core/frame.ts";
+import { Fifo } from "./_fifo.ts";
 import type { WebSocketEvents } from "./message_events.ts";
 
 /** What the sink tells the session's reader. */
@@ -31,8 +32,7 @@ export class MessageSink<S = unknown> {
   #sizeOf: ((frame: Frame) => number) | null = null;
   #limit = 16;
   /** Messages waiting for the handler (made at the first wait). */
-  #backlog: Frame[] | null = null;
-  #head = 0;
+  #backlog: Fifo<Frame> | null = null;
   #size = 0;
   /** Not begun, or a handler's promise is pending. */
   #busy = true;
@@ -78,7 +78,7 @@ export class MessageSink<S = unknown> {
 
   /** Whether messages wait for the handler. */
   get queued(): boolean {
-    return this.#backlog !== null && this.#head < this.#backlog.length;
+    return this.#backlog !== null && this.#backlog.length > 0;
   }
 
   /** Whether a handler is pending (or `open` was not called yet) or messages wait. */
@@ -127,7 +127,7 @@ export class MessageSink<S = unknown> {
   offer(frame: Frame): void {
     if (this.#failed) return;
     if (this.#busy) {
-      (this.#backlog ??= []).push(frame);
+      (this.#backlog ??= new Fifo()).push(frame);
       this.#size += this.#sizeOf === null ? 1 : this.#sizeOf(frame);
       return;
     }
@@ -158,17 +158,12 @@ export class MessageSink<S = unknown> {
     const backlog = this.#backlog;
     if (backlog !== null) {
       const wasFull = this.full;
-      while (!this.#busy && !this.#failed && this.#head < backlog.length) {
-        const frame = backlog[this.#head]!;
-        backlog[this.#head++] = undefined as unknown as Frame;
+      while (!this.#busy && !this.#failed && backlog.length > 0) {
+        const frame = backlog.shift()!;
         this.#size -= this.#sizeOf === null ? 1 : this.#sizeOf(frame);
         this.#call(frame);
       }
-      if (this.#head === backlog.length) {
-        this.#backlog = null;
-        this.#head = 0;
-        this.#size = 0;
-      }
+      if (backlog.length === 0) this.#size = 0;
       if (wasFull && !this.full) this.#host?.onSinkRoom();
       if (this.#busy) return;
     }
@@ -180,8 +175,7 @@ export class MessageSink<S = unknown> {
     if (this.#failed) return;
     this.#failed = true;
     this.#busy = false;
-    this.#backlog = null;
-    this.#head = 0;
+    this.#backlog?.clear();
     this.#size = 0;
     this.#settleIdle();
     this.#onFailure?.(err);

@@ -14,6 +14,7 @@
 
 import type { CloseReason } from "../core/close.ts";
 import { ConnectionClosedError } from "../core/errors.ts";
+import { Fifo } from "./_fifo.ts";
 import type { IncomingGuard } from "./_incoming_guard.ts";
 
 /** What the queue tells its owner (the session's incoming side). */
@@ -61,8 +62,8 @@ export class MessageStream<T> {
   readonly #guard: IncomingGuard;
   readonly #limit: number;
   readonly #sizeOf: ((chunk: T) => number) | undefined;
-  #items: T[] | null = null;
-  #head = 0;
+  /** The messages that wait (made at the first one). */
+  #items: Fifo<T> | null = null;
   #size = 0;
   #state = OPEN;
   #error: unknown = null;
@@ -99,7 +100,7 @@ export class MessageStream<T> {
 
   /** Whether messages wait in the queue. */
   get queued(): boolean {
-    return this.#items !== null && this.#head < this.#items.length;
+    return this.#items !== null && this.#items.length > 0;
   }
 
   /** Whether the application cancelled the stream. */
@@ -121,7 +122,7 @@ export class MessageStream<T> {
       this.#host.onTaken(true);
       return;
     }
-    (this.#items ??= []).push(item);
+    (this.#items ??= new Fifo()).push(item);
     this.#size += this.#sizeOf === undefined ? 1 : this.#sizeOf(item);
   }
 
@@ -157,16 +158,11 @@ export class MessageStream<T> {
       return this.#reading!.then(again, again);
     }
     const items = this.#items;
-    if (items !== null && this.#head < items.length) {
-      const item = items[this.#head]!;
-      items[this.#head++] = undefined as T;
+    if (items !== null && items.length > 0) {
+      const item = items.shift()!;
       this.#size -= this.#sizeOf === undefined ? 1 : this.#sizeOf(item);
-      const empty = this.#head === items.length;
-      if (empty) {
-        this.#items = null;
-        this.#head = 0;
-        this.#size = 0;
-      }
+      const empty = items.length === 0;
+      if (empty) this.#size = 0;
       this.#host.onTaken(empty);
       return Promise.resolve({ done: false, value: item });
     }
@@ -212,8 +208,7 @@ export class MessageStream<T> {
   #cancel(reason: unknown): void {
     if (this.#cancelled) return;
     this.#cancelled = true;
-    this.#items = null;
-    this.#head = 0;
+    this.#items?.clear();
     this.#size = 0;
     if (this.#state === OPEN) {
       this.#state = CLOSED;
