@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { WebSocketEvents } from "../session/message_events.ts";
+import { isEventHandlers, type WebSocketEvents } from "../session/message_events.ts";
+import { checkFunction } from "../session/options.ts";
 import { isToken } from "../core/http1_syntax.ts";
 import type { UpgradeHook } from "./upgrade_hook.ts";
 
@@ -202,3 +203,49 @@ export class Router {
     return out;
   }
 }
+
+/**
+ * @internal Checks a route's arguments and makes the route.
+ *
+ * @param kind Managed or raw.
+ * @param path A `URLPattern` pathname or a `URLPattern`.
+ * @param handler The handler function, or (managed routes) the event handlers.
+ * @param settings The route's options, and whether extensions are negotiated.
+ * @returns The route.
+ * @throws {TypeError} On a bad path, handler or option.
+ */
+export function makeRoute(
+  kind: RouteKind,
+  path: string | URLPattern,
+  handler: unknown,
+  // deno-lint-ignore no-explicit-any
+  settings: { options: RouteOptions<any> | undefined; negotiateExtensions: boolean },
+): Route {
+  const events = kind === "managed" && isEventHandlers(handler) ? handler : undefined;
+  if (events === undefined && typeof handler !== "function") {
+    throw new TypeError(
+      kind === "managed"
+        ? "A route needs a handler function or an object with a message function"
+        : "A route needs a handler function",
+    );
+  }
+  const options = settings.options;
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new TypeError("Route options must be an object");
+  }
+  checkFunction("upgrade", options?.upgrade);
+  const { pattern, text } = routePattern(path);
+  return {
+    kind,
+    path: text,
+    pattern,
+    handler: events === undefined ? handler as (session: unknown) => unknown : noHandler,
+    events,
+    protocol: routeProtocol(options?.protocol),
+    negotiateExtensions: settings.negotiateExtensions,
+    upgrade: options?.upgrade,
+  };
+}
+
+/** The `handler` of a route in event form: never called. */
+function noHandler(): void {}

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { isEventHandlers, type WebSocketEvents } from "../session/message_events.ts";
-import { checkBoolean, checkFunction } from "../session/options.ts";
+import type { WebSocketEvents } from "../session/message_events.ts";
+import { checkBoolean } from "../session/options.ts";
 import { Listener, type ServerCore, type ServerListener } from "./listener.ts";
 import type { RawWebSocketServerSession } from "./raw_server_session.ts";
 import {
@@ -16,11 +16,10 @@ import {
   type ServerOptions,
 } from "./options.ts";
 import {
+  makeRoute,
   type RawRouteOptions,
   type Route,
   type RouteOptions,
-  routePattern,
-  routeProtocol,
   Router,
 } from "./router.ts";
 import { fetchWarnings } from "./fetch_warnings.ts";
@@ -175,29 +174,7 @@ export class WebSocketServer {
     options: RouteOptions<any> | undefined,
     negotiateExtensions: boolean,
   ): void {
-    const events = kind === "managed" && isEventHandlers(handler) ? handler : undefined;
-    if (events === undefined && typeof handler !== "function") {
-      throw new TypeError(
-        kind === "managed"
-          ? "A route needs a handler function or an object with a message function"
-          : "A route needs a handler function",
-      );
-    }
-    if (options !== undefined && (typeof options !== "object" || options === null)) {
-      throw new TypeError("Route options must be an object");
-    }
-    checkFunction("upgrade", options?.upgrade);
-    const { pattern, text } = routePattern(path);
-    this.#router.add({
-      kind,
-      path: text,
-      pattern,
-      handler: events === undefined ? handler as (session: unknown) => unknown : noHandler,
-      events,
-      protocol: routeProtocol(options?.protocol),
-      negotiateExtensions,
-      upgrade: options?.upgrade,
-    });
+    this.#router.add(makeRoute(kind, path, handler, { options, negotiateExtensions }));
   }
 
   /**
@@ -439,6 +416,3 @@ export function createServer(options?: ServerOptions): WebSocketServer {
 }
 
 export type { FallbackHandler };
-
-/** The `handler` of a route in event form: never called. */
-function noHandler(): void {}
