@@ -1,8 +1,10 @@
 /**
- * The `incoming` of a managed session: a bounded queue of messages that passes for a
+ * The `incoming` of every session kind: a bounded queue of messages that passes for a
  * `ReadableStream` (its prototype chain holds `ReadableStream.prototype`), iterated by
  * `for await` straight from the queue. A real `ReadableStream` is made only for the other uses
- * (`getReader()`, `pipeTo()`, `pipeThrough()`, `tee()`), and then reads from the same queue.
+ * (`getReader()`, `pipeTo()`, `pipeThrough()`, `tee()`), and then reads from the same queue. A
+ * managed session pushes what its read loop decoded; a raw session reads the socket when a read
+ * waits (`MessageStreamHost.onWait`); a `Deno.serve` session pushes Deno's messages.
  *
  * Why: an idle session whose handler waits in `for await (const m of session.incoming)` held a
  * `ReadableStream` (its controller, queue, algorithms and start promise: about 1.8 KB of live
