@@ -28,6 +28,13 @@ const MAX_SLAB = 256 * 1024;
 const BUSY_SLAB = 16 * 1024;
 /** A slab with less room than this left (or than half its size, if smaller) is replaced. */
 const MIN_WINDOW = 512;
+/**
+ * A slab used up within this many milliseconds of its first bytes means traffic: the next one is
+ * larger. One used up more slowly (a quiet connection's pings and pongs, over minutes) is followed
+ * by a first-size one, so that a connection that is mostly idle does not creep up to a 16 KiB read
+ * buffer.
+ */
+const BUSY_MS = 1000;
 /** A split payload with at least this much left is read into directly. */
 const DIRECT_READ = 16 * 1024;
 
@@ -48,6 +55,8 @@ export class FrameReader {
   #slab: Uint8Array;
   #pos = 0;
   #nextSize = FIRST_SLAB;
+  /** When the current slab got its first bytes (`performance.now()`). */
+  #slabAt = 0;
   #eof = false;
   /** Whether the last window was a payload target (not the slab). */
   #direct = false;
@@ -98,8 +107,12 @@ export class FrameReader {
     const length = this.#slab.length;
     // (`|| 1`: the first, empty slab is always replaced.)
     if (length - this.#pos < (length < 2 * MIN_WINDOW ? (length >> 1) || 1 : MIN_WINDOW)) {
-      // A used-up slab (not the first, empty one) means traffic: the next one may be larger.
-      if (length > 0 && this.#nextSize < BUSY_SLAB) this.#nextSize *= 2;
+      // A slab used up quickly (not the first, empty one) means traffic: the next one may be
+      // larger; one used up slowly, a quiet connection: back to the first size.
+      if (length > 0) {
+        if (performance.now() - this.#slabAt >= BUSY_MS) this.#nextSize = FIRST_SLAB;
+        else if (this.#nextSize < BUSY_SLAB) this.#nextSize *= 2;
+      }
       this.#slab = new Uint8Array(this.#nextSize);
       this.#pos = 0;
     }
@@ -123,6 +136,7 @@ export class FrameReader {
       return true;
     }
     const pos = this.#pos;
+    if (pos === 0) this.#slabAt = performance.now();
     if (pos + n === this.#slab.length && this.#nextSize < MAX_SLAB) this.#nextSize *= 2;
     this.#decoder.push(this.#slab.subarray(pos, pos + n));
     this.#pos = pos + n;

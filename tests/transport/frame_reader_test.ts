@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import FakeTimers from "npm:@sinonjs/fake-timers@14.0.0";
 import { ProtocolError } from "../../src/core/errors.ts";
 import { Frame } from "../../src/core/frame.ts";
 import { FrameDecoder } from "../../src/core/frame_decoder.ts";
@@ -223,5 +224,39 @@ Deno.test("FrameReader: drain/window/commit decode the same frames as read, with
     ], ["text", 1]]);
     assert.deepEqual(out[1]!.data, big);
     if (sizes[0] === 1) assert.ok(directReads > 0, "the large payload was read in place");
+  }
+});
+
+/** One masked, empty ping per read; `between` runs before each read. */
+async function pings(count: number, between: () => void): Promise<number> {
+  const ping = encodeFrame(Frame.ping(new Uint8Array(0)), {
+    maskKey: new Uint8Array([1, 2, 3, 4]),
+  });
+  const source = new ChunkedSource(concat(Array.from({ length: count }, () => ping)), [
+    ping.length,
+  ]);
+  const reader = new FrameReader(source, new FrameDecoder({ role: "server" }));
+  const out: Frame[] = [];
+  let largest = 0;
+  for (let i = 0; i < count; i++) {
+    between();
+    assert.equal(await read(reader, out), true);
+    largest = Math.max(largest, source.targets.at(-1)!.buffer.byteLength);
+  }
+  assert.equal(out.length, count);
+  return largest;
+}
+
+Deno.test("FrameReader: a quiet connection's read buffer stays small; a busy one's grows", async () => {
+  const clock = FakeTimers.install({ toFake: ["performance"] });
+  try {
+    // A ping every 30 s for about 8 hours: each slab takes minutes to use up.
+    const quiet = await pings(1000, () => clock.tick(30_000));
+    assert.ok(quiet <= 512, `a quiet connection's read buffer grew to ${quiet} B`);
+    // The same pings back to back: slabs are used up at once, and grow to 16 KiB.
+    const busy = await pings(5000, () => {});
+    assert.equal(busy, 16 * 1024);
+  } finally {
+    clock.uninstall();
   }
 });
