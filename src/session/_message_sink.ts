@@ -29,11 +29,10 @@ export class MessageSink<S = unknown> {
   readonly #events: WebSocketEvents<S>;
   #session: S | null = null;
   #host: SinkHost | null = null;
-  #sizeOf: ((frame: Frame) => number) | null = null;
-  #limit = 16;
+  /** The incoming queue's strategy, which bounds the backlog (set by `bind`). */
+  #strategy: QueuingStrategy<Frame> | undefined;
   /** Messages waiting for the handler (made at the first wait). */
   #backlog: Fifo<Frame> | null = null;
-  #size = 0;
   /** Not begun, or a handler's promise is pending. */
   #busy = true;
   #failed = false;
@@ -67,13 +66,12 @@ export class MessageSink<S = unknown> {
    */
   bind(host: SinkHost, strategy: QueuingStrategy<Frame>): void {
     this.#host = host;
-    this.#limit = strategy.highWaterMark ?? 1;
-    this.#sizeOf = strategy.size === undefined ? null : strategy.size as (f: Frame) => number;
+    this.#strategy = strategy;
   }
 
   /** Whether the backlog reached its bound (the reader stops reading). */
   get full(): boolean {
-    return this.#size >= this.#limit;
+    return this.#backlog !== null && this.#backlog.full;
   }
 
   /** Whether messages wait for the handler. */
@@ -127,8 +125,7 @@ export class MessageSink<S = unknown> {
   offer(frame: Frame): void {
     if (this.#failed) return;
     if (this.#busy) {
-      (this.#backlog ??= new Fifo()).push(frame);
-      this.#size += this.#sizeOf === null ? 1 : this.#sizeOf(frame);
+      (this.#backlog ??= new Fifo(this.#strategy)).push(frame);
       return;
     }
     this.#call(frame);
@@ -159,11 +156,8 @@ export class MessageSink<S = unknown> {
     if (backlog !== null) {
       const wasFull = this.full;
       while (!this.#busy && !this.#failed && backlog.length > 0) {
-        const frame = backlog.shift()!;
-        this.#size -= this.#sizeOf === null ? 1 : this.#sizeOf(frame);
-        this.#call(frame);
+        this.#call(backlog.shift()!);
       }
-      if (backlog.length === 0) this.#size = 0;
       if (wasFull && !this.full) this.#host?.onSinkRoom();
       if (this.#busy) return;
     }
@@ -176,7 +170,6 @@ export class MessageSink<S = unknown> {
     this.#failed = true;
     this.#busy = false;
     this.#backlog?.clear();
-    this.#size = 0;
     this.#settleIdle();
     this.#onFailure?.(err);
   }
@@ -191,7 +184,8 @@ export class MessageSink<S = unknown> {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+/** @internal Whether a handler returned a promise (or any thenable). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === "object" &&
     typeof (value as PromiseLike<unknown>).then === "function";
 }

@@ -62,11 +62,9 @@ interface Waiter<T> {
 export class MessageStream<T> {
   readonly #host: MessageStreamHost;
   readonly #guard: IncomingGuard;
-  readonly #limit: number;
-  readonly #sizeOf: ((chunk: T) => number) | undefined;
+  readonly #strategy: QueuingStrategy<T>;
   /** The messages that wait (made at the first one). */
   #items: Fifo<T> | null = null;
-  #size = 0;
   #state = OPEN;
   #error: unknown = null;
   #cancelled = false;
@@ -91,13 +89,14 @@ export class MessageStream<T> {
   constructor(host: MessageStreamHost, strategy: QueuingStrategy<T>, guard: IncomingGuard) {
     this.#host = host;
     this.#guard = guard;
-    this.#limit = strategy.highWaterMark ?? 1;
-    this.#sizeOf = strategy.size as ((chunk: T) => number) | undefined;
+    this.#strategy = strategy;
   }
 
   /** Whether the queue reached its bound. */
   get full(): boolean {
-    return this.#size >= this.#limit;
+    // No queue yet: empty, which is full only with a high-water mark of 0 (raw sessions, which
+    // do not ask).
+    return this.#items !== null ? this.#items.full : (this.#strategy.highWaterMark ?? 1) <= 0;
   }
 
   /** Whether messages wait in the queue. */
@@ -124,8 +123,7 @@ export class MessageStream<T> {
       this.#host.onTaken(true);
       return;
     }
-    (this.#items ??= new Fifo()).push(item);
-    this.#size += this.#sizeOf === undefined ? 1 : this.#sizeOf(item);
+    (this.#items ??= new Fifo(this.#strategy)).push(item);
   }
 
   /**
@@ -162,9 +160,7 @@ export class MessageStream<T> {
     const items = this.#items;
     if (items !== null && items.length > 0) {
       const item = items.shift()!;
-      this.#size -= this.#sizeOf === undefined ? 1 : this.#sizeOf(item);
       const empty = items.length === 0;
-      if (empty) this.#size = 0;
       this.#host.onTaken(empty);
       return Promise.resolve({ done: false, value: item });
     }
@@ -211,7 +207,6 @@ export class MessageStream<T> {
     if (this.#cancelled) return;
     this.#cancelled = true;
     this.#items?.clear();
-    this.#size = 0;
     if (this.#state === OPEN) {
       this.#state = CLOSED;
       const waiter = this.#waiter;

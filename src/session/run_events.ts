@@ -7,7 +7,7 @@
  */
 
 import type { CloseReason } from "../core/close.ts";
-import type { MessageSink } from "./_message_sink.ts";
+import { isThenable, type MessageSink } from "./_message_sink.ts";
 import { type BlockSession, handlerFailed, type RunBlockOptions } from "./run_block.ts";
 
 /** @internal What the event form needs of a session (listener and `Deno.serve` sessions). */
@@ -41,7 +41,7 @@ export function runEvents<S extends EventSession>(
       if (close !== undefined) {
         try {
           const result = close.call(sink.events, session, reason);
-          if (result instanceof Promise) result.catch((err) => options.onError?.(err));
+          if (isThenable(result)) result.then(undefined, (err) => options.onError?.(err));
         } catch (err) {
           options.onError?.(err);
         }

@@ -29,3 +29,15 @@ Deno.test("fifo: clear drops everything; the queue works after", () => {
   fifo.push("c");
   assert.equal(fifo.shift(), "c");
 });
+
+Deno.test("fifo: full at the strategy's high-water mark, counted with its size", () => {
+  const fifo = new Fifo<string>({ highWaterMark: 4, size: (s) => s.length });
+  fifo.push("ab");
+  assert.equal(fifo.full, false);
+  fifo.push("cd");
+  assert.equal(fifo.full, true);
+  fifo.shift();
+  assert.equal(fifo.full, false);
+  fifo.clear();
+  assert.equal(fifo.full, false);
+});
